@@ -1,0 +1,189 @@
+// Package rbac decides whether a caller may perform an action, with Casbin as
+// the decision engine over roles and the guest's grants resolved beforehand.
+package rbac
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+	stringadapter "github.com/casbin/casbin/v2/persist/string-adapter"
+
+	"github.com/virtportal/virtportal/api"
+)
+
+// Global roles.
+const (
+	RoleAdmin   = "admin"
+	RoleAuditor = "auditor"
+	RoleUser    = "user"
+)
+
+// Per-guest roles, each including the previous one.
+const (
+	RoleViewer   = "viewer"
+	RoleOperator = "operator"
+	RoleManager  = "manager"
+)
+
+// GuestRoles lists the per-guest roles from least to most powerful.
+var GuestRoles = []string{RoleViewer, RoleOperator, RoleManager}
+
+// Permission is what a route needs: an object and an action.
+type Permission struct {
+	Object string
+	Action string
+}
+
+// Public is the permission of routes open to everybody.
+var Public = Permission{Object: "public", Action: "public"}
+
+// IsPublic reports whether p needs no login.
+func (p Permission) IsPublic() bool { return p == Public }
+
+// IsZero reports whether p was left unset (a start-up error in a route table).
+func (p Permission) IsZero() bool { return p.Object == "" || p.Action == "" }
+
+func (p Permission) String() string { return p.Object + ":" + p.Action }
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Realm  string
+	Name   string
+	Groups []string // group names within the realm
+	Roles  []string // global roles
+}
+
+// ID is the caller's identity, realm:name.
+func (p Principal) ID() string { return p.Realm + ":" + p.Name }
+
+// GrantSource answers which grants a guest carries; the guest index implements it.
+type GrantSource interface {
+	Grants(vm string) ([]api.Grant, bool)
+}
+
+// Authorizer decides requests.
+type Authorizer struct {
+	enf    *casbin.SyncedCachedEnforcer
+	grants GrantSource
+}
+
+// New builds an Authorizer from a Casbin model and policy text; grants may be nil
+// until per-guest grants are wired in.
+func New(modelText, policyText string, grants GrantSource) (*Authorizer, error) {
+	m, err := model.NewModelFromString(modelText)
+	if err != nil {
+		return nil, fmt.Errorf("rbac: model: %w", err)
+	}
+	if err := checkPolicy(policyText); err != nil {
+		return nil, err
+	}
+	enf, err := casbin.NewSyncedCachedEnforcer(m, stringadapter.NewAdapter(policyText))
+	if err != nil {
+		return nil, fmt.Errorf("rbac: enforcer: %w", err)
+	}
+	// The cache is keyed by (role, object, action): a small, closed set, and
+	// no grant ever enters it, so a revoke needs no invalidation.
+	enf.EnableCache(true)
+	return &Authorizer{enf: enf, grants: grants}, nil
+}
+
+// checkPolicy refuses lines the string adapter would silently drop.
+func checkPolicy(text string) error {
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Split(line, ",")
+		for j := range fields {
+			fields[j] = strings.TrimSpace(fields[j])
+		}
+		switch {
+		case fields[0] == "p" && len(fields) == 4, fields[0] == "g" && len(fields) == 3:
+		default:
+			return fmt.Errorf("rbac: policy line %d: want \"p, role, object, action\" or \"g, role, parent\": %q", i+1, line)
+		}
+		if slices.Contains(fields, "") {
+			return fmt.Errorf("rbac: policy line %d has an empty field", i+1)
+		}
+	}
+	return nil
+}
+
+// SetGrants plugs in the source of per-guest grants.
+func (a *Authorizer) SetGrants(g GrantSource) { a.grants = g }
+
+// roleAllows asks Casbin whether one role may perform obj:act.
+func (a *Authorizer) roleAllows(role string, perm Permission) (bool, error) {
+	ok, err := a.enf.Enforce(role, perm.Object, perm.Action)
+	if err != nil {
+		return false, fmt.Errorf("rbac: enforce %s %s: %w", role, perm, err)
+	}
+	return ok, nil
+}
+
+// Allowed decides a request that is not about one guest.
+func (a *Authorizer) Allowed(p Principal, perm Permission) (bool, error) {
+	if perm.IsPublic() {
+		return true, nil
+	}
+	for _, r := range p.Roles {
+		ok, err := a.roleAllows(r, perm)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// GuestRolesOf returns the per-guest roles p holds on vm through direct and group grants.
+func (a *Authorizer) GuestRolesOf(p Principal, vm string) []string {
+	if a.grants == nil {
+		return nil
+	}
+	grants, ok := a.grants.Grants(vm)
+	if !ok {
+		return nil
+	}
+	var roles []string
+	for _, g := range grants {
+		if g.Realm != p.Realm {
+			continue
+		}
+		if (g.Kind == "user" && g.Name == p.Name) || (g.Kind == "group" && slices.Contains(p.Groups, g.Name)) {
+			if !slices.Contains(roles, g.Role) {
+				roles = append(roles, g.Role)
+			}
+		}
+	}
+	return roles
+}
+
+// AllowedOn decides a request about guest vm: the caller's global roles and
+// their roles on that guest are asked in turn.
+func (a *Authorizer) AllowedOn(p Principal, perm Permission, vm string) (bool, error) {
+	ok, err := a.Allowed(p, perm)
+	if err != nil || ok {
+		return ok, err
+	}
+	for _, r := range a.GuestRolesOf(p, vm) {
+		ok, err := a.roleAllows(r, perm)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// SeesAll reports whether p's global roles let it read every guest.
+func (a *Authorizer) SeesAll(p Principal) (bool, error) {
+	return a.Allowed(p, Permission{Object: "vm", Action: "read"})
+}
+
+// RoleAllows reports whether role may perform perm, for the UI and the matrix test.
+func (a *Authorizer) RoleAllows(role string, perm Permission) (bool, error) {
+	return a.roleAllows(role, perm)
+}

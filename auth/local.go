@@ -1,0 +1,60 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/store"
+)
+
+// Local is the break-glass realm: users in the portal's own database.
+type Local struct {
+	st        *store.Store
+	dummyOnce sync.Once
+	dummy     string
+}
+
+// NewLocal returns the local realm.
+func NewLocal(st *store.Store) *Local { return &Local{st: st} }
+
+// Name implements Realm.
+func (l *Local) Name() string { return "local" }
+
+// Label implements Realm.
+func (l *Local) Label() string { return "Local" }
+
+// Authenticate implements Realm.
+func (l *Local) Authenticate(ctx context.Context, username, password string) (rbac.Principal, error) {
+	if !ValidUsername(username) || len(username) > 64 {
+		return rbac.Principal{}, Fail(ReasonInvalid, nil)
+	}
+	u, err := l.st.GetUser(ctx, username)
+	if api.IsStatus(err, http.StatusNotFound) {
+		// Spend the same time as a real check so that timing does not tell
+		// which names exist.
+		l.dummyOnce.Do(func() { l.dummy, _ = HashPassword(RandomPassword()) })
+		_, _ = VerifyPassword(l.dummy, password)
+		return rbac.Principal{}, Fail(ReasonUnknownUser, nil)
+	}
+	if err != nil {
+		return rbac.Principal{}, Fail(ReasonUnavailable, err)
+	}
+	ok, err := VerifyPassword(u.Hash, password)
+	if err != nil {
+		return rbac.Principal{}, Fail(ReasonBadPassword, err)
+	}
+	if !ok {
+		return rbac.Principal{}, Fail(ReasonBadPassword, nil)
+	}
+	if u.Disabled {
+		return rbac.Principal{}, Fail(ReasonDisabled, nil)
+	}
+	role := rbac.RoleUser
+	if u.Admin {
+		role = rbac.RoleAdmin
+	}
+	return rbac.Principal{Realm: l.Name(), Name: u.Name, Roles: []string{role}}, nil
+}

@@ -1,0 +1,209 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/store"
+)
+
+// CookieName is the session cookie's name.
+const CookieName = "virtportal_session"
+
+// dataKey is the single key under which a session keeps its SessionData.
+const dataKey = "data"
+
+// SessionData is what a server-side session holds.
+type SessionData struct {
+	Realm   string    `json:"realm"`
+	Name    string    `json:"name"`
+	Groups  []string  `json:"groups,omitempty"`
+	Roles   []string  `json:"roles"`
+	CSRF    string    `json:"csrf"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
+}
+
+// Principal returns the session's caller.
+func (d SessionData) Principal() rbac.Principal {
+	return rbac.Principal{Realm: d.Realm, Name: d.Name, Groups: d.Groups, Roles: d.Roles}
+}
+
+// CSRFMatches compares a presented CSRF token in constant time.
+func (d SessionData) CSRFMatches(token string) bool {
+	return token != "" && d.CSRF != "" && subtle.ConstantTimeCompare([]byte(token), []byte(d.CSRF)) == 1
+}
+
+// SessionStore is a gorilla/sessions store whose cookie carries only a signed
+// random id; the data lives in the database (which keeps only the id's
+// SHA-256, so a copy of the database holds no usable session).
+type SessionStore struct {
+	st       *store.Store
+	codecs   []securecookie.Codec
+	Idle     time.Duration
+	Absolute time.Duration
+	Secure   bool
+	now      func() time.Time
+}
+
+// NewSessionStore returns a store signing cookies with hashKey (32+ bytes).
+func NewSessionStore(st *store.Store, hashKey []byte, idle, absolute time.Duration, secure bool) *SessionStore {
+	codecs := securecookie.CodecsFromPairs(hashKey)
+	for _, c := range codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.MaxAge(int(absolute.Seconds()))
+			sc.SetSerializer(securecookie.NopEncoder{})
+		}
+	}
+	return &SessionStore{st: st, codecs: codecs, Idle: idle, Absolute: absolute, Secure: secure, now: time.Now}
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func (s *SessionStore) options() *sessions.Options {
+	return &sessions.Options{Path: "/", MaxAge: int(s.Absolute.Seconds()), HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode}
+}
+
+// Get implements sessions.Store, caching per request.
+func (s *SessionStore) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New implements sessions.Store: it loads the session named by the cookie, or
+// returns a new empty one when there is none, or it expired, or it was forged.
+func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess := sessions.NewSession(s, name)
+	sess.Options = s.options()
+	sess.IsNew = true
+	c, err := r.Cookie(name)
+	if err != nil {
+		return sess, nil
+	}
+	var id []byte
+	if err := securecookie.DecodeMulti(name, c.Value, &id, s.codecs...); err != nil {
+		return sess, nil
+	}
+	now := s.now()
+	row, err := s.st.GetSession(r.Context(), string(id), now)
+	if api.IsStatus(err, http.StatusNotFound) {
+		return sess, nil
+	}
+	if err != nil {
+		return sess, err
+	}
+	var data SessionData
+	if err := json.Unmarshal(row.Data, &data); err != nil {
+		return sess, fmt.Errorf("auth: session data: %w", err)
+	}
+	sess.ID = string(id)
+	sess.Values[dataKey] = data
+	sess.IsNew = false
+	// Sliding idle expiry, written at most once a minute so that reads stay reads.
+	if now.Sub(row.LastSeen) > time.Minute {
+		idle := earlier(now.Add(s.Idle), row.AbsExpires)
+		if err := s.st.TouchSession(r.Context(), row.ID, now, idle); err != nil {
+			return sess, err
+		}
+	}
+	return sess, nil
+}
+
+// Save implements sessions.Store. A negative MaxAge deletes the session.
+func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	if sess.Options != nil && sess.Options.MaxAge < 0 {
+		if sess.ID != "" {
+			if err := s.st.DeleteSession(r.Context(), sess.ID); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
+		return nil
+	}
+	data, ok := sess.Values[dataKey].(SessionData)
+	if !ok {
+		return errors.New("auth: session without data")
+	}
+	if sess.ID == "" {
+		sess.ID = RandomToken(32)
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.st.SaveSession(r.Context(), store.Session{
+		ID: sess.ID, Identity: data.Realm + ":" + data.Name, Data: raw,
+		Created: data.Created, LastSeen: now, IdleExpires: earlier(now.Add(s.Idle), data.Expires), AbsExpires: data.Expires,
+	})
+	if err != nil {
+		return err
+	}
+	encoded, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), s.codecs...)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
+	return nil
+}
+
+// Login starts a fresh session for p, discarding any session the request
+// carried so that a planted id never becomes an authenticated one.
+func (s *SessionStore) Login(w http.ResponseWriter, r *http.Request, p rbac.Principal) (SessionData, error) {
+	old, err := s.Get(r, CookieName)
+	if err != nil {
+		return SessionData{}, err
+	}
+	if old.ID != "" {
+		if err := s.st.DeleteSession(r.Context(), old.ID); err != nil {
+			return SessionData{}, err
+		}
+	}
+	now := s.now().UTC()
+	data := SessionData{Realm: p.Realm, Name: p.Name, Groups: p.Groups, Roles: p.Roles,
+		CSRF: RandomToken(32), Created: now, Expires: now.Add(s.Absolute)}
+	sess := sessions.NewSession(s, CookieName)
+	sess.Options = s.options()
+	sess.Values[dataKey] = data
+	return data, s.Save(r, w, sess)
+}
+
+// Current returns the request's session data, if it has a live session.
+func (s *SessionStore) Current(r *http.Request) (SessionData, bool, error) {
+	sess, err := s.Get(r, CookieName)
+	if err != nil {
+		return SessionData{}, false, err
+	}
+	data, ok := sess.Values[dataKey].(SessionData)
+	return data, ok && !sess.IsNew, nil
+}
+
+// Logout deletes the request's session and clears the cookie.
+func (s *SessionStore) Logout(w http.ResponseWriter, r *http.Request) error {
+	sess, err := s.Get(r, CookieName)
+	if err != nil {
+		return err
+	}
+	sess.Options = s.options()
+	sess.Options.MaxAge = -1
+	return s.Save(r, w, sess)
+}
+
+// EndSessionsOf deletes every session of identity (realm:name).
+func (s *SessionStore) EndSessionsOf(ctx context.Context, identity string) (int, error) {
+	return s.st.DeleteSessionsOf(ctx, identity)
+}

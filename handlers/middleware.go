@@ -1,0 +1,254 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/virt"
+)
+
+// Context keys.
+const (
+	keyReqID   = "vp.reqid"
+	keySession = "vp.session"
+	keyActor   = "vp.actor"  // identity to audit when there is no session (login)
+	keyReason  = "vp.reason" // audit reason class, never shown to the client
+	keyTarget  = "vp.target" // audit target when no guest parameter names it
+)
+
+const csrfHeader = "X-CSRF-Token"
+
+var reqIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-ID")
+	if !reqIDRE.MatchString(id) {
+		id = auth.RandomToken(12)
+	}
+	c.Set(keyReqID, id)
+	c.Header("X-Request-ID", id)
+	c.Next()
+}
+
+func (s *Server) recoverer(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic", "request_id", c.GetString(keyReqID), "panic", v, "stack", string(debug.Stack()))
+			if !c.Writer.Written() {
+				s.render(c, api.Internal())
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	user := ""
+	if d, ok := sessionOf(c); ok {
+		user = d.Realm + ":" + d.Name
+	}
+	// The path only: query strings may carry one-time tokens.
+	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http",
+		slog.String("request_id", c.GetString(keyReqID)),
+		slog.String("method", c.Request.Method),
+		slog.String("path", c.Request.URL.Path),
+		slog.Int("status", c.Writer.Status()),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("user", user),
+		slog.String("client", c.ClientIP()),
+		slog.Int("bytes", c.Writer.Size()),
+	)
+}
+
+const csp = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+
+func (s *Server) securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Content-Security-Policy", csp)
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	if s.opt.TLS {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		h.Set("Cache-Control", "no-store")
+	}
+	c.Next()
+}
+
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > s.opt.BodyLimit {
+		s.render(c, api.Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes", s.opt.BodyLimit))
+		c.Abort()
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opt.BodyLimit)
+	c.Next()
+}
+
+func (s *Server) loadSession(c *gin.Context) {
+	data, ok, err := s.d.Sessions.Current(c.Request)
+	if err != nil {
+		s.log.Error("session load", "request_id", c.GetString(keyReqID), "err", err)
+		s.render(c, api.Unavailable("session store unavailable"))
+		c.Abort()
+		return
+	}
+	if ok {
+		c.Set(keySession, data)
+	}
+	c.Next()
+}
+
+func sessionOf(c *gin.Context) (auth.SessionData, bool) {
+	v, ok := c.Get(keySession)
+	if !ok {
+		return auth.SessionData{}, false
+	}
+	d, ok := v.(auth.SessionData)
+	return d, ok
+}
+
+// sameOrigin reports whether an unsafe request's Origin (when the browser sent one) is ours.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
+}
+
+// chain builds the per-route part of the chain: CSRF → permission → handler,
+// then the audit record for unsafe methods, then the one error renderer.
+func (s *Server) chain(rt Route) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		err := s.guard(c, rt)
+		denied := err != nil
+		if err == nil {
+			err = rt.Handle(c)
+		}
+		if unsafeMethod(rt.Method) {
+			s.audit(c, rt, err, denied)
+		}
+		if err != nil {
+			s.render(c, err)
+		}
+	}
+}
+
+// guard runs CSRF and permission checks for one route.
+func (s *Server) guard(c *gin.Context, rt Route) error {
+	sess, loggedIn := sessionOf(c)
+	if unsafeMethod(rt.Method) {
+		if !sameOrigin(c.Request) {
+			return api.Errorf(http.StatusForbidden, "bad_origin", "cross-origin request refused")
+		}
+		if loggedIn && !sess.CSRFMatches(c.GetHeader(csrfHeader)) {
+			return api.Errorf(http.StatusForbidden, "csrf", "missing or invalid %s header", csrfHeader)
+		}
+	}
+	if rt.Perm.IsPublic() {
+		return nil
+	}
+	if !loggedIn {
+		return api.Unauthorized("login required")
+	}
+	p := sess.Principal()
+	if rt.VM == "" {
+		ok, err := s.d.Authz.Allowed(p, rt.Perm)
+		if err != nil {
+			return s.internal(c, "authorize", err)
+		}
+		if !ok {
+			return api.Forbidden("your role may not %s %s", rt.Perm.Action, rt.Perm.Object)
+		}
+		return nil
+	}
+	name := c.Param(rt.VM)
+	if err := virt.ValidateName(name); err != nil {
+		return err
+	}
+	ok, err := s.d.Authz.AllowedOn(p, rt.Perm, name)
+	if err != nil {
+		return s.internal(c, "authorize", err)
+	}
+	if ok {
+		return nil
+	}
+	// Someone who may not see a guest learns nothing of it, not even that it exists.
+	sees, err := s.d.Authz.AllowedOn(p, rbac.Permission{Object: "vm", Action: "read"}, name)
+	if err != nil {
+		return s.internal(c, "authorize", err)
+	}
+	if !sees || !s.d.Virt.Exists(name) {
+		return guestNotFound(name)
+	}
+	return api.Forbidden("your role on guest %q may not %s it", name, rt.Perm.Action)
+}
+
+func guestNotFound(name string) error { return api.NotFound("guest %q not found", name) }
+
+// internal logs err with the request id and returns the opaque 500.
+func (s *Server) internal(c *gin.Context, what string, err error) error {
+	s.log.Error(what, "request_id", c.GetString(keyReqID), "err", err)
+	return api.Internal()
+}
+
+// audit records one unsafe request.
+func (s *Server) audit(c *gin.Context, rt Route, err error, denied bool) {
+	ev := api.AuditEvent{
+		Time:   s.now().UTC(),
+		Action: rt.Audit,
+		Client: c.ClientIP(),
+		ReqID:  c.GetString(keyReqID),
+		Result: "ok",
+		Reason: c.GetString(keyReason),
+		Target: c.GetString(keyTarget),
+	}
+	if d, ok := sessionOf(c); ok {
+		ev.Actor = d.Realm + ":" + d.Name
+	} else {
+		ev.Actor = c.GetString(keyActor)
+	}
+	if rt.VM != "" {
+		ev.Target = "vm:" + c.Param(rt.VM)
+	}
+	if err != nil {
+		code := "internal"
+		if e := api.As(err); e != nil {
+			code = e.Code
+		}
+		ev.Result = "error:" + code
+		if denied {
+			ev.Result = "denied:" + code
+		}
+	}
+	// The audit must outlive a client that hung up.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
+	defer cancel()
+	if _, aerr := s.d.Store.AddAudit(ctx, ev); aerr != nil {
+		s.log.Error("audit write failed", "request_id", ev.ReqID, "action", ev.Action, "err", aerr)
+	}
+}

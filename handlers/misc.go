@@ -1,0 +1,130 @@
+package handlers
+
+import (
+	"bytes"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/static"
+	"github.com/virtportal/virtportal/store"
+)
+
+func (s *Server) healthz(c *gin.Context) error {
+	c.JSON(http.StatusOK, api.Health{Status: "ok"})
+	return nil
+}
+
+func (s *Server) readyz(c *gin.Context) error {
+	h := api.Health{Status: "ok", Checks: map[string]string{"database": "ok", "libvirt": "ok"}}
+	if err := s.d.Store.Ping(c.Request.Context()); err != nil {
+		h.Status, h.Checks["database"] = "unavailable", "unreachable"
+	}
+	if err := s.d.Virt.Ready(); err != nil {
+		h.Status, h.Checks["libvirt"] = "unavailable", "unreachable"
+	}
+	status := http.StatusOK
+	if h.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, h)
+	return nil
+}
+
+func (s *Server) getHost(c *gin.Context) error {
+	h, err := s.d.Virt.Host(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, h)
+	return nil
+}
+
+func (s *Server) listAudit(c *gin.Context) error {
+	f := store.AuditFilter{Actor: c.Query("user"), Realm: c.Query("realm"), Action: c.Query("action"),
+		Target: c.Query("target"), Result: c.Query("result")}
+	var err error
+	if f.Since, err = timeParam(c, "since"); err != nil {
+		return err
+	}
+	if f.Until, err = timeParam(c, "until"); err != nil {
+		return err
+	}
+	if v := c.Query("before"); v != "" {
+		if f.BeforeID, err = strconv.ParseInt(v, 10, 64); err != nil || f.BeforeID <= 0 {
+			return api.BadRequest("before must be a positive event id")
+		}
+	}
+	if v := c.Query("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit <= 0 || f.Limit > 1000 {
+			return api.BadRequest("limit must be between 1 and 1000")
+		}
+	}
+	items, err := s.d.Store.ListAudit(c.Request.Context(), f)
+	if err != nil {
+		return s.internal(c, "audit list", err)
+	}
+	out := api.AuditList{Items: items}
+	if out.Items == nil {
+		out.Items = []api.AuditEvent{}
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	if len(items) == limit {
+		out.Next = strconv.FormatInt(items[len(items)-1].ID, 10)
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+func timeParam(c *gin.Context, name string) (time.Time, error) {
+	v := c.Query(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, api.BadRequest("%s must be an RFC 3339 time", name)
+	}
+	return t, nil
+}
+
+type pageData struct {
+	Title, Version, Lang string
+}
+
+func (s *Server) page(c *gin.Context, name string) error {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-cache")
+	c.Status(http.StatusOK)
+	if err := s.pages.ExecuteTemplate(c.Writer, name, pageData{Title: "virtportal", Version: s.assets, Lang: "en"}); err != nil {
+		s.log.Error("page render", "page", name, "err", err)
+	}
+	return nil
+}
+
+func (s *Server) appPage(c *gin.Context) error   { return s.page(c, "app.html") }
+func (s *Server) loginPage(c *gin.Context) error { return s.page(c, "login.html") }
+
+func (s *Server) staticFile(c *gin.Context) error {
+	name := path.Clean("dist/" + c.Param("file"))
+	b, err := fs.ReadFile(static.FS, name)
+	if !strings.HasPrefix(name, "dist/") || err != nil {
+		return api.NotFound("no such file")
+	}
+	if c.Query("v") == s.assets {
+		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		c.Header("Cache-Control", "no-cache")
+	}
+	http.ServeContent(c.Writer, c.Request, name, time.Time{}, bytes.NewReader(b))
+	return nil
+}

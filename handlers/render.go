@@ -1,0 +1,87 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/virtportal/virtportal/api"
+)
+
+// render is the one error renderer.
+func (s *Server) render(c *gin.Context, err error) {
+	e := api.As(err)
+	if e == nil {
+		s.log.Error("unhandled error", "request_id", c.GetString(keyReqID), "path", c.Request.URL.Path, "err", err)
+		e = api.Internal()
+	}
+	if e.Status == http.StatusTooManyRequests {
+		if ra := c.GetString("vp.retry"); ra != "" {
+			c.Header("Retry-After", ra)
+		}
+	}
+	c.AbortWithStatusJSON(e.Status, api.ErrorBody{Error: e})
+}
+
+// wrapErr adapts an error-returning handler for Gin's NoRoute/NoMethod.
+func (s *Server) wrapErr(h func(*gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			s.render(c, err)
+		}
+	}
+}
+
+func notFoundRoute(c *gin.Context) error {
+	return api.NotFound("no route for %s %s", c.Request.Method, c.Request.URL.Path)
+}
+
+func methodNotAllowed(c *gin.Context) error {
+	return api.Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "method %s not allowed on %s", c.Request.Method, c.Request.URL.Path)
+}
+
+// decode reads a JSON body into v: JSON only, unknown fields and trailing data refused.
+func decode(c *gin.Context, v any) error {
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if mt != "application/json" {
+		return api.Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json")
+	}
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return bodyError(err)
+		}
+		return api.BadRequest("request body has data after the JSON value")
+	}
+	return nil
+}
+
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooBig):
+		return api.Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes", tooBig.Limit)
+	case errors.As(err, &syn):
+		return api.BadRequest("malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return api.BadRequest("field %q must be %s", typ.Field, typ.Type)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return api.BadRequest("request body is empty or truncated")
+	default:
+		return api.BadRequest("malformed JSON: %s", err.Error())
+	}
+}
+
+// retryAfter sets the Retry-After the renderer sends with a 429.
+func retryAfter(c *gin.Context, seconds int) { c.Set("vp.retry", strconv.Itoa(seconds)) }

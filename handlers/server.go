@@ -1,0 +1,114 @@
+// Package handlers is the HTTP layer: the route table, the middleware chain
+// and thin handlers that parse, ask rbac, call virt or store, and render.
+package handlers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/static"
+	"github.com/virtportal/virtportal/store"
+	"github.com/virtportal/virtportal/templates"
+	"github.com/virtportal/virtportal/virt"
+)
+
+// Options configure the HTTP layer.
+type Options struct {
+	Logger         *slog.Logger
+	BodyLimit      int64    // bytes; larger bodies get 413
+	TLS            bool     // cookies Secure, HSTS
+	TrustedProxies []string // whose X-Forwarded-For is believed; none by default
+	Version        string
+}
+
+// Deps are the lower layers the handlers drive.
+type Deps struct {
+	Store    *store.Store
+	Virt     *virt.Manager
+	Authz    *rbac.Authorizer
+	Realms   *auth.Realms
+	Sessions *auth.SessionStore
+	Throttle *auth.Throttle
+}
+
+// Server is the HTTP application.
+type Server struct {
+	opt    Options
+	d      Deps
+	log    *slog.Logger
+	engine *gin.Engine
+	pages  *template.Template
+	assets string // cache-busting version of the bundle
+	now    func() time.Time
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// New wires the routes; a route without a permission is an error.
+func New(opt Options, d Deps) (*Server, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.BodyLimit <= 0 {
+		opt.BodyLimit = 1 << 20
+	}
+	s := &Server{opt: opt, d: d, log: opt.Logger, now: time.Now}
+	var err error
+	if s.pages, err = template.ParseFS(templates.FS, "*.html"); err != nil {
+		return nil, fmt.Errorf("handlers: templates: %w", err)
+	}
+	s.assets = assetVersion(opt.Version)
+
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	// Route on the raw path so that an encoded slash stays inside its
+	// parameter, where name validation refuses it with a clear 400.
+	e.UseRawPath = true
+	e.UnescapePathValues = true
+	if err := e.SetTrustedProxies(opt.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
+	}
+	e.Use(s.requestID, s.recoverer, s.accessLog, s.securityHeaders, s.limitBody, s.loadSession)
+	if err := s.register(e, s.routes()); err != nil {
+		return nil, err
+	}
+	e.NoRoute(s.wrapErr(func(c *gin.Context) error { return notFoundRoute(c) }))
+	e.NoMethod(s.wrapErr(func(c *gin.Context) error { return methodNotAllowed(c) }))
+	s.engine = e
+	return s, nil
+}
+
+// Handler returns the http.Handler to serve.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Routes lists the route table (for tests and docs).
+func (s *Server) Routes() []Route { return s.routes() }
+
+// GinRoutes lists what Gin actually registered.
+func (s *Server) GinRoutes() gin.RoutesInfo { return s.engine.Routes() }
+
+// assetVersion is a short hash of the bundle, so a new build busts caches.
+func assetVersion(version string) string {
+	h := sha256.New()
+	h.Write([]byte(version))
+	_ = fs.WalkDir(static.FS, "dist", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, err := fs.ReadFile(static.FS, path); err == nil {
+				h.Write(b)
+			}
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}

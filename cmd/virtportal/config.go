@@ -1,0 +1,245 @@
+package main
+
+import (
+	"encoding"
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is the server's configuration. Every leaf is also a flag
+// (--libvirt-uri) and an environment variable (VIRTPORTAL_LIBVIRT_URI),
+// derived from its yaml key, so the three can never drift apart.
+type Config struct {
+	Listen    string `yaml:"listen" usage:"address to listen on (host:port)"`
+	DataDir   string `yaml:"data_dir" usage:"directory for the database and keys"`
+	Demo      bool   `yaml:"demo" usage:"demo mode: libvirt test driver with sample guests, a printed admin password"`
+	AllowRoot bool   `yaml:"allow_root" usage:"allow running as root (demo and tests only)"`
+	TLS       struct {
+		Cert string `yaml:"cert" usage:"TLS certificate file (PEM); enables HTTPS"`
+		Key  string `yaml:"key" usage:"TLS private key file (PEM)"`
+	} `yaml:"tls"`
+	Libvirt struct {
+		URI           string        `yaml:"uri" usage:"libvirt connection URI"`
+		StatsInterval time.Duration `yaml:"stats_interval" usage:"how often guest statistics are sampled"`
+	} `yaml:"libvirt"`
+	Session struct {
+		IdleTimeout     time.Duration `yaml:"idle_timeout" usage:"a session ends after this long without requests"`
+		AbsoluteTimeout time.Duration `yaml:"absolute_timeout" usage:"a session ends this long after login, however active"`
+	} `yaml:"session"`
+	Timeouts struct {
+		ReadHeader time.Duration `yaml:"read_header" usage:"time to read request headers"`
+		Read       time.Duration `yaml:"read" usage:"time to read a whole request"`
+		Write      time.Duration `yaml:"write" usage:"time to write a response"`
+		Idle       time.Duration `yaml:"idle" usage:"keep-alive idle time"`
+		Shutdown   time.Duration `yaml:"shutdown" usage:"grace period for in-flight requests on SIGTERM"`
+	} `yaml:"timeouts"`
+	Limits struct {
+		RequestBody ByteSize `yaml:"request_body" usage:"largest request body accepted (e.g. 1MiB)"`
+	} `yaml:"limits"`
+	Realms struct {
+		Local struct {
+			Enabled bool `yaml:"enabled" usage:"enable the local (database) realm"`
+		} `yaml:"local"`
+	} `yaml:"realms"`
+	Audit struct {
+		Retention time.Duration `yaml:"retention" usage:"audit events older than this are purged"`
+	} `yaml:"audit"`
+	Policy struct {
+		Model string `yaml:"model" usage:"Casbin model file overriding the embedded one"`
+		File  string `yaml:"file" usage:"Casbin policy file overriding the embedded one"`
+	} `yaml:"policy"`
+	TrustedProxies []string `yaml:"trusted_proxies" usage:"comma-separated proxies whose X-Forwarded-For is trusted"`
+	Log            struct {
+		Level  string `yaml:"level" usage:"debug, info, warn or error"`
+		Format string `yaml:"format" usage:"text or json"`
+	} `yaml:"log"`
+}
+
+func defaults() Config {
+	var c Config
+	c.Listen = "127.0.0.1:8080"
+	c.DataDir = "/var/lib/virtportal"
+	c.Libvirt.URI = "qemu:///system"
+	c.Libvirt.StatsInterval = 2 * time.Second
+	c.Session.IdleTimeout = 30 * time.Minute
+	c.Session.AbsoluteTimeout = 12 * time.Hour
+	c.Timeouts.ReadHeader = 10 * time.Second
+	c.Timeouts.Read = 30 * time.Second
+	c.Timeouts.Write = 60 * time.Second
+	c.Timeouts.Idle = 120 * time.Second
+	c.Timeouts.Shutdown = 20 * time.Second
+	c.Limits.RequestBody = 1 << 20
+	c.Realms.Local.Enabled = true
+	c.Audit.Retention = 90 * 24 * time.Hour
+	c.Log.Level = "info"
+	c.Log.Format = "text"
+	return c
+}
+
+// ByteSize is a size in bytes written as 1048576, 512KiB, 1MiB or 1GiB.
+type ByteSize int64
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (b *ByteSize) UnmarshalText(t []byte) error {
+	s := strings.TrimSpace(string(t))
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(s, suffix) {
+			s, mult = strings.TrimSuffix(s, suffix), m
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("bad size %q (want e.g. 1048576 or 1MiB)", string(t))
+	}
+	*b = ByteSize(n * mult)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (b ByteSize) MarshalText() ([]byte, error) { return []byte(strconv.FormatInt(int64(b), 10)), nil }
+
+// setting is one configuration leaf.
+type setting struct {
+	key   string // yaml path, e.g. libvirt.uri
+	usage string
+	v     reflect.Value
+}
+
+func (s setting) flagName() string { return strings.NewReplacer(".", "-", "_", "-").Replace(s.key) }
+func (s setting) envName() string {
+	return "VIRTPORTAL_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(s.key))
+}
+
+func settings(c *Config) []setting {
+	var out []setting
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			key := prefix + strings.Split(f.Tag.Get("yaml"), ",")[0]
+			fv := v.Field(i)
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Time]() {
+				walk(key+".", fv)
+				continue
+			}
+			out = append(out, setting{key: key, usage: f.Tag.Get("usage"), v: fv})
+		}
+	}
+	walk("", reflect.ValueOf(c).Elem())
+	return out
+}
+
+// set parses text into the setting's field.
+func (s setting) set(text string) error {
+	v := s.v
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(text))
+	}
+	switch v.Interface().(type) {
+	case time.Duration:
+		d, err := time.ParseDuration(text)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(d))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(text)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(text)
+		if err != nil {
+			return err
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(text, 10, 64)
+		if err != nil {
+			return err
+		}
+		v.SetInt(n)
+	case reflect.Slice:
+		var parts []string
+		for p := range strings.SplitSeq(text, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		v.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("unsupported setting type %s", v.Type())
+	}
+	return nil
+}
+
+// flagValue collects a flag's text to apply after the file and environment.
+type flagValue struct {
+	text   *string
+	isBool bool
+}
+
+func (f flagValue) String() string {
+	if f.text == nil {
+		return ""
+	}
+	return *f.text
+}
+func (f flagValue) Set(s string) error { *f.text = s; return nil }
+func (f flagValue) IsBoolFlag() bool   { return f.isBool }
+
+// loadConfig applies, in order: defaults, the --config file, VIRTPORTAL_*
+// variables, then flags.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	c := defaults()
+	configPath := fs.String("config", getenv("VIRTPORTAL_CONFIG"), "configuration file (YAML)")
+	ss := settings(&c)
+	texts := make(map[string]*string, len(ss))
+	for _, s := range ss {
+		t := new(string)
+		texts[s.flagName()] = t
+		fs.Var(flagValue{text: t, isBool: s.v.Kind() == reflect.Bool}, s.flagName(), fmt.Sprintf("%s (env %s)", s.usage, s.envName()))
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *configPath != "" {
+		b, err := os.ReadFile(*configPath)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
+			return c, fmt.Errorf("config %s: %w", *configPath, err)
+		}
+	}
+	for _, s := range ss {
+		if v := getenv(s.envName()); v != "" {
+			if err := s.set(v); err != nil {
+				return c, fmt.Errorf("%s: %w", s.envName(), err)
+			}
+		}
+	}
+	var ferr error
+	fs.Visit(func(f *flag.Flag) {
+		for _, s := range ss {
+			if s.flagName() == f.Name && ferr == nil {
+				if err := s.set(*texts[f.Name]); err != nil {
+					ferr = fmt.Errorf("--%s: %w", f.Name, err)
+				}
+			}
+		}
+	})
+	return c, ferr
+}

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/handlers"
+	"github.com/virtportal/virtportal/policy"
+	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/store"
+	"github.com/virtportal/virtportal/virt"
+)
+
+func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.Log.Format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log.format must be text or json, not %q", cfg.Log.Format)
+}
+
+// openStore opens the database in the configured data directory.
+func openStore(ctx context.Context, cfg Config) (*store.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	return store.Open(ctx, filepath.Join(cfg.DataDir, "virtportal.db"))
+}
+
+// sessionKey reads the cookie-signing key, creating it on first start.
+func sessionKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "session.key")
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) >= 32 {
+		return key, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key = make([]byte, 64)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return key, os.WriteFile(path, key, 0o600)
+}
+
+func loadPolicy(cfg Config) (model, pol string, err error) {
+	model, pol = policy.Model, policy.Policy
+	if cfg.Policy.Model != "" {
+		b, err := os.ReadFile(cfg.Policy.Model)
+		if err != nil {
+			return "", "", fmt.Errorf("policy.model: %w", err)
+		}
+		model = string(b)
+	}
+	if cfg.Policy.File != "" {
+		b, err := os.ReadFile(cfg.Policy.File)
+		if err != nil {
+			return "", "", fmt.Errorf("policy.file: %w", err)
+		}
+		pol = string(b)
+	}
+	return model, pol, nil
+}
+
+// demoSetup points the server at a generated test-driver host and makes sure
+// the demo admin exists, printing its password the one time it is created.
+func demoSetup(ctx context.Context, cfg *Config, uriSet bool, st *store.Store, stdout io.Writer) error {
+	if !uriSet {
+		dir, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		fixture := filepath.Join(dir, "demo-host.xml")
+		if err := virt.WriteFixture(fixture, virt.FixtureOptions{ImagesDir: filepath.Join(dir, "images")}); err != nil {
+			return fmt.Errorf("demo fixture: %w", err)
+		}
+		cfg.Libvirt.URI = "test://" + fixture
+	}
+	_, err := st.GetUser(ctx, "admin")
+	if err == nil {
+		fmt.Fprintln(stdout, "admin password: unchanged since first start (reset: virtportal user passwd --data-dir", cfg.DataDir, "admin)")
+		return nil
+	}
+	if !api.IsStatus(err, http.StatusNotFound) {
+		return err
+	}
+	pw := auth.RandomPassword()
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if err := st.CreateUser(ctx, store.User{Name: "admin", Hash: hash, Admin: true}); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "demo admin user: admin")
+	fmt.Fprintln(stdout, "admin password:", pw)
+	return nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	uriSet := false
+	fs.Visit(func(f *flag.Flag) { uriSet = uriSet || f.Name == "libvirt-uri" })
+	uriSet = uriSet || getenv("VIRTPORTAL_LIBVIRT_URI") != "" || cfg.Libvirt.URI != defaults().Libvirt.URI
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 && !cfg.AllowRoot {
+		return errors.New("refusing to run as root: run as an unprivileged user in group libvirt (see README), or pass --allow-root for demos and tests")
+	}
+	if (cfg.TLS.Cert == "") != (cfg.TLS.Key == "") {
+		return errors.New("tls.cert and tls.key go together")
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("database close", "err", err)
+		}
+	}()
+	if cfg.Demo {
+		if err := demoSetup(ctx, &cfg, uriSet, st, stdout); err != nil {
+			return err
+		}
+	}
+	key, err := sessionKey(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("session key: %w", err)
+	}
+
+	vm := virt.New(virt.Config{URI: cfg.Libvirt.URI, StatsInterval: cfg.Libvirt.StatsInterval, Logger: log})
+	if err := vm.Start(ctx); err != nil {
+		return err
+	}
+	defer vm.Close()
+	if cfg.Demo {
+		// A demo should open on a full guest list, not on an empty one.
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := vm.WaitReady(wctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("libvirt %s: %w", cfg.Libvirt.URI, err)
+		}
+	}
+
+	model, pol, err := loadPolicy(cfg)
+	if err != nil {
+		return err
+	}
+	authz, err := rbac.New(model, pol, vm)
+	if err != nil {
+		return err
+	}
+	var rs []auth.Realm
+	if cfg.Realms.Local.Enabled {
+		rs = append(rs, auth.NewLocal(st))
+	}
+	realms, err := auth.NewRealms(rs...)
+	if err != nil {
+		return err
+	}
+	tls := cfg.TLS.Cert != ""
+	srv, err := handlers.New(handlers.Options{
+		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
+	}, handlers.Deps{
+		Store: st, Virt: vm, Authz: authz, Realms: realms,
+		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),
+		Throttle: auth.NewThrottle(st),
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
+		ReadTimeout:       cfg.Timeouts.Read,
+		WriteTimeout:      cfg.Timeouts.Write,
+		IdleTimeout:       cfg.Timeouts.Idle,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "virtportal %s listening on %s://%s\n", version, scheme, displayAddr(ln.Addr()))
+	log.Info("started", "listen", ln.Addr().String(), "libvirt", cfg.Libvirt.URI, "data_dir", cfg.DataDir, "demo", cfg.Demo)
+
+	go housekeeping(ctx, st, cfg, log)
+	errc := make(chan error, 1)
+	go func() {
+		if tls {
+			errc <- hs.ServeTLS(ln, cfg.TLS.Cert, cfg.TLS.Key)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.Timeouts.Shutdown)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Timeouts.Shutdown)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// displayAddr turns a wildcard listen address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") || strings.HasPrefix(s, "0.0.0.0:") {
+		return "localhost:" + s[strings.LastIndex(s, ":")+1:]
+	}
+	return s
+}
+
+// housekeeping purges expired sessions, stale throttle entries and old audit events.
+func housekeeping(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if _, err := st.PurgeSessions(ctx, now); err != nil && ctx.Err() == nil {
+			log.Warn("purge sessions", "err", err)
+		}
+		if _, err := st.PurgeThrottle(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Warn("purge throttle", "err", err)
+		}
+		if _, err := st.PurgeAudit(ctx, now.Add(-cfg.Audit.Retention)); err != nil && ctx.Err() == nil {
+			log.Warn("purge audit", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/store"
+)
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "database is up to date:", cfg.DataDir)
+	return st.Close()
+}
+
+// readPassword takes one line from r, refusing an empty one.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("empty password on standard input")
+	}
+	if len(pw) > auth.MaxPasswordLen {
+		return "", fmt.Errorf("password longer than %d bytes", auth.MaxPasswordLen)
+	}
+	return pw, nil
+}
+
+func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		return errors.New("user: want add, passwd, del or list")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	admin := fs.Bool("admin", false, "with add: make the user an administrator")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input instead of generating one")
+	// The user's name is the last argument; flags come before it.
+	rest := args[1:]
+	name := ""
+	if sub != "list" {
+		if len(rest) == 0 || strings.HasPrefix(rest[len(rest)-1], "-") {
+			return fmt.Errorf("user %s: missing NAME", sub)
+		}
+		name, rest = rest[len(rest)-1], rest[:len(rest)-1]
+		if !auth.ValidUsername(name) || len(name) > 64 {
+			return fmt.Errorf("user %s: invalid name %q (letters, digits, . _ @ -, at most 64)", sub, name)
+		}
+	}
+	cfg, err := loadConfig(fs, rest, getenv)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	password := func() (string, error) {
+		if *fromStdin {
+			return readPassword(stdin)
+		}
+		pw := auth.RandomPassword()
+		fmt.Fprintf(stdout, "password for %s: %s\n", name, pw)
+		return pw, nil
+	}
+	switch sub {
+	case "add":
+		pw, err := password()
+		if err != nil {
+			return err
+		}
+		hash, err := auth.HashPassword(pw)
+		if err != nil {
+			return err
+		}
+		if err := st.CreateUser(ctx, store.User{Name: name, Hash: hash, Admin: *admin}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "added local user %s (admin: %t)\n", name, *admin)
+	case "passwd":
+		pw, err := password()
+		if err != nil {
+			return err
+		}
+		hash, err := auth.HashPassword(pw)
+		if err != nil {
+			return err
+		}
+		if err := st.UpdatePassword(ctx, name, hash); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s changed\n", name)
+	case "del":
+		if err := st.DeleteUser(ctx, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "deleted local user %s\n", name)
+	case "list":
+		users, err := st.ListUsers(ctx, "", 1000)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tCREATED")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%t\t%t\t%s\n", u.Name, u.Admin, u.Disabled, u.Created.Format("2006-01-02 15:04"))
+		}
+		return tw.Flush()
+	default:
+		return fmt.Errorf("user: unknown subcommand %q", sub)
+	}
+	return nil
+}

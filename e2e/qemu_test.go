@@ -1,0 +1,230 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/virtportal/virtportal/api"
+)
+
+// kvmURI is the libvirt the suite drives; without it the suite fails, never skips.
+func kvmURI(t *testing.T) string {
+	t.Helper()
+	uri := os.Getenv("VIRTPORTAL_E2E_URI")
+	if uri == "" {
+		t.Fatal("VIRTPORTAL_E2E_URI is not set: run the end-to-end suite with `make e2e`, which starts libvirtd")
+	}
+	return uri
+}
+
+// tinyGuest defines a 64 MiB KVM guest with no OS on a fresh qcow2 volume in a
+// transient dir pool; everything it made is removed in t.Cleanup.
+func tinyGuest(t *testing.T, conn *libvirt.Connect) (name, pool, volPath string) {
+	t.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name = "vpe2e-" + hex.EncodeToString(b)
+	pool = name + "-pool"
+	// Under /var/lib/libvirt/images so that qemu's user may traverse to the disk.
+	dir := filepath.Join("/var/lib/libvirt/images", pool)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	poolXML, err := (&libvirtxml.StoragePool{Type: "dir", Name: pool, Target: &libvirtxml.StoragePoolTarget{Path: dir}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := conn.StoragePoolCreateXML(poolXML, 0)
+	if err != nil {
+		t.Fatal("pool:", err)
+	}
+	t.Cleanup(func() { _ = p.Destroy(); _ = p.Free() })
+	volXML, err := (&libvirtxml.StorageVolume{Name: "disk.qcow2",
+		Capacity: &libvirtxml.StorageVolumeSize{Value: 8, Unit: "MiB"},
+		Target:   &libvirtxml.StorageVolumeTarget{Format: &libvirtxml.StorageVolumeTargetFormat{Type: "qcow2"}},
+	}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.StorageVolCreateXML(volXML, 0)
+	if err != nil {
+		t.Fatal("volume:", err)
+	}
+	volPath, _ = v.GetPath()
+	_ = v.Free()
+
+	dom := &libvirtxml.Domain{
+		Type: "kvm", Name: name,
+		Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
+		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
+		OS: &libvirtxml.DomainOS{
+			Type: &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"},
+			BIOS: &libvirtxml.DomainBIOS{UseSerial: "yes"},
+		},
+		Devices: &libvirtxml.DomainDeviceList{
+			Disks: []libvirtxml.DomainDisk{{
+				Device: "disk",
+				Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "qcow2"},
+				Source: &libvirtxml.DomainDiskSource{Volume: &libvirtxml.DomainDiskSourceVolume{Pool: pool, Volume: "disk.qcow2"}},
+				Target: &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"},
+			}},
+			Serials:  []libvirtxml.DomainSerial{{Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}}}},
+			Graphics: []libvirtxml.DomainGraphic{{VNC: &libvirtxml.DomainGraphicVNC{AutoPort: "yes", Listen: "127.0.0.1"}}},
+		},
+	}
+	domXML, err := dom.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := conn.DomainDefineXML(domXML)
+	if err != nil {
+		t.Fatal("define:", err)
+	}
+	_ = d.Free()
+	t.Cleanup(func() {
+		if d, err := conn.LookupDomainByName(name); err == nil {
+			_ = d.Destroy()
+			_ = d.Undefine()
+			_ = d.Free()
+		}
+	})
+	return name, pool, volPath
+}
+
+func libvirtState(t *testing.T, conn *libvirt.Connect, name string) libvirt.DomainState {
+	t.Helper()
+	d, err := conn.LookupDomainByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Free()
+	st, _, err := d.GetState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// eventually polls cond for up to a second, the budget for event-driven updates.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 1 s", what)
+		}
+	}
+}
+
+func TestGuestLifecycleOnKVM(t *testing.T) {
+	uri := kvmURI(t)
+	conn, err := libvirt.NewConnect(uri)
+	if err != nil {
+		t.Fatalf("connect %s: %v", uri, err)
+	}
+	defer conn.Close()
+	srv := startServer(t, uri)
+	c := srv.login(t)
+	name, pool, volPath := tinyGuest(t, conn)
+
+	find := func() (api.VM, bool) {
+		var l api.VMList
+		if st := c.call("GET", "/api/v1/vms?q="+name, nil, &l); st != 200 {
+			t.Fatalf("list: %d", st)
+		}
+		i := slices.IndexFunc(l.Items, func(v api.VM) bool { return v.Name == name })
+		if i < 0 {
+			return api.VM{}, false
+		}
+		return l.Items[i], true
+	}
+	eventually(t, "a guest defined with libvirt appears in the list", func() bool { _, ok := find(); return ok })
+	vm, _ := find()
+	if vm.State != api.StateShutoff || vm.VCPUs != 1 || vm.MemoryMiB != 64 || vm.Graphics != "vnc" {
+		t.Fatalf("listed as %+v", vm)
+	}
+
+	var d api.VMDetail
+	if st := c.call("GET", "/api/v1/vms/"+name, nil, &d); st != 200 {
+		t.Fatalf("detail: %d", st)
+	}
+	if len(d.Devices.Disks) != 1 || d.Devices.Disks[0].Pool != pool || d.Devices.Disks[0].Volume != "disk.qcow2" {
+		t.Fatalf("disks %+v", d.Devices.Disks)
+	}
+
+	if st := c.call("POST", "/api/v1/vms/"+name+"/start", nil, &vm); st != 200 || vm.State != api.StateRunning {
+		t.Fatalf("start: %d %+v", st, vm)
+	}
+	if s := libvirtState(t, conn, name); s != libvirt.DOMAIN_RUNNING {
+		t.Fatalf("libvirt says %v after start", s)
+	}
+	if st := c.call("POST", "/api/v1/vms/"+name+"/start", nil, nil); st != 409 {
+		t.Fatalf("second start: %d, want 409", st)
+	}
+	if st := c.call("DELETE", "/api/v1/vms/"+name, nil, nil); st != 409 {
+		t.Fatalf("delete while running: %d, want 409", st)
+	}
+	// Statistics come from bulk sampling on the real driver.
+	eventually(t, "memory statistics", func() bool { v, _ := find(); return v.MemPercent > 0 || v.CPUPercent > 0 })
+
+	if st := c.call("POST", "/api/v1/vms/"+name+"/poweroff", nil, &vm); st != 200 || vm.State != api.StateShutoff {
+		t.Fatalf("poweroff: %d %+v", st, vm)
+	}
+	if s := libvirtState(t, conn, name); s != libvirt.DOMAIN_SHUTOFF {
+		t.Fatalf("libvirt says %v after poweroff", s)
+	}
+
+	// A change made behind the portal's back shows within a second (events).
+	d2, err := conn.LookupDomainByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d2.Create(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a start made with libvirt shows", func() bool { v, _ := find(); return v.State == api.StateRunning })
+	if err := d2.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	_ = d2.Free()
+	eventually(t, "a stop made with libvirt shows", func() bool { v, _ := find(); return v.State == api.StateShutoff })
+
+	if st := c.call("DELETE", "/api/v1/vms/"+name+"?volumes=true", nil, nil); st != 204 {
+		t.Fatalf("delete: %d", st)
+	}
+	if _, err := conn.LookupDomainByName(name); err == nil {
+		t.Fatal("guest still defined after delete")
+	}
+	if _, err := os.Stat(volPath); !os.IsNotExist(err) {
+		t.Fatalf("volume %s still there after delete with volumes (%v)", volPath, err)
+	}
+	if _, ok := find(); ok {
+		t.Fatal("deleted guest still listed")
+	}
+	var audit api.AuditList
+	if st := c.call("GET", "/api/v1/audit?target=vm:"+name, nil, &audit); st != 200 {
+		t.Fatalf("audit: %d", st)
+	}
+	var actions []string
+	for _, e := range audit.Items {
+		actions = append(actions, e.Action+"="+e.Result)
+	}
+	for _, w := range []string{"vm.start=ok", "vm.poweroff=ok", "vm.delete=ok", "vm.start=error:conflict"} {
+		if !slices.Contains(actions, w) {
+			t.Errorf("audit lacks %s: %v", w, actions)
+		}
+	}
+}

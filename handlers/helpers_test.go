@@ -59,7 +59,7 @@ func (r staticRealm) Authenticate(_ context.Context, user, pw string) (rbac.Prin
 const testPassword = "correct horse battery staple"
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	st   *store.Store
 	vm   *virt.Manager
@@ -71,7 +71,10 @@ type envOpt func(*Options)
 // newEnv starts the real server on a random port over the libvirt test driver
 // and a fresh database, with local users admin and alice (a user) and a test
 // realm holding an auditor; everything stops in t.Cleanup.
-func newEnv(t *testing.T, opts ...envOpt) *env {
+func newEnv(t testing.TB, opts ...envOpt) *env { return newEnvGuests(t, 0, opts...) }
+
+// newEnvGuests is newEnv on a host of n generated guests (0: the demo set).
+func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -81,7 +84,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	fixture := filepath.Join(dir, "host.xml")
-	if err := virt.WriteFixture(fixture, virt.FixtureOptions{ImagesDir: filepath.Join(dir, "images")}); err != nil {
+	if err := virt.WriteFixture(fixture, virt.FixtureOptions{Guests: n, Seed: 1, ImagesDir: filepath.Join(dir, "images")}); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
@@ -164,7 +167,7 @@ func (r resp) errCode() string {
 	return eb.Error.Code
 }
 
-func (r resp) decode(t *testing.T, v any) {
+func (r resp) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)

@@ -21,7 +21,9 @@ type Route struct {
 	Handle func(*gin.Context) error
 }
 
-func perm(object, action string) rbac.Permission { return rbac.Permission{Object: object, Action: action} }
+func perm(object, action string) rbac.Permission {
+	return rbac.Permission{Object: object, Action: action}
+}
 
 func (s *Server) routes() []Route {
 	public := rbac.Public

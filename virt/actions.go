@@ -1,0 +1,468 @@
+package virt
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/virtportal/virtportal/api"
+)
+
+// describeState puts a state into words for conflict messages.
+func describeState(s string) string {
+	switch s {
+	case api.StateRunning:
+		return "running"
+	case api.StateBlocked:
+		return "blocked"
+	case api.StatePaused:
+		return "paused"
+	case api.StateShutdown:
+		return "shutting down"
+	case api.StateShutoff:
+		return "shut off"
+	case api.StateCrashed:
+		return "crashed"
+	case api.StateSuspended:
+		return "suspended by its guest OS"
+	}
+	return "in an unknown state"
+}
+
+// checkAction says whether action fits the guest's state. active matters
+// for "crashed": a guest preserved after a crash still holds its resources
+// and must be powered off before it can start again.
+func checkAction(name, action, state string, active bool) *api.Error {
+	running := state == api.StateRunning || state == api.StateBlocked
+	off := state == api.StateShutoff || (state == api.StateCrashed && !active)
+	is := func(hint string) *api.Error {
+		msg := fmt.Sprintf("guest %q is %s", name, describeState(state))
+		if state == api.StateCrashed && active {
+			msg = fmt.Sprintf("guest %q crashed and still holds its resources", name)
+		}
+		if hint != "" {
+			msg += "; " + hint
+		}
+		return api.Conflict("%s", msg)
+	}
+	switch action {
+	case "start":
+		switch {
+		case off:
+			return nil
+		case running:
+			return api.Conflict("guest %q is already running", name)
+		case state == api.StatePaused:
+			return is("use resume")
+		}
+		return is("power it off first")
+	case "shutdown":
+		switch {
+		case running:
+			return nil
+		case off:
+			return api.Conflict("guest %q is already shut off", name)
+		case state == api.StateShutdown:
+			return api.Conflict("guest %q is already shutting down", name)
+		case state == api.StatePaused:
+			return is("resume it first, or power it off")
+		}
+		return is("power it off instead")
+	case "poweroff":
+		if off {
+			return api.Conflict("guest %q is already shut off", name)
+		}
+		if state == api.StateUnknown {
+			return is("")
+		}
+		return nil
+	case "reboot":
+		if running {
+			return nil
+		}
+		return is("only a running guest can be rebooted")
+	case "reset":
+		if running || state == api.StatePaused {
+			return nil
+		}
+		return is("only a running or paused guest can be reset")
+	case "suspend":
+		switch {
+		case running:
+			return nil
+		case state == api.StatePaused:
+			return api.Conflict("guest %q is already paused", name)
+		}
+		return is("only a running guest can be suspended")
+	case "resume":
+		switch {
+		case state == api.StatePaused:
+			return nil
+		case running:
+			return api.Conflict("guest %q is not paused; it is already running", name)
+		}
+		return is("only a paused guest can be resumed")
+	}
+	return api.BadRequest("unknown action %q; use one of %s", action, strings.Join(api.VMActions, ", "))
+}
+
+// lookup validates name and finds the guest on a connection the caller
+// releases; the caller frees the domain.
+func (m *Manager) lookup(ctx context.Context, name string) (*libvirt.Connect, *libvirt.Domain, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	c, err := m.acquire()
+	if err != nil {
+		return nil, nil, err
+	}
+	dom, err := c.LookupDomainByName(name)
+	if err != nil {
+		release(c)
+		if libvirtCode(err) == libvirt.ERR_NO_DOMAIN {
+			// The index may still list it if the event is on its way.
+			m.enqueue(name, refreshFull)
+		}
+		return nil, nil, m.fail("lookup guest", name, err)
+	}
+	return c, dom, nil
+}
+
+// Action runs a power action (one of api.VMActions) and returns the guest
+// as it is afterwards.
+func (m *Manager) Action(ctx context.Context, name, action string) (api.VM, error) {
+	if err := ValidateName(name); err != nil {
+		return api.VM{}, err
+	}
+	if !slices.Contains(api.VMActions, action) {
+		return api.VM{}, api.BadRequest("unknown action %q; use one of %s", action, strings.Join(api.VMActions, ", "))
+	}
+	c, dom, err := m.lookup(ctx, name)
+	if err != nil {
+		return api.VM{}, err
+	}
+	defer release(c)
+	defer dom.Free()
+
+	st, _, err := dom.GetState()
+	if err != nil {
+		return api.VM{}, m.fail("get state", name, err)
+	}
+	state := stateName(st)
+	active := state != api.StateShutoff
+	if state == api.StateCrashed {
+		if active, err = dom.IsActive(); err != nil {
+			return api.VM{}, m.fail("get state", name, err)
+		}
+	}
+	if cerr := checkAction(name, action, state, active); cerr != nil {
+		// The index may disagree with what libvirt just said.
+		m.enqueue(name, refreshFull)
+		return api.VM{}, cerr
+	}
+	before, _, _ := m.vm(name)
+
+	switch action {
+	case "start":
+		err = dom.Create()
+	case "shutdown":
+		err = dom.ShutdownFlags(libvirt.DOMAIN_SHUTDOWN_ACPI_POWER_BTN)
+		if err != nil && isUnsupportedFlags(err) {
+			err = dom.Shutdown()
+		}
+	case "poweroff":
+		err = dom.Destroy()
+	case "reboot":
+		err = dom.Reboot(libvirt.DOMAIN_REBOOT_ACPI_POWER_BTN)
+		if err != nil && isUnsupportedFlags(err) {
+			err = dom.Reboot(0)
+		}
+	case "reset":
+		err = dom.Reset(0)
+	case "suspend":
+		err = dom.Suspend()
+	case "resume":
+		err = dom.Resume()
+	}
+	if err != nil {
+		m.enqueue(name, refreshFull)
+		return api.VM{}, m.fail(action, name, err)
+	}
+
+	// Synchronously, so the answer and the next List agree with libvirt;
+	// the events that follow find nothing new.
+	if err := m.refresh(name, refreshFull); err != nil {
+		m.log.Warn("refresh after action failed", "guest", name, "action", action, "err", err)
+	}
+	vm, _, ok := m.vm(name)
+	if !ok {
+		// A transient guest is gone once powered off.
+		vm = before
+		vm.Name = name
+		vm.State = api.StateShutoff
+		zeroRates(&vm)
+	}
+	return vm, nil
+}
+
+// diskVolume is a storage volume backing one of a guest's disks.
+type diskVolume struct {
+	vol   *libvirt.StorageVol
+	label string // pool/volume, safe to show
+	path  string
+	key   string // as in entry.disks
+}
+
+// Delete removes a guest that is not running: undefines it with its
+// managed save, snapshot and checkpoint metadata and NVRAM, and with
+// volumes also deletes the storage volumes of its disks (not CD-ROMs). A
+// running transient guest is destroyed, which is its deletion.
+func (m *Manager) Delete(ctx context.Context, name string, volumes bool) error {
+	c, dom, err := m.lookup(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer release(c)
+	defer dom.Free()
+
+	st, _, err := dom.GetState()
+	if err != nil {
+		return m.fail("get state", name, err)
+	}
+	active, err := dom.IsActive()
+	if err != nil {
+		return m.fail("get state", name, err)
+	}
+	persistent, err := dom.IsPersistent()
+	if err != nil {
+		return m.fail("get state", name, err)
+	}
+	if active && persistent {
+		return api.Conflict("guest %q is %s; power it off first", name, describeState(stateName(st)))
+	}
+
+	var vols []diskVolume
+	defer func() {
+		for _, v := range vols {
+			_ = v.vol.Free()
+		}
+	}()
+	if volumes {
+		if vols, err = m.guestVolumes(c, dom, name, persistent); err != nil {
+			return err
+		}
+		if err := m.checkVolumesUnshared(name, vols); err != nil {
+			return err
+		}
+	}
+
+	if persistent {
+		err = undefineAll(dom)
+	} else {
+		err = dom.Destroy()
+	}
+	if err != nil {
+		m.enqueue(name, refreshFull)
+		return m.fail("delete guest", name, err)
+	}
+	if err := m.refresh(name, refreshFull); err != nil {
+		m.log.Warn("refresh after delete failed", "guest", name, "err", err)
+	}
+
+	var failed []string
+	for _, v := range vols {
+		if err := v.vol.Delete(0); err != nil {
+			m.log.Error("volume delete failed", "guest", name, "volume", v.label, "err", err)
+			failed = append(failed, fmt.Sprintf("%q", v.label))
+		}
+	}
+	if len(failed) > 0 {
+		noun := "volume"
+		if len(failed) > 1 {
+			noun = "volumes"
+		}
+		return &api.Error{
+			Status:  http.StatusInternalServerError,
+			Code:    "internal",
+			Message: fmt.Sprintf("guest %q was deleted, but its %s %s could not be removed", name, noun, strings.Join(failed, ", ")),
+		}
+	}
+	return nil
+}
+
+// undefineAll undefines with every cleanup flag the driver accepts: drivers
+// refuse flags they do not know (the test driver refuses NVRAM and
+// checkpoints), and the flags matter where they are known.
+func undefineAll(dom *libvirt.Domain) error {
+	all := libvirt.DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+		libvirt.DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | libvirt.DOMAIN_UNDEFINE_NVRAM
+	var err error
+	for _, flags := range []libvirt.DomainUndefineFlagsValues{
+		all,
+		all &^ libvirt.DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
+		all &^ (libvirt.DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | libvirt.DOMAIN_UNDEFINE_NVRAM),
+		libvirt.DOMAIN_UNDEFINE_MANAGED_SAVE,
+	} {
+		if err = dom.UndefineFlags(flags); err == nil || !isUnsupportedFlags(err) {
+			return err
+		}
+	}
+	if err = dom.Undefine(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// guestVolumes resolves the guest's disks (device "disk", writable) to
+// storage volumes; disks that are plain files outside any pool are left
+// alone. Read-only disks are skipped: they are shared content by intent.
+func (m *Manager) guestVolumes(c *libvirt.Connect, dom *libvirt.Domain, name string, persistent bool) ([]diskVolume, error) {
+	flags := libvirt.DomainXMLFlags(0)
+	if persistent {
+		flags = libvirt.DOMAIN_XML_INACTIVE
+	}
+	doc, err := dom.GetXMLDesc(flags)
+	if err != nil {
+		return nil, m.fail("read guest", name, err)
+	}
+	var d libvirtxml.Domain
+	if err := d.Unmarshal(doc); err != nil {
+		return nil, m.fail("read guest", name, err)
+	}
+	if d.Devices == nil {
+		return nil, nil
+	}
+	var out []diskVolume
+	for _, disk := range d.Devices.Disks {
+		if (disk.Device != "" && disk.Device != "disk") || disk.ReadOnly != nil || disk.Source == nil {
+			continue
+		}
+		var vol *libvirt.StorageVol
+		switch {
+		case disk.Source.File != nil && disk.Source.File.File != "":
+			vol, err = c.LookupStorageVolByPath(disk.Source.File.File)
+		case disk.Source.Block != nil && disk.Source.Block.Dev != "":
+			vol, err = c.LookupStorageVolByPath(disk.Source.Block.Dev)
+		case disk.Source.Volume != nil && disk.Source.Volume.Pool != "":
+			var pool *libvirt.StoragePool
+			if pool, err = c.LookupStoragePoolByName(disk.Source.Volume.Pool); err == nil {
+				vol, err = pool.LookupStorageVolByName(disk.Source.Volume.Volume)
+				_ = pool.Free()
+			}
+		default:
+			continue
+		}
+		if err != nil {
+			if isConnErr(err) {
+				return out, m.fail("resolve volume", name, err)
+			}
+			continue // not a managed volume
+		}
+		dv := diskVolume{vol: vol, key: diskSourceKey(disk)}
+		dv.path, _ = vol.GetPath()
+		volName, _ := vol.GetName()
+		dv.label = volName
+		if pool, perr := vol.LookupPoolByVolume(); perr == nil {
+			if pn, err := pool.GetName(); err == nil {
+				dv.label = pn + "/" + volName
+			}
+			_ = pool.Free()
+		}
+		out = append(out, dv)
+	}
+	return out, nil
+}
+
+// checkVolumesUnshared refuses to delete a volume another guest uses;
+// refusing before anything is undefined keeps the delete all-or-nothing.
+func (m *Manager) checkVolumesUnshared(name string, vols []diskVolume) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, v := range vols {
+		for _, e := range m.sorted {
+			if e.vm.Name == name {
+				continue
+			}
+			for _, src := range e.disks {
+				if src == v.key || (v.path != "" && src == v.path) || src == "vol:"+v.label {
+					return api.Conflict("volume %q is also used by guest %q; delete without volumes or detach it first", v.label, e.vm.Name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// SetGrants replaces the <access> of the guest's virtportal metadata,
+// keeping everything else in it. It writes the persistent definition and,
+// while the guest runs, the live one, each from its own current content.
+func (m *Manager) SetGrants(ctx context.Context, name string, grants []api.Grant) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if err := validateGrants(grants); err != nil {
+		return err
+	}
+	c, dom, err := m.lookup(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer release(c)
+	defer dom.Free()
+
+	active, err := dom.IsActive()
+	if err != nil {
+		return m.fail("get state", name, err)
+	}
+	persistent, err := dom.IsPersistent()
+	if err != nil {
+		return m.fail("get state", name, err)
+	}
+	var targets []libvirt.DomainModificationImpact
+	if persistent {
+		targets = append(targets, libvirt.DOMAIN_AFFECT_CONFIG)
+	}
+	if active {
+		targets = append(targets, libvirt.DOMAIN_AFFECT_LIVE)
+	}
+	if grants == nil {
+		grants = []api.Grant{}
+	}
+	for _, flags := range targets {
+		cur, err := getMetadata(dom, MetadataNS, flags)
+		if err != nil {
+			return m.fail("read metadata", name, err)
+		}
+		doc, err := withAccess(cur, grants)
+		if err != nil {
+			// Our element is unreadable; replacing it would lose data.
+			m.log.Error("cannot rewrite guest metadata", "guest", name, "err", err)
+			return api.Conflict("guest %q has virtportal metadata that cannot be read; fix it with virsh metadata first", name)
+		}
+		if err := dom.SetMetadata(libvirt.DOMAIN_METADATA_ELEMENT, doc, MetadataPrefix, MetadataNS, flags); err != nil {
+			return m.fail("write metadata", name, err)
+		}
+	}
+	if err := m.refresh(name, refreshMeta); err != nil {
+		// A revoke must hold on the next request even if re-reading failed:
+		// put what was written into the index directly.
+		m.log.Warn("refresh after grant change failed", "guest", name, "err", err)
+		m.mu.RLock()
+		info := guestInfo{}
+		if e, ok := m.byName[name]; ok {
+			info.os = e.meta.os
+		}
+		m.mu.RUnlock()
+		info.grants = grantsFromAccess(accessFrom(grants))
+		m.publish(m.setMeta(name, info))
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package virt
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"libvirt.org/go/libvirt"
+
+	"github.com/virtportal/virtportal/api"
+)
+
+// testLogger shows warnings and errors in the test's output.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// startFixture writes a fixture into t.TempDir(), starts a Manager on it
+// and waits until it is ready; the manager is closed in t.Cleanup.
+//
+// Every connection to a test:///file URI gets its own private copy of the
+// file's state, so changes must go through the manager's own connection
+// (see conn); test:///default is the shared one (startDefault).
+func startFixture(t testing.TB, opt FixtureOptions) *Manager {
+	t.Helper()
+	return startFixtureCfg(t, opt, Config{})
+}
+
+// startFixtureCfg is startFixture with settings other than the URI.
+func startFixtureCfg(t testing.TB, opt FixtureOptions, cfg Config) *Manager {
+	t.Helper()
+	dir := t.TempDir()
+	if opt.ImagesDir == "" {
+		opt.ImagesDir = filepath.Join(dir, "images")
+	}
+	path := filepath.Join(dir, "node.xml")
+	if err := WriteFixture(path, opt); err != nil {
+		t.Fatal(err)
+	}
+	cfg.URI = "test://" + path
+	return startCfg(t, cfg)
+}
+
+func startURI(t testing.TB, uri string) *Manager {
+	t.Helper()
+	return startCfg(t, Config{URI: uri})
+}
+
+func startCfg(t testing.TB, cfg Config) *Manager {
+	t.Helper()
+	if cfg.StatsInterval == 0 {
+		cfg.StatsInterval = 200 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
+	m := New(cfg)
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := m.WaitReady(ctx); err != nil {
+		t.Fatalf("manager not ready: %v", err)
+	}
+	return m
+}
+
+// conn returns the manager's own connection (a private reference).
+func conn(t testing.TB, m *Manager) *libvirt.Connect {
+	t.Helper()
+	c, err := m.acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { release(c) })
+	return c
+}
+
+// openConn opens a second, independent connection.
+func openConn(t testing.TB, uri string) *libvirt.Connect {
+	t.Helper()
+	if err := startEventLoop(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := libvirt.NewConnect(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { release(c) })
+	return c
+}
+
+// eventually polls cond for up to d.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func wantStatus(t testing.TB, err error, status int) *api.Error {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want HTTP %d error, got nil", status)
+	}
+	ae := api.As(err)
+	if ae == nil {
+		t.Fatalf("want *api.Error %d, got %T %v", status, err, err)
+	}
+	if ae.Status != status {
+		t.Fatalf("want HTTP %d, got %d (%s)", status, ae.Status, ae.Message)
+	}
+	return ae
+}
+
+func mustVM(t testing.TB, m *Manager, name string) api.VM {
+	t.Helper()
+	vm, _, ok := m.vm(name)
+	if !ok {
+		t.Fatalf("guest %q not in the index", name)
+	}
+	return vm
+}

@@ -166,3 +166,18 @@ type Grant struct {
 	Name  string `json:"name"`
 	Role  string `json:"role"` // viewer, operator, manager
 }
+
+// DirEntry is one user or group found in a realm's directory.
+type DirEntry struct {
+	Kind    string `json:"kind"` // "user" or "group"
+	Realm   string `json:"realm"`
+	Name    string `json:"name"`              // what grants and logins use: uid, sAMAccountName, group cn
+	Display string `json:"display,omitempty"` // full name or description
+	DN      string `json:"dn,omitempty"`      // LDAP only
+}
+
+// DirList is GET /api/v1/directory/users and /groups.
+type DirList struct {
+	Items     []DirEntry `json:"items"`
+	Truncated bool       `json:"truncated"` // more matched than the cap
+}

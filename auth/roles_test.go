@@ -1,0 +1,32 @@
+package auth
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestRoleMap(t *testing.T) {
+	m := RoleMap{AdminGroups: []string{"sudo", "cn=Admins,ou=groups,dc=example,dc=org"}, AdminUsers: []string{"root2"},
+		AuditorGroups: []string{"audit"}, AuditorUsers: []string{"eve"}}
+	cases := []struct {
+		user   string
+		groups []string
+		want   string
+	}{
+		{"alice", []string{"sudo"}, "admin"},
+		{"alice", []string{"SUDO"}, "admin"},
+		{"bob", []string{"admins", "CN=admins,OU=groups,DC=example,DC=org"}, "admin"},
+		{"root2", nil, "admin"},
+		{"carol", []string{"audit", "users"}, "auditor"},
+		{"eve", nil, "auditor"},
+		{"dave", []string{"users", "sudoers"}, "user"},
+		{"dave", nil, "user"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.user+"/"+tc.want, func(t *testing.T) {
+			if got := m.Roles(tc.user, tc.groups); !slices.Equal(got, []string{tc.want}) {
+				t.Fatalf("got %v want %s", got, tc.want)
+			}
+		})
+	}
+}

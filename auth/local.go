@@ -58,3 +58,25 @@ func (l *Local) Authenticate(ctx context.Context, username, password string) (rb
 	}
 	return rbac.Principal{Realm: l.Name(), Name: u.Name, Roles: []string{role}}, nil
 }
+
+// SearchUsers implements Directory over the local users.
+func (l *Local) SearchUsers(ctx context.Context, q string, limit int) (api.DirList, error) {
+	users, err := l.st.ListUsers(ctx, q, limit+1)
+	if err != nil {
+		return api.DirList{}, err
+	}
+	out := api.DirList{Items: []api.DirEntry{}}
+	for i, u := range users {
+		if i == limit {
+			out.Truncated = true
+			break
+		}
+		out.Items = append(out.Items, api.DirEntry{Kind: "user", Realm: l.Name(), Name: u.Name})
+	}
+	return out, nil
+}
+
+// SearchGroups implements Directory: the local realm has no groups.
+func (l *Local) SearchGroups(context.Context, string, int) (api.DirList, error) {
+	return api.DirList{Items: []api.DirEntry{}}, nil
+}

@@ -39,6 +39,8 @@ func (s *Server) routes() []Route {
 
 		{Method: "GET", Path: "/api/v1/host", Perm: perm("host", "read"), Handle: s.getHost},
 		{Method: "GET", Path: "/api/v1/audit", Perm: perm("audit", "read"), Handle: s.listAudit},
+		{Method: "GET", Path: "/api/v1/directory/users", Perm: perm("directory", "read"), Handle: s.searchDirectory(false)},
+		{Method: "GET", Path: "/api/v1/directory/groups", Perm: perm("directory", "read"), Handle: s.searchDirectory(true)},
 
 		{Method: "GET", Path: "/api/v1/vms", Perm: perm("vm", "list"), Handle: s.listVMs},
 		{Method: "GET", Path: "/api/v1/vms/:name", Perm: perm("vm", "read"), VM: "name", Handle: s.getVM},

@@ -271,6 +271,8 @@ func TestRoles(t *testing.T) {
 		{"GET", "/api/v1/host", map[string]int{"admin": 200, "auditor": 200, "user": 403, "anon": 401}},
 		{"GET", "/api/v1/audit", map[string]int{"admin": 200, "auditor": 200, "user": 403, "anon": 401}},
 		{"GET", "/api/v1/session", map[string]int{"admin": 200, "auditor": 200, "user": 200, "anon": 401}},
+		{"GET", "/api/v1/directory/users", map[string]int{"admin": 200, "auditor": 403, "user": 403, "anon": 401}},
+		{"GET", "/api/v1/directory/groups", map[string]int{"admin": 200, "auditor": 403, "user": 403, "anon": 401}},
 		{"GET", "/api/v1/realms", map[string]int{"admin": 200, "auditor": 200, "user": 200, "anon": 200}},
 		{"GET", "/healthz", map[string]int{"anon": 200}},
 		{"GET", "/readyz", map[string]int{"anon": 200}},
@@ -424,4 +426,26 @@ func TestHealthAndPages(t *testing.T) {
 	want(t, r, 200, "")
 	want(t, c.do("GET", "/static/../go.mod", nil), 404, "")
 	want(t, c.do("GET", "/static/nope.js", nil), 404, "not_found")
+}
+
+func TestDirectory(t *testing.T) {
+	e := newEnv(t)
+	c := e.as("local", "admin")
+	var l api.DirList
+	want(t, c.do("GET", "/api/v1/directory/users?realm=local&q=ALI", nil), 200, "")
+	c.do("GET", "/api/v1/directory/users?realm=local&q=ALI", nil).decode(t, &l)
+	if len(l.Items) != 1 || l.Items[0].Name != "alice" || l.Items[0].Realm != "local" || l.Items[0].Kind != "user" {
+		t.Fatalf("search: %+v", l)
+	}
+	c.do("GET", "/api/v1/directory/users?q=%25", nil).decode(t, &l)
+	if len(l.Items) != 0 {
+		t.Fatalf("%% matched as a wildcard: %+v", l)
+	}
+	c.do("GET", "/api/v1/directory/users?limit=1", nil).decode(t, &l)
+	if len(l.Items) != 1 || !l.Truncated {
+		t.Fatalf("cap: %+v", l)
+	}
+	want(t, c.do("GET", "/api/v1/directory/users?realm=nis", nil), 400, "bad_request")
+	want(t, c.do("GET", "/api/v1/directory/groups?limit=0", nil), 400, "bad_request")
+	want(t, c.do("GET", "/api/v1/directory/users?q="+strings.Repeat("a", 200), nil), 400, "bad_request")
 }

@@ -27,7 +27,7 @@ func TestRoleMatrix(t *testing.T) {
 		"host:read", "audit:read", "directory:read", "session:self", "user:write"}
 	allowed := map[string][]string{
 		RoleAdmin:    perms,
-		RoleAuditor:  {"vm:list", "vm:read", "host:read", "audit:read", "directory:read", "session:self"},
+		RoleAuditor:  {"vm:list", "vm:read", "host:read", "audit:read", "session:self"},
 		RoleUser:     {"vm:list", "session:self"},
 		RoleViewer:   {"vm:read"},
 		RoleOperator: {"vm:read", "vm:power", "vm:console", "vm:media"},

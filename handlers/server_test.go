@@ -449,3 +449,18 @@ func TestDirectory(t *testing.T) {
 	want(t, c.do("GET", "/api/v1/directory/groups?limit=0", nil), 400, "bad_request")
 	want(t, c.do("GET", "/api/v1/directory/users?q="+strings.Repeat("a", 200), nil), 400, "bad_request")
 }
+
+func TestReadyzWithoutLibvirt(t *testing.T) {
+	e := newEnv(t)
+	if err := e.vm.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := e.client().do("GET", "/readyz", nil)
+	want(t, r, 503, "")
+	var h api.Health
+	r.decode(t, &h)
+	if h.Checks["libvirt"] != "unreachable" || h.Checks["database"] != "ok" {
+		t.Fatalf("readyz %+v", h)
+	}
+	want(t, e.client().do("GET", "/healthz", nil), 200, "")
+}

@@ -35,6 +35,9 @@ type VM struct {
 	MemoryMiB  uint64  `json:"memory_mib"`
 	CPUPercent float64 `json:"cpu_percent"`
 	MemPercent float64 `json:"mem_percent"`
+	// UsageReported is false when the host reports no CPU or memory figures
+	// for the guest (a stopped guest, or libvirt's test driver): show "—", not 0.
+	UsageReported bool `json:"usage_reported"`
 	// Byte rates per second, averaged since the previous stats sample.
 	DiskReadBps  float64 `json:"disk_read_bps"`
 	DiskWriteBps float64 `json:"disk_write_bps"`

@@ -181,7 +181,7 @@ func TestGuestLifecycleOnKVM(t *testing.T) {
 		t.Fatalf("delete while running: %d, want 409", st)
 	}
 	// Statistics come from bulk sampling on the real driver.
-	eventually(t, "statistics (sampled every 2 s)", 5*time.Second, func() bool { v, _ := find(); return v.MemPercent > 0 || v.CPUPercent > 0 })
+	eventually(t, "statistics (sampled every 2 s)", 5*time.Second, func() bool { v, _ := find(); return v.UsageReported && (v.MemPercent > 0 || v.CPUPercent > 0) })
 
 	if st := c.call("POST", "/api/v1/vms/"+name+"/poweroff", nil, &vm); st != 200 || vm.State != api.StateShutoff {
 		t.Fatalf("poweroff: %d %+v", st, vm)

@@ -139,6 +139,7 @@ func sampleOf(r *libvirt.DomainStats, at time.Time) statSample {
 }
 
 func setRates(vm *api.VM, prev, cur statSample) {
+	vm.UsageReported = cur.hasCPU || cur.hasMem
 	vm.MemPercent = 0
 	if cur.hasMem {
 		vm.MemPercent = cur.memPct
@@ -175,6 +176,7 @@ func rate(prev, cur uint64, wall float64) float64 {
 }
 
 func zeroRates(vm *api.VM) {
+	vm.UsageReported = false
 	vm.CPUPercent, vm.MemPercent = 0, 0
 	vm.DiskReadBps, vm.DiskWriteBps, vm.NetRxBps, vm.NetTxBps = 0, 0, 0, 0
 }

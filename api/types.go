@@ -184,3 +184,15 @@ type DirList struct {
 	Items     []DirEntry `json:"items"`
 	Truncated bool       `json:"truncated"` // more matched than the cap
 }
+
+// Access is GET/PUT /api/v1/vms/{name}/access: the guest's grants.
+type Access struct {
+	Items []Grant `json:"items"`
+}
+
+// AccessPatch is PATCH /api/v1/vms/{name}/access. Remove matches entries by
+// kind, realm and name; Add replaces the role of an entry already present.
+type AccessPatch struct {
+	Add    []Grant `json:"add"`
+	Remove []Grant `json:"remove"`
+}

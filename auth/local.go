@@ -80,3 +80,18 @@ func (l *Local) SearchUsers(ctx context.Context, q string, limit int) (api.DirLi
 func (l *Local) SearchGroups(context.Context, string, int) (api.DirList, error) {
 	return api.DirList{Items: []api.DirEntry{}}, nil
 }
+
+// LookupUser implements Lookup.
+func (l *Local) LookupUser(ctx context.Context, name string) (bool, error) {
+	if !ValidUsername(name) {
+		return false, nil
+	}
+	_, err := l.st.GetUser(ctx, name)
+	if api.IsStatus(err, http.StatusNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// LookupGroup implements Lookup: the local realm has no groups.
+func (l *Local) LookupGroup(context.Context, string) (bool, error) { return false, nil }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -48,6 +49,20 @@ type staticRealm struct{ users map[string]rbac.Principal }
 
 func (r staticRealm) Name() string  { return "test" }
 func (r staticRealm) Label() string { return "Test" }
+func (r staticRealm) LookupUser(_ context.Context, name string) (bool, error) {
+	_, ok := r.users[name]
+	return ok, nil
+}
+
+func (r staticRealm) LookupGroup(_ context.Context, name string) (bool, error) {
+	for _, p := range r.users {
+		if slices.Contains(p.Groups, name) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (r staticRealm) Authenticate(_ context.Context, user, pw string) (rbac.Principal, error) {
 	p, ok := r.users[user]
 	if !ok || pw != testPassword {
@@ -59,6 +74,7 @@ func (r staticRealm) Authenticate(_ context.Context, user, pw string) (rbac.Prin
 const testPassword = "correct horse battery staple"
 
 type env struct {
+	srv  *Server
 	t    testing.TB
 	url  string
 	st   *store.Store
@@ -102,7 +118,7 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 	for _, u := range []struct {
 		name  string
 		admin bool
-	}{{"admin", true}, {"alice", false}} {
+	}{{"admin", true}, {"alice", false}, {"mgr", false}, {"op", false}, {"view", false}} {
 		hash, err := auth.HashPassword(testPassword)
 		if err != nil {
 			t.Fatal(err)
@@ -117,6 +133,7 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 	}
 	realms, err := auth.NewRealms(auth.NewLocal(st), staticRealm{users: map[string]rbac.Principal{
 		"audrey": {Realm: "test", Name: "audrey", Roles: []string{rbac.RoleAuditor}},
+		"gina":   {Realm: "test", Name: "gina", Groups: []string{"crew"}, Roles: []string{rbac.RoleUser}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +155,7 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 		hs = httptest.NewServer(srv.Handler())
 	}
 	t.Cleanup(hs.Close)
-	return &env{t: t, url: hs.URL, st: st, vm: vm, logs: logs}
+	return &env{srv: srv, t: t, url: hs.URL, st: st, vm: vm, logs: logs}
 }
 
 // client is one browser: a cookie jar and the session's CSRF token.

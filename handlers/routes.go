@@ -45,6 +45,9 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/vms", Perm: perm("vm", "list"), Handle: s.listVMs},
 		{Method: "GET", Path: "/api/v1/vms/:name", Perm: perm("vm", "read"), VM: "name", Handle: s.getVM},
 		{Method: "DELETE", Path: "/api/v1/vms/:name", Perm: perm("vm", "delete"), VM: "name", Audit: "vm.delete", Handle: s.deleteVM},
+		{Method: "GET", Path: "/api/v1/vms/:name/access", Perm: perm("access", "read"), VM: "name", Handle: s.getAccess},
+		{Method: "PUT", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), VM: "name", Audit: "vm.access.set", Handle: s.putAccess},
+		{Method: "PATCH", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), VM: "name", Audit: "vm.access.change", Handle: s.patchAccess},
 	}
 	for _, a := range vmActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), VM: "name",

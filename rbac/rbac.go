@@ -59,9 +59,11 @@ type Principal struct {
 // ID is the caller's identity, realm:name.
 func (p Principal) ID() string { return p.Realm + ":" + p.Name }
 
-// GrantSource answers which grants a guest carries; the guest index implements it.
+// GrantSource answers which grants a guest carries and which guests grant
+// someone something; the guest index implements it.
 type GrantSource interface {
 	Grants(vm string) ([]api.Grant, bool)
+	GuestsGrantedTo(realm, user string, groups []string) []string
 }
 
 // Authorizer decides requests.
@@ -176,6 +178,26 @@ func (a *Authorizer) AllowedOn(p Principal, perm Permission, vm string) (bool, e
 		}
 	}
 	return false, nil
+}
+
+// GuestsAllowed returns the guests on which p's grants allow perm, walking
+// p's grants rather than every guest.
+func (a *Authorizer) GuestsAllowed(p Principal, perm Permission) ([]string, error) {
+	if a.grants == nil {
+		return nil, nil
+	}
+	names := a.grants.GuestsGrantedTo(p.Realm, p.Name, p.Groups)
+	kept := names[:0]
+	for _, vm := range names {
+		ok, err := a.AllowedOn(p, perm, vm)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			kept = append(kept, vm)
+		}
+	}
+	return kept, nil
 }
 
 // SeesAll reports whether p's global roles let it read every guest.

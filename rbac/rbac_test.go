@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
@@ -11,6 +12,20 @@ import (
 type grantMap map[string][]api.Grant
 
 func (g grantMap) Grants(vm string) ([]api.Grant, bool) { v, ok := g[vm]; return v, ok }
+
+func (g grantMap) GuestsGrantedTo(realm, user string, groups []string) []string {
+	var out []string
+	for vm, gs := range g {
+		for _, x := range gs {
+			if x.Realm == realm && ((x.Kind == "user" && x.Name == user) || (x.Kind == "group" && slices.Contains(groups, x.Name))) {
+				out = append(out, vm)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 func newAuthz(t *testing.T, g GrantSource) *Authorizer {
 	t.Helper()
@@ -24,10 +39,10 @@ func newAuthz(t *testing.T, g GrantSource) *Authorizer {
 func TestRoleMatrix(t *testing.T) {
 	a := newAuthz(t, nil)
 	perms := []string{"vm:list", "vm:read", "vm:power", "vm:console", "vm:media", "vm:edit", "vm:snapshot", "vm:delete",
-		"host:read", "audit:read", "directory:read", "session:self", "user:write"}
+		"host:read", "audit:read", "directory:read", "session:self", "user:write", "access:read", "access:write"}
 	allowed := map[string][]string{
 		RoleAdmin:    perms,
-		RoleAuditor:  {"vm:list", "vm:read", "host:read", "audit:read", "session:self"},
+		RoleAuditor:  {"vm:list", "vm:read", "host:read", "audit:read", "session:self", "access:read"},
 		RoleUser:     {"vm:list", "session:self"},
 		RoleViewer:   {"vm:read"},
 		RoleOperator: {"vm:read", "vm:power", "vm:console", "vm:media"},
@@ -96,6 +111,20 @@ func TestGrants(t *testing.T) {
 			}
 		})
 	}
+	t.Run("guests allowed", func(t *testing.T) {
+		got, err := a.GuestsAllowed(alice, power)
+		if err != nil || !slices.Equal(got, []string{"db01", "web01"}) {
+			t.Fatalf("alice may power %v %v", got, err)
+		}
+		got, _ = a.GuestsAllowed(bob, power)
+		if len(got) != 0 {
+			t.Fatalf("a viewer may power %v", got)
+		}
+		got, _ = a.GuestsAllowed(bob, read)
+		if !slices.Equal(got, []string{"web01"}) {
+			t.Fatalf("bob reads %v", got)
+		}
+	})
 	// A revoke is seen on the very next decision: nothing about grants is cached.
 	g["web01"] = nil
 	if ok, _ := a.AllowedOn(alice, power, "web01"); ok {

@@ -292,6 +292,7 @@ func (m *Manager) putLocked(e *entry) []Event {
 	old, ok := m.byName[name]
 	if !ok {
 		m.byName[name] = e
+		m.grantees.reindex(name, nil, e.meta.grants)
 		i, _ := slices.BinarySearchFunc(m.sorted, name, cmpEntryName)
 		m.sorted = slices.Insert(m.sorted, i, e)
 		return []Event{{Kind: EventDefined, Name: name}}
@@ -306,6 +307,7 @@ func (m *Manager) putLocked(e *entry) []Event {
 	if !sameListed(old, e) {
 		events = append(events, Event{Kind: EventState, Name: name})
 	}
+	m.grantees.reindex(name, old.meta.grants, e.meta.grants)
 	// Replace in place: sorted holds the same pointer.
 	*old = *e
 	return events
@@ -334,6 +336,7 @@ func (m *Manager) setMeta(name string, info guestInfo) []Event {
 	if !ok || e.meta.equal(info) {
 		return nil
 	}
+	m.grantees.reindex(name, e.meta.grants, info.grants)
 	e.meta = info
 	e.vm.OS = info.os
 	// The XML changed too; make the next rebuild parse it.
@@ -348,9 +351,11 @@ func (m *Manager) remove(name string) []Event {
 }
 
 func (m *Manager) removeLocked(name string) []Event {
-	if _, ok := m.byName[name]; !ok {
+	e, ok := m.byName[name]
+	if !ok {
 		return nil
 	}
+	m.grantees.reindex(name, e.meta.grants, nil)
 	delete(m.byName, name)
 	if i, found := slices.BinarySearchFunc(m.sorted, name, cmpEntryName); found {
 		m.sorted = slices.Delete(m.sorted, i, i+1)
@@ -480,6 +485,7 @@ func (m *Manager) rebuildLocked(initial bool) ([]Event, error) {
 		m.sorted = make([]*entry, 0, len(fresh))
 		for name, e := range fresh {
 			m.byName[name] = e
+			m.grantees.reindex(name, nil, e.meta.grants)
 			m.sorted = append(m.sorted, e)
 		}
 		slices.SortFunc(m.sorted, func(a, b *entry) int { return strings.Compare(a.vm.Name, b.vm.Name) })

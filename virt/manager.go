@@ -95,6 +95,7 @@ type Manager struct {
 	// mu guards the index and the ready state.
 	mu        sync.RWMutex
 	byName    map[string]*entry
+	grantees  grantIndex
 	sorted    []*entry // by name; List walks it without sorting
 	connected bool
 	ready     bool
@@ -107,6 +108,8 @@ type Manager struct {
 	pendMu  sync.Mutex
 	pending map[string]refreshKind
 	kick    chan struct{}
+
+	grantLocks grantLocks
 
 	subMu  sync.Mutex
 	subs   map[uint64]func(Event)
@@ -136,6 +139,7 @@ func New(cfg Config) *Manager {
 		lost:       make(chan struct{}, 1),
 		drop:       make(chan struct{}, 1),
 		byName:     make(map[string]*entry),
+		grantees:   grantIndex{},
 		readyCh:    make(chan struct{}),
 		pending:    make(map[string]refreshKind),
 		kick:       make(chan struct{}, 1),

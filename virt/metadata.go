@@ -297,6 +297,10 @@ func validGrant(g api.Grant) string {
 	return ""
 }
 
+// ValidateGrants checks the shape of a grant list (kinds, roles, realms,
+// names, duplicates), naming every bad entry in one 422.
+func ValidateGrants(grants []api.Grant) error { return validateGrants(grants) }
+
 // validateGrants checks a whole grant list for SetGrants; duplicates of the
 // same principal are refused because they would make the effective role
 // depend on document order.

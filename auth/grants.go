@@ -1,0 +1,58 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/virtportal/virtportal/api"
+)
+
+// Lookup is a realm that can tell whether a user or a group exists, so that
+// grants are only given to real people and groups.
+type Lookup interface {
+	LookupUser(ctx context.Context, name string) (bool, error)
+	LookupGroup(ctx context.Context, name string) (bool, error)
+}
+
+// CheckGrants returns a problem for each grant whose realm is not enabled or
+// whose user or group does not exist there; grants already in known are not
+// looked up again (a realm may have been disabled since they were given).
+// A directory that cannot answer is an error (503), not a verdict.
+func (r *Realms) CheckGrants(ctx context.Context, grants, known []api.Grant) ([]api.FieldError, error) {
+	var out []api.FieldError
+	for i, g := range grants {
+		field := fmt.Sprintf("grants[%d]", i)
+		if slices.ContainsFunc(known, func(k api.Grant) bool { return k.Kind == g.Kind && k.Realm == g.Realm && k.Name == g.Name }) {
+			continue
+		}
+		realm, ok := r.Get(g.Realm)
+		if !ok {
+			out = append(out, api.FieldError{Field: field, Message: fmt.Sprintf("realm %q is not enabled", g.Realm)})
+			continue
+		}
+		lk, ok := realm.(Lookup)
+		if !ok {
+			out = append(out, api.FieldError{Field: field, Message: fmt.Sprintf("realm %q cannot look up users and groups", g.Realm)})
+			continue
+		}
+		var exists bool
+		var err error
+		switch g.Kind {
+		case "user":
+			exists, err = lk.LookupUser(ctx, g.Name)
+		case "group":
+			exists, err = lk.LookupGroup(ctx, g.Name)
+		default:
+			continue // the shape check names it
+		}
+		if err != nil {
+			return nil, api.Errorf(http.StatusServiceUnavailable, "unavailable", "the %s directory is unavailable: cannot check %s %q", realm.Label(), g.Kind, g.Name)
+		}
+		if !exists {
+			out = append(out, api.FieldError{Field: field, Message: fmt.Sprintf("no %s %q in realm %s", g.Kind, g.Name, g.Realm)})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,122 @@
+package virt
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/virtportal/virtportal/api"
+)
+
+// grantee identifies who a grant is for.
+type grantee struct{ kind, realm, name string }
+
+// grantIndex maps each grantee to the guests granting it something, so that
+// a caller's guest list walks the caller's grants, never every guest.
+// It is guarded by Manager.mu.
+type grantIndex map[grantee]map[string]struct{}
+
+// reindex moves guest's entries from the old grants to the new ones.
+func (gi grantIndex) reindex(guest string, old, cur []api.Grant) {
+	for _, g := range old {
+		k := grantee{g.Kind, g.Realm, g.Name}
+		if set := gi[k]; set != nil {
+			delete(set, guest)
+			if len(set) == 0 {
+				delete(gi, k)
+			}
+		}
+	}
+	for _, g := range cur {
+		k := grantee{g.Kind, g.Realm, g.Name}
+		if gi[k] == nil {
+			gi[k] = map[string]struct{}{}
+		}
+		gi[k][guest] = struct{}{}
+	}
+}
+
+// GuestsGrantedTo returns, sorted, the guests granting something to user of
+// realm directly or to one of groups.
+func (m *Manager) GuestsGrantedTo(realm, user string, groups []string) []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	seen := map[string]struct{}{}
+	add := func(k grantee) {
+		for g := range m.grantees[k] {
+			seen[g] = struct{}{}
+		}
+	}
+	add(grantee{"user", realm, user})
+	for _, g := range groups {
+		add(grantee{"group", realm, g})
+	}
+	out := make([]string, 0, len(seen))
+	for g := range seen {
+		out = append(out, g)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ListNames is List for the named guests only; unknown names are skipped.
+func (m *Manager) ListNames(ctx context.Context, names []string) ([]api.VM, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := m.Ready(); err != nil {
+		return nil, err
+	}
+	out := make([]api.VM, 0, len(names))
+	for _, n := range names {
+		if vm, _, ok := m.vm(n); ok {
+			out = append(out, vm)
+		}
+	}
+	return out, nil
+}
+
+// grantLocks serialises read-modify-write of one guest's grants.
+type grantLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+func (l *grantLocks) lock(name string) func() {
+	l.mu.Lock()
+	if l.locks == nil {
+		l.locks = map[string]*sync.Mutex{}
+	}
+	mu := l.locks[name]
+	if mu == nil {
+		mu = &sync.Mutex{}
+		l.locks[name] = mu
+	}
+	l.mu.Unlock()
+	mu.Lock()
+	return mu.Unlock
+}
+
+// UpdateGrants applies change to the guest's current grants and writes the
+// result, atomically against other updates through this manager, so that
+// concurrent edits of one guest lose no entry.
+func (m *Manager) UpdateGrants(ctx context.Context, name string, change func(cur []api.Grant) ([]api.Grant, error)) ([]api.Grant, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	unlock := m.grantLocks.lock(name)
+	defer unlock()
+	cur, ok := m.Grants(name)
+	if !ok {
+		return nil, api.NotFound("guest %q not found", name)
+	}
+	next, err := change(cur)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.SetGrants(ctx, name, next); err != nil {
+		return nil, err
+	}
+	got, _ := m.Grants(name)
+	return got, nil
+}

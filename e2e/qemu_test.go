@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,5 +231,74 @@ func TestGuestLifecycleOnKVM(t *testing.T) {
 		if !slices.Contains(actions, w) {
 			t.Errorf("audit lacks %s: %v", w, actions)
 		}
+	}
+}
+
+// TestGrantsInDomainXML: grants live in the domain's metadata, where virsh
+// sees and edits them, and an edit made with virsh is enforced within a second.
+func TestGrantsInDomainXML(t *testing.T) {
+	uri := kvmURI(t)
+	conn, err := libvirt.NewConnect(uri)
+	if err != nil {
+		t.Fatalf("connect %s: %v", uri, err)
+	}
+	defer conn.Close()
+	srv := startServer(t, uri)
+	admin := srv.login(t)
+	user := srv.loginAs(t, plainUser)
+	name, _, _ := tinyGuest(t, conn)
+	eventually(t, "the guest is indexed", eventBudget, func() bool { return admin.call("GET", "/api/v1/vms/"+name, nil, nil) == 200 })
+
+	virsh := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("virsh", append([]string{"-c", uri}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("virsh %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	const ns = "https://virtportal.org/xmlns/guest/1"
+
+	// Through the API, visible to virsh.
+	if st := admin.call("PUT", "/api/v1/vms/"+name+"/access", api.Access{Items: []api.Grant{{Kind: "user", Realm: "local", Name: plainUser, Role: "viewer"}}}, nil); st != 200 {
+		t.Fatalf("PUT access: %d", st)
+	}
+	if x := virsh("dumpxml", name); !strings.Contains(x, ns) || !strings.Contains(x, `name="`+plainUser+`"`) {
+		t.Fatalf("dumpxml does not show the grant:\n%s", x)
+	}
+	if st := user.call("GET", "/api/v1/vms/"+name, nil, nil); st != 200 {
+		t.Fatalf("granted viewer gets %d", st)
+	}
+	if st := user.call("POST", "/api/v1/vms/"+name+"/start", nil, nil); st != 403 {
+		t.Fatalf("viewer may start: %d", st)
+	}
+
+	// Edited with virsh behind the portal's back: operator, then nothing.
+	set := func(role string) {
+		doc := `<guest><access>`
+		if role != "" {
+			doc += `<user realm="local" name="` + plainUser + `" role="` + role + `"/>`
+		}
+		doc += `</access></guest>`
+		args := []string{"metadata", name, "--uri", ns, "--key", "virtportal", "--set", doc, "--config"}
+		// A running guest has a live definition too, which is what counts.
+		if libvirtState(t, conn, name) == libvirt.DOMAIN_RUNNING {
+			args = append(args, "--live")
+		}
+		virsh(args...)
+	}
+	set("operator")
+	eventually(t, "a grant raised with virsh", eventBudget, func() bool {
+		var a api.Access
+		return admin.call("GET", "/api/v1/vms/"+name+"/access", nil, &a) == 200 && len(a.Items) == 1 && a.Items[0].Role == "operator"
+	})
+	if st := user.call("POST", "/api/v1/vms/"+name+"/start", nil, nil); st != 200 {
+		t.Fatalf("operator may not start: %d", st)
+	}
+	set("")
+	eventually(t, "a grant revoked with virsh", eventBudget, func() bool { return user.call("GET", "/api/v1/vms/"+name, nil, nil) == 404 })
+	var l api.VMList
+	if user.call("GET", "/api/v1/vms", nil, &l); l.Total != 0 {
+		t.Fatalf("after the revoke the user still lists %d guests", l.Total)
 	}
 }

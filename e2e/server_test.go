@@ -40,6 +40,9 @@ type server struct {
 	cmd                 *exec.Cmd
 }
 
+// plainUser is a local user without a global admin role, added to every server.
+const plainUser = "e2euser"
+
 var listenRE = regexp.MustCompile(`listening on (https?://\S+)`)
 
 // startServer adds a local admin and starts `virtportal serve` on a random
@@ -50,6 +53,11 @@ func startServer(t *testing.T, uri string) *server {
 	dir := t.TempDir()
 	s := &server{user: "e2eadmin", password: "e2e-" + time.Now().Format("150405.000000")}
 	add := exec.Command(bin, "user", "add", "--admin", "--password-stdin", "--data-dir", dir, s.user)
+	add.Stdin = strings.NewReader(s.password + "\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	add = exec.Command(bin, "user", "add", "--password-stdin", "--data-dir", dir, plainUser)
 	add.Stdin = strings.NewReader(s.password + "\n")
 	if out, err := add.CombinedOutput(); err != nil {
 		t.Fatalf("user add: %v\n%s", err, out)
@@ -118,12 +126,15 @@ type session struct {
 	csrf string
 }
 
-func (s *server) login(t *testing.T) *session {
+func (s *server) login(t *testing.T) *session { return s.loginAs(t, s.user) }
+
+// loginAs logs user in with the suite's password.
+func (s *server) loginAs(t *testing.T, user string) *session {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &session{t: t, base: s.url, hc: &http.Client{Jar: jar, Timeout: 60 * time.Second}}
 	var sess api.Session
-	if st := c.call("POST", "/api/v1/session", api.LoginRequest{Realm: "local", Username: s.user, Password: s.password}, &sess); st != 200 {
+	if st := c.call("POST", "/api/v1/session", api.LoginRequest{Realm: "local", Username: user, Password: s.password}, &sess); st != 200 {
 		t.Fatalf("login: %d", st)
 	}
 	c.csrf = sess.CSRFToken

@@ -52,11 +52,31 @@ func (l *Local) Authenticate(ctx context.Context, username, password string) (rb
 	if u.Disabled {
 		return rbac.Principal{}, Fail(ReasonDisabled, nil)
 	}
+	return l.principal(u), nil
+}
+
+func (l *Local) principal(u store.User) rbac.Principal {
 	role := rbac.RoleUser
 	if u.Admin {
 		role = rbac.RoleAdmin
 	}
-	return rbac.Principal{Realm: l.Name(), Name: u.Name, Roles: []string{role}}, nil
+	return rbac.Principal{Realm: l.Name(), Name: u.Name, Roles: []string{role}}
+}
+
+// Refresh implements Refresher: a demoted, disabled or deleted local user
+// loses their rights on the next refresh.
+func (l *Local) Refresh(ctx context.Context, username string) (rbac.Principal, error) {
+	u, err := l.st.GetUser(ctx, username)
+	if api.IsStatus(err, http.StatusNotFound) {
+		return rbac.Principal{}, Fail(ReasonUnknownUser, nil)
+	}
+	if err != nil {
+		return rbac.Principal{}, Fail(ReasonUnavailable, err)
+	}
+	if u.Disabled {
+		return rbac.Principal{}, Fail(ReasonDisabled, nil)
+	}
+	return l.principal(u), nil
 }
 
 // SearchUsers implements Directory over the local users.

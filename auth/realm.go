@@ -55,6 +55,14 @@ type Realm interface {
 	Authenticate(ctx context.Context, username, password string) (rbac.Principal, error)
 }
 
+// Refresher is a realm that can re-read a user's groups and roles without
+// their password, so that group membership captured at login does not stay
+// forever. A user who no longer exists or is disabled gets a *LoginError
+// with ReasonUnknownUser or ReasonDisabled.
+type Refresher interface {
+	Refresh(ctx context.Context, username string) (rbac.Principal, error)
+}
+
 // Limits on credentials, checked before any realm sees them.
 const (
 	MaxUsernameLen = 256

@@ -32,6 +32,8 @@ type SessionData struct {
 	CSRF    string    `json:"csrf"`
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
+	// Refreshed is when Groups and Roles were last read from the realm.
+	Refreshed time.Time `json:"refreshed"`
 }
 
 // Principal returns the session's caller.
@@ -175,7 +177,7 @@ func (s *SessionStore) Login(w http.ResponseWriter, r *http.Request, p rbac.Prin
 	}
 	now := s.now().UTC()
 	data := SessionData{Realm: p.Realm, Name: p.Name, Groups: p.Groups, Roles: p.Roles,
-		CSRF: RandomToken(32), Created: now, Expires: now.Add(s.Absolute)}
+		CSRF: RandomToken(32), Created: now, Expires: now.Add(s.Absolute), Refreshed: now}
 	sess := sessions.NewSession(s, CookieName)
 	sess.Options = s.options()
 	sess.Values[dataKey] = data
@@ -190,6 +192,19 @@ func (s *SessionStore) Current(r *http.Request) (SessionData, bool, error) {
 	}
 	data, ok := sess.Values[dataKey].(SessionData)
 	return data, ok && !sess.IsNew, nil
+}
+
+// Update stores changed data in the request's session, keeping its id.
+func (s *SessionStore) Update(w http.ResponseWriter, r *http.Request, data SessionData) error {
+	sess, err := s.Get(r, CookieName)
+	if err != nil {
+		return err
+	}
+	if sess.ID == "" {
+		return errors.New("auth: update of a request without a session")
+	}
+	sess.Values[dataKey] = data
+	return s.Save(r, w, sess)
 }
 
 // Logout deletes the request's session and clears the cookie.

@@ -59,7 +59,9 @@ func (s *Server) patchAccess(c *gin.Context) error {
 	})
 }
 
-func samePrincipal(a, b api.Grant) bool { return a.Kind == b.Kind && a.Realm == b.Realm && a.Name == b.Name }
+func samePrincipal(a, b api.Grant) bool {
+	return a.Kind == b.Kind && a.Realm == b.Realm && a.Name == b.Name
+}
 
 // checkGrants names every bad entry of next in one 422: its shape, then
 // whether each new user or group exists in its realm.

@@ -116,9 +116,48 @@ func (s *Server) loadSession(c *gin.Context) {
 		return
 	}
 	if ok {
-		c.Set(keySession, data)
+		if data, ok = s.refreshSession(c, data); ok {
+			c.Set(keySession, data)
+		}
 	}
 	c.Next()
+}
+
+// refreshSession re-reads the caller's groups and roles once they are older
+// than the refresh interval; it ends the session of a user who no longer
+// exists or was disabled. A realm that cannot answer leaves the groups
+// captured at login in place, and is asked again a minute later.
+func (s *Server) refreshSession(c *gin.Context, data auth.SessionData) (auth.SessionData, bool) {
+	now := s.now()
+	if s.opt.GroupRefresh <= 0 || now.Sub(data.Refreshed) < s.opt.GroupRefresh {
+		return data, true
+	}
+	realm, ok := s.d.Realms.Get(data.Realm)
+	if !ok {
+		// The realm was disabled since login: so is the session.
+		_ = s.d.Sessions.Logout(c.Writer, c.Request)
+		return data, false
+	}
+	ref, ok := realm.(auth.Refresher)
+	if !ok {
+		return data, true
+	}
+	p, err := ref.Refresh(c.Request.Context(), data.Name)
+	switch reason := auth.LoginReason(err); {
+	case err == nil:
+		data.Groups, data.Roles, data.Refreshed = p.Groups, p.Roles, now
+	case reason == auth.ReasonUnknownUser || reason == auth.ReasonDisabled:
+		s.log.Info("session ended: user gone or disabled", "request_id", c.GetString(keyReqID), "user", data.Realm+":"+data.Name, "reason", reason)
+		_ = s.d.Sessions.Logout(c.Writer, c.Request)
+		return data, false
+	default:
+		s.log.Warn("group refresh failed; keeping the groups from login", "request_id", c.GetString(keyReqID), "user", data.Realm+":"+data.Name, "err", err)
+		data.Refreshed = now.Add(time.Minute - s.opt.GroupRefresh)
+	}
+	if err := s.d.Sessions.Update(c.Writer, c.Request, data); err != nil {
+		s.log.Error("session update", "request_id", c.GetString(keyReqID), "err", err)
+	}
+	return data, true
 }
 
 func sessionOf(c *gin.Context) (auth.SessionData, bool) {

@@ -25,9 +25,11 @@ import (
 // Options configure the HTTP layer.
 type Options struct {
 	Logger         *slog.Logger
-	BodyLimit      int64    // bytes; larger bodies get 413
-	TLS            bool     // cookies Secure, HSTS
-	TrustedProxies []string // whose X-Forwarded-For is believed; none by default
+	BodyLimit      int64            // bytes; larger bodies get 413
+	TLS            bool             // cookies Secure, HSTS
+	TrustedProxies []string         // whose X-Forwarded-For is believed; none by default
+	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
+	Now            func() time.Time // the clock; tests set it
 	Version        string
 }
 
@@ -62,7 +64,10 @@ func New(opt Options, d Deps) (*Server, error) {
 	if opt.BodyLimit <= 0 {
 		opt.BodyLimit = 1 << 20
 	}
-	s := &Server{opt: opt, d: d, log: opt.Logger, now: time.Now}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	s := &Server{opt: opt, d: d, log: opt.Logger, now: opt.Now}
 	var err error
 	if s.pages, err = template.ParseFS(templates.FS, "*.html"); err != nil {
 		return nil, fmt.Errorf("handlers: templates: %w", err)

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -469,4 +471,34 @@ func TestReadyzWithoutLibvirt(t *testing.T) {
 		t.Fatalf("readyz %+v", h)
 	}
 	want(t, e.client().do("GET", "/healthz", nil), 200, "")
+}
+
+func TestGroupRefresh(t *testing.T) {
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	e := newEnv(t, func(o *Options) { o.GroupRefresh = time.Minute; o.Now = clock })
+	c := e.as("local", "alice")
+	want(t, c.do("GET", "/api/v1/host", nil), 403, "forbidden")
+	if err := e.st.SetAdmin(t.Context(), "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	// Within the interval the session keeps what it captured at login...
+	want(t, c.do("GET", "/api/v1/host", nil), 403, "forbidden")
+	// ...after it, the realm is asked again.
+	offset.Store(int64(2 * time.Minute))
+	want(t, c.do("GET", "/api/v1/host", nil), 200, "")
+	var s api.Session
+	c.do("GET", "/api/v1/session", nil).decode(t, &s)
+	if !slices.Equal(s.Roles, []string{"admin"}) {
+		t.Fatalf("roles after refresh %v", s.Roles)
+	}
+	if err := e.st.SetDisabled(t.Context(), "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	offset.Store(int64(4 * time.Minute))
+	want(t, c.do("GET", "/api/v1/session", nil), 401, "unauthorized")
+	// A realm without refresh (the test realm) keeps its login-time groups.
+	g := e.as("test", "gina")
+	offset.Store(int64(10 * time.Minute))
+	want(t, g.do("GET", "/api/v1/session", nil), 200, "")
 }

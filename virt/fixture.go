@@ -24,6 +24,10 @@ type FixtureOptions struct {
 	// ImagesDir is the absolute folder the pools' target paths live under;
 	// the test driver never touches it. Empty means /var/lib/libvirt/images.
 	ImagesDir string
+	// Grant, when set, is added to GrantCount generated guests spread evenly
+	// over the host (for benchmarks of one principal's view).
+	Grant      api.Grant
+	GrantCount int
 }
 
 // testDriverNS is the test driver's private domain namespace; its
@@ -162,12 +166,30 @@ func generatedGuests(n int, seed int64) []fixtureGuest {
 			diskGiB:  uint64(10 * (1 + rng.IntN(10))),
 			network:  FixtureNetDefault,
 		}
+		// One guest in five carries a grant, one grant in ten to a group:
+		// 2,000 grants over 500 users in 50 groups at 10,000 guests.
 		if rng.IntN(5) == 0 {
-			g.grants = []api.Grant{{Kind: "user", Realm: "pam", Name: fmt.Sprintf("user%03d", rng.IntN(500)), Role: RoleOperator}}
+			gr := api.Grant{Kind: "user", Realm: "pam", Name: fmt.Sprintf("user%03d", rng.IntN(500)), Role: RoleOperator}
+			if rng.IntN(10) == 0 {
+				gr = api.Grant{Kind: "group", Realm: "pam", Name: fmt.Sprintf("group%02d", rng.IntN(50)), Role: RoleViewer}
+			}
+			g.grants = []api.Grant{gr}
 		}
 		out[i] = g
 	}
 	return out
+}
+
+// spreadGrant adds g to count guests evenly spaced over guests.
+func spreadGrant(guests []fixtureGuest, g api.Grant, count int) {
+	if count <= 0 || len(guests) == 0 {
+		return
+	}
+	count = min(count, len(guests))
+	step := len(guests) / count
+	for i := range count {
+		guests[i*step].grants = append(guests[i*step].grants, g)
+	}
 }
 
 var demoISOs = []struct {
@@ -197,6 +219,7 @@ func WriteFixture(path string, opt FixtureOptions) error {
 	guests := demoGuests()
 	if opt.Guests > 0 {
 		guests = generatedGuests(opt.Guests, opt.Seed)
+		spreadGrant(guests, opt.Grant, opt.GrantCount)
 	}
 	doc, err := buildFixture(guests, images, opt.Seed)
 	if err != nil {

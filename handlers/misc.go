@@ -102,9 +102,13 @@ type pageData struct {
 }
 
 func (s *Server) page(c *gin.Context, name string) error {
+	return s.pageStatus(c, name, http.StatusOK)
+}
+
+func (s *Server) pageStatus(c *gin.Context, name string, status int) error {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-cache")
-	c.Status(http.StatusOK)
+	c.Status(status)
 	if err := s.pages.ExecuteTemplate(c.Writer, name, pageData{Title: "virtportal", Version: s.assets, Lang: "en"}); err != nil {
 		s.log.Error("page render", "page", name, "err", err)
 	}
@@ -124,6 +128,9 @@ func (s *Server) staticFile(c *gin.Context) error {
 		c.Header("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		c.Header("Cache-Control", "no-cache")
+	}
+	if strings.HasSuffix(name, ".map") {
+		c.Header("Content-Type", "application/json")
 	}
 	http.ServeContent(c.Writer, c.Request, name, time.Time{}, bytes.NewReader(b))
 	return nil

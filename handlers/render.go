@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -37,8 +38,15 @@ func (s *Server) wrapErr(h func(*gin.Context) error) gin.HandlerFunc {
 	}
 }
 
-func notFoundRoute(c *gin.Context) error {
-	return api.NotFound("no route for %s %s", c.Request.Method, c.Request.URL.Path)
+// noRoute answers JSON, except to a browser navigating to an unknown page,
+// which gets the app's own "page not found" with a 404 status.
+func (s *Server) noRoute(c *gin.Context) error {
+	path := c.Request.URL.Path
+	if c.Request.Method == http.MethodGet && strings.Contains(c.GetHeader("Accept"), "text/html") &&
+		!strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/static/") {
+		return s.pageStatus(c, "app.html", http.StatusNotFound)
+	}
+	return api.NotFound("no route for %s %s", c.Request.Method, path)
 }
 
 func methodNotAllowed(c *gin.Context) error {

@@ -96,14 +96,23 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if err := s.register(e, rs); err != nil {
 		return nil, err
 	}
-	e.NoRoute(s.wrapErr(func(c *gin.Context) error { return notFoundRoute(c) }))
+	e.NoRoute(s.wrapErr(s.noRoute))
 	e.NoMethod(s.wrapErr(func(c *gin.Context) error { return methodNotAllowed(c) }))
 	s.engine = e
 	return s, nil
 }
 
-// Handler returns the http.Handler to serve.
-func (s *Server) Handler() http.Handler { return s.engine }
+// Handler returns the http.Handler to serve. HEAD is answered as GET: the
+// server drops the body because the original request stays HEAD.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			r = r.Clone(r.Context())
+			r.Method = http.MethodGet
+		}
+		s.engine.ServeHTTP(w, r)
+	})
+}
 
 // Routes lists the route table (for tests and docs).
 func (s *Server) Routes() []Route { return s.routes() }

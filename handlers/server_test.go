@@ -502,3 +502,32 @@ func TestGroupRefresh(t *testing.T) {
 	offset.Store(int64(10 * time.Minute))
 	want(t, g.do("GET", "/api/v1/session", nil), 200, "")
 }
+
+func TestBrowserNiceties(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	for _, p := range []string{"/guests", "/static/app.js", "/healthz"} {
+		r := c.do("HEAD", p, nil)
+		if r.status != 200 || len(r.body) != 0 {
+			t.Fatalf("HEAD %s: %d with %d body bytes", p, r.status, len(r.body))
+		}
+	}
+	r := c.do("GET", "/guests/a/b", nil, "Accept", "text/html,application/xhtml+xml")
+	if r.status != 404 || !strings.Contains(string(r.body), "/static/app.js?v=") {
+		t.Fatalf("a browser on an unknown page gets %d %.80s", r.status, r.body)
+	}
+	want(t, c.do("GET", "/api/v1/nope", nil, "Accept", "text/html"), 404, "not_found")
+	if ct := c.do("GET", "/static/app.js.map", nil).header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("source map served as %q", ct)
+	}
+	// Descending sorts reverse the key, not the name tie-break.
+	admin := e.as("local", "admin")
+	var l api.VMList
+	admin.do("GET", "/api/v1/vms?sort=-memory", nil).decode(t, &l)
+	for i := 1; i < len(l.Items); i++ {
+		a, b := l.Items[i-1], l.Items[i]
+		if a.MemoryMiB < b.MemoryMiB || (a.MemoryMiB == b.MemoryMiB && a.Name > b.Name) {
+			t.Fatalf("%s (%d) before %s (%d)", a.Name, a.MemoryMiB, b.Name, b.MemoryMiB)
+		}
+	}
+}

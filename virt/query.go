@@ -16,7 +16,7 @@ type ListQuery struct {
 }
 
 var sortKeys = map[string]func(a, b *api.VM) int{
-	"name":   func(a, b *api.VM) int { return 0 },
+	"name":   func(a, b *api.VM) int { return cmp.Compare(a.Name, b.Name) },
 	"state":  func(a, b *api.VM) int { return cmp.Compare(a.State, b.State) },
 	"cpu":    func(a, b *api.VM) int { return cmp.Compare(a.CPUPercent, b.CPUPercent) },
 	"memory": func(a, b *api.VM) int { return cmp.Compare(a.MemoryMiB, b.MemoryMiB) },
@@ -61,13 +61,14 @@ func (q ListQuery) Apply(vms []api.VM) []api.VM {
 	if byKey == nil {
 		byKey = sortKeys["name"]
 	}
+	// Descending reverses the key only; ties stay in name order, as people read them.
 	slices.SortStableFunc(kept, func(a, b api.VM) int {
 		c := byKey(&a, &b)
+		if desc {
+			c = -c
+		}
 		if c == 0 {
 			c = cmp.Compare(a.Name, b.Name)
-		}
-		if desc {
-			return -c
 		}
 		return c
 	})

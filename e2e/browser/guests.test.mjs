@@ -1,0 +1,518 @@
+// The guest list and detail page against the real server in demo mode:
+// every guest shown, filter, sort, actions with confirmation, detail, live
+// updates in place, a failing refresh, themes, narrow windows, 1,000 rows.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { apiGet, launchBrowser, login, screenshot, watch, waitFor } from './lib/browser.mjs';
+import { startServer } from './lib/server.mjs';
+
+let server;
+let browser;
+let context;
+let page;
+let problems;
+
+const row = (name) => page.locator(`[data-testid=vm-row][data-name=${JSON.stringify(name)}]`);
+const rowNames = () => page.$$eval('[data-testid=vm-row]', (rows) => rows.map((r) => r.dataset.name));
+const listed = async () => (await apiGet(page, '/vms')).body;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
+  page = await context.newPage();
+  problems = watch(page);
+  await login(page, server.url, 'admin', server.password);
+  await page.getByTestId('vm-row').first().waitFor();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function gotoGuests(query = '') {
+  await page.goto(server.url + '/guests' + query);
+  await page.getByTestId('vm-table').waitFor({ state: 'attached' });
+  await waitFor(page, () => !document.querySelector('[data-testid=guests-loading]') ||
+    document.querySelector('[data-testid=guests-loading]').hidden);
+}
+
+describe('guest list', () => {
+  it('shows every guest the server reports, with its state', async () => {
+    await gotoGuests();
+    const list = await listed();
+    assert.ok(list.total > 0, 'the demo has guests');
+    assert.equal(list.items.length, list.total, 'the server sent the whole list');
+    await waitFor(page, (n) => document.querySelectorAll('[data-testid=vm-row]').length === n, list.total);
+    assert.deepEqual((await rowNames()).sort(), list.items.map((v) => v.name).sort());
+    assert.equal(await page.getByTestId('guest-count').textContent(), `${list.total} guest${list.total === 1 ? '' : 's'}`);
+    assert.equal(await page.getByTestId('list-incomplete').isVisible(), false);
+    for (const vm of list.items) {
+      const badge = row(vm.name).getByTestId('state-badge');
+      assert.equal(await badge.getAttribute('data-state'), vm.state);
+      assert.ok((await badge.textContent()).trim().length > 0);
+    }
+    assert.equal(await page.getByTestId('filter-all').getAttribute('aria-pressed'), 'true');
+    assert.equal(await page.getByTestId('filter-all').getByTestId('filter-count').textContent(), String(list.total));
+    await screenshot(page, 'guests-wide');
+    assert.deepEqual(problems, []);
+  });
+
+  it('filters by name and by state', async () => {
+    await gotoGuests();
+    const list = await listed();
+    const name = list.items[0].name;
+    const needle = name.slice(0, Math.max(2, Math.ceil(name.length / 2)));
+    await page.getByTestId('guest-search').fill(needle.toUpperCase());
+    const expected = list.items.filter((v) => v.name.toLowerCase().includes(needle.toLowerCase())).map((v) => v.name).sort();
+    await waitFor(page, (n) => document.querySelectorAll('[data-testid=vm-row]').length === n, expected.length);
+    assert.deepEqual((await rowNames()).sort(), expected);
+    assert.match(page.url(), new RegExp(`q=${needle.toUpperCase()}`));
+    await page.getByTestId('guest-search').press('Escape');
+    await waitFor(page, (n) => document.querySelectorAll('[data-testid=vm-row]').length === n, list.total);
+
+    const running = list.items.filter((v) => v.state === 'running' || v.state === 'blocked').map((v) => v.name).sort();
+    await page.getByTestId('filter-running').click();
+    assert.equal(await page.getByTestId('filter-running').getAttribute('aria-pressed'), 'true');
+    assert.equal(await page.getByTestId('filter-running').getByTestId('filter-count').textContent(), String(running.length));
+    await waitFor(page, (n) => document.querySelectorAll('[data-testid=vm-row]').length === n, running.length);
+    assert.deepEqual((await rowNames()).sort(), running);
+    assert.equal(await page.getByTestId('guest-count').textContent(), `Showing ${running.length} of ${list.total} guests`);
+
+    const off = list.items.filter((v) => v.state === 'shutoff').map((v) => v.name).sort();
+    await page.getByTestId('filter-shutoff').click();
+    await waitFor(page, (n) => document.querySelectorAll('[data-testid=vm-row]').length === n, off.length);
+    assert.deepEqual((await rowNames()).sort(), off);
+
+    // A search that matches nothing says so and offers a way back.
+    await page.getByTestId('guest-search').fill('no-guest-is-called-like-this');
+    await page.getByTestId('guests-empty').waitFor();
+    await page.getByTestId('clear-filters').click();
+    await waitFor(page, (n) => document.querySelectorAll('[data-testid=vm-row]').length === n, list.total);
+    assert.equal(await page.getByTestId('filter-all').getAttribute('aria-pressed'), 'true');
+  });
+
+  it('sorts by the column headers', async () => {
+    await gotoGuests();
+    const list = await listed();
+    const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+    const byName = list.items.map((v) => v.name).sort(collator.compare);
+    assert.deepEqual(await rowNames(), byName, 'name ascending by default');
+    assert.equal(await page.locator('th[aria-sort]').getAttribute('aria-sort'), 'ascending');
+
+    await page.getByTestId('sort-name').click();
+    assert.deepEqual(await rowNames(), [...byName].reverse());
+    assert.equal(await page.locator('th[aria-sort]').getAttribute('aria-sort'), 'descending');
+
+    await page.getByTestId('sort-memory').click();
+    const mem = new Map(list.items.map((v) => [v.name, v.memory_mib]));
+    const order = (await rowNames()).map((n) => mem.get(n));
+    for (let i = 1; i < order.length; i++) assert.ok(order[i - 1] >= order[i], `memory descending: ${order}`);
+    assert.match(page.url(), /sort=-memory/);
+
+    await page.getByTestId('sort-vcpus').click();
+    await page.getByTestId('sort-vcpus').click();
+    const cpus = new Map(list.items.map((v) => [v.name, v.vcpus]));
+    const up = (await rowNames()).map((n) => cpus.get(n));
+    for (let i = 1; i < up.length; i++) assert.ok(up[i - 1] <= up[i], `vCPUs ascending: ${up}`);
+  });
+
+  it('starts a shut-off guest and shows it running', async () => {
+    await gotoGuests();
+    const list = await listed();
+    const vm = list.items.find((v) => v.state === 'shutoff');
+    assert.ok(vm, 'the demo has a shut-off guest');
+    const button = row(vm.name).getByTestId('vm-primary-action');
+    assert.equal(await button.getAttribute('data-action'), 'start');
+    assert.equal(await button.getAttribute('aria-label'), `Start ${vm.name}`);
+    await button.click();
+    const toast = page.getByTestId('toast').filter({ hasText: vm.name });
+    await toast.waitFor();
+    assert.equal(await toast.getAttribute('data-kind'), 'success');
+    await waitFor(page, (n) => document.querySelector(`[data-testid=vm-row][data-name="${n}"] [data-testid=state-badge]`)?.dataset.state === 'running', vm.name);
+    assert.equal(await row(vm.name).getByTestId('state-badge').textContent(), 'Running');
+    assert.equal(await row(vm.name).getByTestId('vm-primary-action').getAttribute('data-action'), 'shutdown');
+    const after = (await apiGet(page, `/vms/${encodeURIComponent(vm.name)}`)).body;
+    assert.equal(after.state, 'running');
+    // A refresh a moment later must not flip it back.
+    await page.waitForTimeout(3500);
+    assert.equal(await row(vm.name).getByTestId('state-badge').getAttribute('data-state'), 'running');
+  });
+
+  it('powers off a running guest only after confirmation, by keyboard too', async () => {
+    await gotoGuests();
+    const list = await listed();
+    const vm = list.items.find((v) => v.state === 'running');
+    assert.ok(vm, 'the demo has a running guest');
+
+    // Keyboard: the menu button, arrows, Enter.
+    await row(vm.name).getByTestId('vm-menu-button').focus();
+    await page.keyboard.press('Enter');
+    const menu = page.getByTestId('vm-menu');
+    await menu.waitFor();
+    const actions = await menu.getByTestId('vm-menu-item').evaluateAll((els) => els.map((e) => e.dataset.action));
+    assert.deepEqual(actions, ['reboot', 'suspend', 'reset', 'poweroff']);
+    await page.keyboard.press('End');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'poweroff');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    assert.match(await dialog.locator('h2').textContent(), new RegExp(`Power off ${vm.name}\\?`));
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'confirm-cancel', 'the safe choice has the focus');
+    await screenshot(page, 'confirm-dialog');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'vm-menu-button', 'focus returns to the menu button');
+    await page.waitForTimeout(300);
+    assert.equal((await apiGet(page, `/vms/${encodeURIComponent(vm.name)}`)).body.state, 'running', 'cancel did nothing');
+
+    // Mouse: confirm this time.
+    await row(vm.name).getByTestId('vm-menu-button').click();
+    await menu.getByTestId('vm-menu-item').and(page.locator('[data-action=poweroff]')).click();
+    await dialog.getByTestId('confirm-accept').click();
+    await waitFor(page, (n) => document.querySelector(`[data-testid=vm-row][data-name="${n}"] [data-testid=state-badge]`)?.dataset.state === 'shutoff', vm.name);
+    assert.equal((await apiGet(page, `/vms/${encodeURIComponent(vm.name)}`)).body.state, 'shutoff');
+    await page.getByTestId('toast').filter({ hasText: `${vm.name} is powered off.` }).waitFor();
+  });
+
+  it('shows the server’s message when an action is refused', async () => {
+    await gotoGuests();
+    const list = await listed();
+    const vm = list.items.find((v) => v.state === 'shutoff');
+    // The row still offers Start, but the guest was started behind the page's back.
+    await page.route(`**/api/v1/vms/${encodeURIComponent(vm.name)}/start`, (route) => route.fulfill({
+      status: 409, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'conflict', message: `guest ${vm.name} is already running` } }),
+    }));
+    await row(vm.name).getByTestId('vm-primary-action').click();
+    const toast = page.getByTestId('toast').and(page.locator('[data-kind=error]'));
+    await toast.waitFor();
+    assert.match(await toast.textContent(), new RegExp(`Start ${vm.name} failed`));
+    assert.match(await toast.textContent(), /already running/);
+    assert.equal(await row(vm.name).getAttribute('aria-busy'), null, 'the row is not left busy');
+    await page.unroute(`**/api/v1/vms/${encodeURIComponent(vm.name)}/start`);
+  });
+
+  it('updates rows in place, keeping focus and open menus', async () => {
+    await gotoGuests();
+    const list = await listed();
+    const vm = list.items.find((v) => v.state === 'running') ?? list.items[0];
+    await page.evaluate((n) => {
+      window.__marked = document.querySelector(`[data-testid=vm-row][data-name="${n}"]`);
+    }, vm.name);
+    await row(vm.name).getByTestId('vm-menu-button').click();
+    await page.getByTestId('vm-menu').waitFor();
+    const before = await page.getByTestId('refresh-note').textContent();
+    await waitFor(page, (b) => document.querySelector('[data-testid=refresh-note]').textContent !== b, before, 10000);
+    assert.equal(await page.evaluate((n) => window.__marked === document.querySelector(`[data-testid=vm-row][data-name="${n}"]`) && window.__marked.isConnected, vm.name), true, 'same row element');
+    assert.equal(await page.getByTestId('vm-menu').count(), 1, 'menu still open');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'menuitem', 'focus still in the menu');
+    await page.keyboard.press('Escape');
+  });
+
+  it('refreshes every 3 s while visible, and not while the tab is hidden', async () => {
+    await gotoGuests();
+    const calls = [];
+    const onRequest = (req) => {
+      if (new URL(req.url()).pathname === '/api/v1/vms') calls.push(Date.now());
+    };
+    page.on('request', onRequest);
+    try {
+      await page.waitForTimeout(5000);
+      assert.ok(calls.length >= 1, `a refresh within 5 s (got ${calls.length})`);
+      // Hide the tab as the browser would.
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      await page.waitForTimeout(300); // a request already on its way may land
+      const hiddenAt = calls.length;
+      await page.waitForTimeout(4000);
+      assert.equal(calls.length, hiddenAt, 'no refresh while hidden');
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      const shown = Date.now();
+      while (calls.length === hiddenAt && Date.now() - shown < 2500) await page.waitForTimeout(50);
+      assert.equal(calls.length, hiddenAt + 1, 'refreshed at once when visible again, before the 3 s tick');
+    } finally {
+      page.off('request', onRequest);
+      await page.evaluate(() => delete document.visibilityState);
+    }
+  });
+
+  it('keeps the last data, marked stale, when a refresh fails, and recovers', async () => {
+    await gotoGuests();
+    const count = (await rowNames()).length;
+    await page.route('**/api/v1/vms', (route) => route.fulfill({
+      status: 503, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'unavailable', message: 'libvirt is not reachable.' } }),
+    }));
+    const banner = page.getByTestId('refresh-error');
+    await banner.waitFor({ timeout: 10000 });
+    assert.match(await banner.textContent(), /libvirt is not reachable/);
+    assert.equal(await page.getByTestId('stale').isVisible(), true);
+    assert.equal((await rowNames()).length, count, 'rows are kept');
+    await page.unroute('**/api/v1/vms');
+    await page.getByTestId('retry').click();
+    await banner.waitFor({ state: 'hidden' });
+    assert.equal(await page.getByTestId('stale').isVisible(), false);
+  });
+
+  it('says so when the server sends fewer guests than it counts', async () => {
+    await page.route('**/api/v1/vms', async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      route.fulfill({ response: res, json: { items: body.items.slice(1), total: body.total } });
+    });
+    await gotoGuests();
+    const banner = page.getByTestId('list-incomplete');
+    await banner.waitFor();
+    assert.match(await banner.textContent(), /incomplete/);
+    await page.unroute('**/api/v1/vms');
+  });
+});
+
+describe('guest detail', () => {
+  it('opens from the list and shows fields, devices and actions', async () => {
+    await gotoGuests();
+    const list = await listed();
+    const vm = list.items.find((v) => v.state === 'running') ?? list.items[0];
+    await row(vm.name).locator('a.vm-name').click();
+    await page.waitForURL((u) => u.pathname === `/guests/${encodeURIComponent(vm.name)}`);
+    assert.equal(await page.getByTestId('guest-name').textContent(), vm.name);
+    const detail = (await apiGet(page, `/vms/${encodeURIComponent(vm.name)}`)).body;
+    await page.getByTestId('fact-uuid').waitFor();
+    assert.equal(await page.getByTestId('fact-uuid').textContent(), detail.uuid);
+    assert.equal(await page.getByTestId('state-badge').getAttribute('data-state'), detail.state);
+    const disks = detail.devices?.disks ?? [];
+    if (disks.length) assert.equal(await page.getByTestId('disks-table').locator('tbody tr').count(), disks.length);
+    else await page.getByTestId('disks-table-empty').waitFor();
+    const nics = detail.devices?.nics ?? [];
+    if (nics.length) assert.equal(await page.getByTestId('nics-table').locator('tbody tr').count(), nics.length);
+    else await page.getByTestId('nics-table-empty').waitFor();
+    assert.equal(await page.title(), `${vm.name} · ${await page.getByTestId('brand').textContent()}`);
+    await screenshot(page, 'detail', { fullPage: true });
+    await page.goBack();
+    await page.waitForURL((u) => u.pathname === '/guests');
+    await page.getByTestId('vm-row').first().waitFor();
+    assert.deepEqual(problems, []);
+  });
+
+  it('answers an unknown guest with a clear page', async () => {
+    await page.goto(server.url + '/guests/no-such-guest-here');
+    await page.getByTestId('guest-not-found').waitFor();
+  });
+
+  it('deletes a shut-off guest, keeping its volumes unless asked', async () => {
+    const list = await listed();
+    const vm = list.items.find((v) => v.state === 'shutoff');
+    assert.ok(vm, 'a shut-off guest to delete');
+    await page.goto(server.url + `/guests/${encodeURIComponent(vm.name)}`);
+    await page.getByTestId('vm-menu-button').click();
+    await page.getByTestId('vm-menu').locator('[data-action=delete]').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    assert.match(await dialog.textContent(), new RegExp(`Delete ${vm.name}\\?`));
+    assert.equal(await dialog.getByTestId('confirm-delete-volumes').isChecked(), false, 'volumes are kept by default');
+    await dialog.getByTestId('confirm-accept').click();
+    await page.waitForURL((u) => u.pathname === '/guests');
+    await page.getByTestId('toast').filter({ hasText: `${vm.name} was deleted` }).waitFor();
+    await waitFor(page, (n) => !document.querySelector(`[data-testid=vm-row][data-name="${n}"]`), vm.name);
+    const now = await listed();
+    assert.equal(now.total, list.total - 1);
+    assert.equal((await apiGet(page, `/vms/${encodeURIComponent(vm.name)}`)).status, 404);
+  });
+});
+
+describe('shell', () => {
+  it('navigates between sections with history', async () => {
+    await gotoGuests();
+    await page.getByTestId('nav-storage').click();
+    await page.getByTestId('coming-soon').waitFor();
+    assert.equal(new URL(page.url()).pathname, '/storage');
+    assert.equal(await page.getByTestId('nav-storage').getAttribute('aria-current'), 'page');
+    await page.getByTestId('nav-host').click();
+    await page.getByTestId('host-hostname').waitFor();
+    const host = (await apiGet(page, '/host')).body;
+    assert.equal(await page.getByTestId('host-hostname').textContent(), host.hostname);
+    assert.equal(await page.getByTestId('host-name').textContent(), host.hostname);
+    assert.equal(await page.getByTestId('demo-badge').isVisible(), host.demo);
+    await page.getByTestId('nav-audit').click();
+    await page.getByTestId('audit-row').first().waitFor();
+    const actions = await page.$$eval('[data-testid=audit-row] td:nth-child(3)', (tds) => tds.map((td) => td.textContent));
+    assert.ok(actions.includes('session.login'), `the audit log shows the sign-in (${actions.slice(0, 5)})`);
+    await page.goBack();
+    await page.getByTestId('host-hostname').waitFor();
+    await page.goBack();
+    await page.getByTestId('coming-soon').waitFor();
+    await page.goBack();
+    await page.getByTestId('vm-table').waitFor();
+  });
+
+  it('switches to the dark theme and remembers it', async () => {
+    await gotoGuests();
+    const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const light = await bg();
+    await page.getByTestId('user-menu-button').click();
+    const toggle = page.getByTestId('theme-toggle');
+    assert.equal(await toggle.getAttribute('aria-checked'), 'false');
+    await toggle.click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    assert.equal(await page.getByTestId('theme-toggle').getAttribute('aria-checked'), 'true');
+    assert.notEqual(await bg(), light);
+    await page.keyboard.press('Escape');
+    await page.reload();
+    await page.getByTestId('vm-row').first().waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'kept after reload');
+    await screenshot(page, 'guests-dark');
+    await page.goto(server.url + '/guests/' + encodeURIComponent(await page.getByTestId('vm-row').first().getAttribute('data-name')));
+    await page.getByTestId('fact-uuid').waitFor();
+    await screenshot(page, 'detail-dark', { fullPage: true });
+    await page.getByTestId('user-menu-button').click();
+    await page.getByTestId('theme-toggle').click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+    await page.keyboard.press('Escape');
+  });
+
+  it('follows the system theme until the user chooses', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 800, height: 600 }, colorScheme: 'dark' });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(server.url + '/login');
+      await p.getByTestId('login-form').waitFor();
+      const [scheme, bg] = await p.evaluate(() => [getComputedStyle(document.documentElement).colorScheme, getComputedStyle(document.body).backgroundColor]);
+      assert.match(scheme, /dark/);
+      assert.equal(bg, 'rgb(14, 16, 20)');
+      await screenshot(p, 'login-dark');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('keeps every column inside the window at medium widths', async () => {
+    try {
+      await gotoGuests();
+      for (const width of [1399, 1299, 1169, 1029, 900, 761]) {
+        await page.setViewportSize({ width, height: 700 });
+        const m = await page.evaluate(() => {
+          const wrap = document.querySelector('.table-wrap').getBoundingClientRect();
+          const cells = [...document.querySelectorAll('[data-testid=vm-row]:first-child > *')].filter((c) => getComputedStyle(c).display !== 'none');
+          return {
+            overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+            right: Math.max(...cells.map((c) => c.getBoundingClientRect().right)),
+            wrap: wrap.right,
+            header: document.querySelector('.topbar-end').getBoundingClientRect().right,
+          };
+        });
+        assert.ok(m.overflow <= 0, `${width}px: page overflows by ${m.overflow}px`);
+        assert.ok(m.right <= m.wrap + 0.5, `${width}px: a cell ends at ${m.right}, past the table at ${m.wrap}`);
+        assert.ok(m.header <= width, `${width}px: the header ends at ${m.header}`);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+  });
+
+  it('fits a narrow phone screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await gotoGuests();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `no horizontal overflow (got ${overflow}px)`);
+      // Every row is a card that fits the width.
+      const widest = await page.$$eval('[data-testid=vm-row]', (rows) => Math.max(...rows.map((r) => r.getBoundingClientRect().right)));
+      assert.ok(widest <= 390, `rows fit (${widest})`);
+      assert.equal(await page.getByTestId('sort-select').isVisible(), true);
+      await page.getByTestId('sort-select').selectOption('-name');
+      const names = await rowNames();
+      const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+      assert.deepEqual(names, [...names].sort(collator.compare).reverse());
+      await page.getByTestId('sort-select').selectOption('name');
+      await screenshot(page, 'guests-narrow');
+      await page.getByTestId('vm-row').first().getByTestId('vm-menu-button').click();
+      await screenshot(page, 'guests-narrow-menu');
+      await page.keyboard.press('Escape');
+      const name = await page.getByTestId('vm-row').first().getAttribute('data-name');
+      await page.goto(server.url + '/guests/' + encodeURIComponent(name));
+      await page.getByTestId('fact-uuid').waitFor();
+      const o2 = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(o2 <= 0, `detail: no horizontal overflow (got ${o2}px)`);
+      await screenshot(page, 'detail-narrow', { fullPage: true });
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+  });
+});
+
+describe('scale', () => {
+  it('renders 1,000 guests in well under a second and keeps them live', async () => {
+    const many = Array.from({ length: 1000 }, (_, i) => ({
+      name: `guest-${String(i).padStart(4, '0')}`, uuid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      state: i % 4 === 0 ? 'shutoff' : 'running', persistent: true, autostart: false, vcpus: 1 + (i % 8), memory_mib: 1024 * (1 + (i % 4)),
+      cpu_percent: (i * 7) % 100, mem_percent: (i * 3) % 100, disk_read_bps: i * 1000, disk_write_bps: i * 10, net_rx_bps: i * 100, net_tx_bps: i,
+      graphics: i % 2 ? 'vnc' : '', os: { distro: 'debian', version: '12', arch: 'x86_64' },
+    }));
+    let served = 0;
+    await page.route('**/api/v1/vms', (route) => {
+      served++;
+      // Every answer differs a little, as live numbers do.
+      const items = many.map((v) => (v.state === 'running' ? { ...v, cpu_percent: (v.cpu_percent + served * 3) % 100 } : v));
+      return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items, total: items.length }) });
+    });
+    try {
+      // Note the moment the 1,000th row is painted: the frame after it is in the DOM.
+      await page.addInitScript(() => {
+        new MutationObserver((_, obs) => {
+          if (document.querySelectorAll('[data-testid=vm-row]').length >= 1000) {
+            obs.disconnect();
+            requestAnimationFrame(() => setTimeout(() => {
+              window.__rowsPainted = performance.now();
+            }, 0));
+          }
+        }).observe(document, { childList: true, subtree: true });
+      });
+      await page.goto(server.url + '/guests');
+      const ms = await page.waitForFunction(() => window.__rowsPainted, undefined, { timeout: 10000 }).then((h) => h.jsonValue());
+      const nav = await page.evaluate(() => {
+        const e = performance.getEntriesByType('navigation')[0];
+        const list = performance.getEntriesByType('resource').filter((r) => r.name.endsWith('/api/v1/vms'))[0];
+        return { domContentLoaded: e.domContentLoadedEventEnd, listStart: list?.startTime ?? 0, listEnd: list?.responseEnd ?? 0 };
+      });
+      console.log(`1,000 rows painted ${ms.toFixed(0)} ms after navigation start: DOMContentLoaded ${nav.domContentLoaded.toFixed(0)} ms, ` +
+        `list requested ${nav.listStart.toFixed(0)} ms, received ${nav.listEnd.toFixed(0)} ms, rows painted ${(ms - nav.listEnd).toFixed(0)} ms later`);
+      assert.ok(ms < 1000, `1,000 rows took ${ms.toFixed(0)} ms`);
+      assert.equal(await page.getByTestId('guest-count').textContent(), '1,000 guests');
+
+      // A live refresh of 1,000 rows is cheap: measure the longest task it causes.
+      const worst = await page.evaluate(async () => {
+        let longest = 0;
+        const obs = new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) longest = Math.max(longest, e.duration);
+        });
+        obs.observe({ type: 'longtask', buffered: false });
+        const note = document.querySelector('[data-testid=refresh-note]');
+        const before = note.textContent;
+        await new Promise((resolve) => {
+          const mo = new MutationObserver(() => {
+            if (note.textContent !== before) {
+              mo.disconnect();
+              resolve();
+            }
+          });
+          mo.observe(note, { childList: true, characterData: true, subtree: true });
+        });
+        await new Promise((r) => setTimeout(r, 200));
+        obs.disconnect();
+        return longest;
+      });
+      console.log(`longest task during a 1,000-row refresh: ${worst.toFixed(0)} ms`);
+      assert.ok(worst < 250, `refresh blocked the page for ${worst} ms`);
+    } finally {
+      await page.unroute('**/api/v1/vms');
+    }
+  });
+});

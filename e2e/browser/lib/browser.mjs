@@ -1,0 +1,80 @@
+// Chromium for the browser suite (Debian's /usr/bin/chromium through
+// playwright-core; never a downloaded browser), and helpers the tests share.
+
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { REPO } from './server.mjs';
+
+export const ARTIFACTS = join(REPO, 'e2e', 'artifacts');
+
+/** Launch headless Chromium (a fresh temporary profile per launch). */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/**
+ * Watch a page for problems a person would not see but should not happen:
+ * uncaught errors and Content-Security-Policy violations.
+ * @param {import('playwright-core').Page} page
+ */
+export function watch(page) {
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    const text = msg.text();
+    if (/Content.Security.Policy|Refused to (apply|execute|load|connect)/i.test(text)) problems.push(`CSP: ${text}`);
+    else if (msg.type() === 'error' && !/Failed to load resource/.test(text)) problems.push(`console error: ${text}`);
+  });
+  return problems;
+}
+
+/** Save a screenshot to e2e/artifacts/NAME.png. */
+export async function screenshot(page, name, opts = {}) {
+  await mkdir(ARTIFACTS, { recursive: true });
+  // Let transitions and the spinner settle so the picture is what a person sees.
+  await page.waitForTimeout(450);
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), ...opts });
+}
+
+/**
+ * Sign in through the login form.
+ * @param {import('playwright-core').Page} page
+ * @param {string} base server URL
+ * @param {string} username
+ * @param {string} password
+ * @param {string} [path] the page to ask for first
+ */
+export async function login(page, base, username, password, path = '/login') {
+  await page.goto(base + path);
+  await page.getByTestId('login-username').fill(username);
+  await page.getByTestId('login-password').fill(password);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname !== '/login', { timeout: 10000 }),
+    page.getByTestId('login-submit').click(),
+  ]);
+}
+
+/**
+ * GET an API path from inside the page (with its session cookie).
+ * @param {import('playwright-core').Page} page
+ * @param {string} path below /api/v1
+ */
+export function apiGet(page, path) {
+  return page.evaluate(async (p) => {
+    const r = await fetch('/api/v1' + p, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    return { status: r.status, body: r.status === 204 ? null : await r.json() };
+  }, path);
+}
+
+/** Wait until fn (run in the page) returns truthy. */
+export function waitFor(page, fn, arg, timeout = 10000) {
+  return page.waitForFunction(fn, arg, { timeout, polling: 100 });
+}

@@ -1,0 +1,133 @@
+// The JSON API client: every call of the browser app goes through request(),
+// which sends the session cookie, adds the CSRF header to unsafe methods,
+// and turns the API's error envelope into an ApiError.
+
+import { t } from './i18n.js';
+
+export const API = '/api/v1';
+
+/** An API failure: the HTTP status (0 for a network failure), the API's code and message. */
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   * @param {{retryAfter?: number|null, details?: Array<{field: string, message: string}>}} [extra]
+   */
+  constructor(status, code, message, extra = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = extra.retryAfter ?? null;
+    this.details = extra.details ?? [];
+  }
+}
+
+/**
+ * Seconds to wait from a Retry-After header: delta seconds or an HTTP date.
+ * @param {string|null|undefined} value
+ * @param {number} [now] milliseconds since the epoch
+ * @returns {number|null}
+ */
+export function parseRetryAfter(value, now = Date.now()) {
+  if (value == null) return null;
+  const s = String(value).trim();
+  if (s === '') return null;
+  if (/^\d+$/.test(s)) return Number(s);
+  const when = Date.parse(s);
+  if (Number.isNaN(when)) return null;
+  return Math.max(0, Math.ceil((when - now) / 1000));
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+let csrfToken = '';
+let onUnauthorized = null;
+
+/**
+ * Set the CSRF token (from the session answer) and what to do when a call
+ * answers 401 (the session ended).
+ * @param {{csrfToken?: string, onUnauthorized?: (() => void)|null}} opts
+ */
+export function configure(opts) {
+  if ('csrfToken' in opts) csrfToken = opts.csrfToken ?? '';
+  if ('onUnauthorized' in opts) onUnauthorized = opts.onUnauthorized ?? null;
+}
+
+/**
+ * Call the API.
+ * @param {string} method
+ * @param {string} path below /api/v1, starting with "/"
+ * @param {{body?: unknown, query?: Record<string, string|number|boolean|undefined>, signal?: AbortSignal, quiet401?: boolean}} [opts]
+ *   quiet401: a 401 is an answer, not the end of the session (login, session probe)
+ * @returns {Promise<any>} the decoded JSON, or null for 204
+ */
+export async function request(method, path, opts = {}) {
+  let url = API + path;
+  if (opts.query) {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts.query)) if (v !== undefined && v !== '') qs.set(k, String(v));
+    const s = qs.toString();
+    if (s) url += '?' + s;
+  }
+  const headers = { Accept: 'application/json' };
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (UNSAFE.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+
+  let res;
+  try {
+    res = await fetch(url, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+      signal: opts.signal,
+    });
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+    throw new ApiError(0, 'network', t('error.network'));
+  }
+
+  let data = null;
+  if (res.status !== 204) {
+    const text = await res.text().catch(() => '');
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+  }
+  if (res.ok) return data;
+
+  const env = data && typeof data === 'object' ? data.error : null;
+  const err = new ApiError(
+    res.status,
+    env?.code || `http_${res.status}`,
+    env?.message || t('error.http', { status: String(res.status) }),
+    { retryAfter: parseRetryAfter(res.headers.get('Retry-After')), details: env?.details },
+  );
+  if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
+  throw err;
+}
+
+const enc = encodeURIComponent;
+
+/** The calls the app makes, one per API endpoint. */
+export const api = {
+  realms: () => request('GET', '/realms', { quiet401: true }),
+  login: (realm, username, password) =>
+    request('POST', '/session', { body: { realm, username, password }, quiet401: true }),
+  session: () => request('GET', '/session', { quiet401: true }),
+  logout: () => request('DELETE', '/session', { quiet401: true }),
+  host: (signal) => request('GET', '/host', { signal }),
+  audit: (before, signal) => request('GET', '/audit', { query: { before: before || undefined }, signal }),
+  listVMs: (signal) => request('GET', '/vms', { signal }),
+  getVM: (name, signal) => request('GET', `/vms/${enc(name)}`, { signal }),
+  vmAction: (name, action) => request('POST', `/vms/${enc(name)}/${enc(action)}`),
+  deleteVM: (name, { volumes = false } = {}) =>
+    request('DELETE', `/vms/${enc(name)}`, { query: volumes ? { volumes: 'true' } : undefined }),
+};

@@ -1,0 +1,160 @@
+// Number, size, rate, percent and time formatting through Intl, in the
+// active locale. Sizes use binary units (KiB, MiB, GiB …) like libvirt does;
+// the unit words come from the catalog.
+
+import { getLocale, t } from './i18n.js';
+
+const cache = new Map();
+
+/** A cached Intl.NumberFormat for the active locale. */
+function nf(options) {
+  const key = getLocale() + JSON.stringify(options);
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(getLocale(), options);
+    cache.set(key, f);
+  }
+  return f;
+}
+
+function finite(n) {
+  return typeof n === 'number' && Number.isFinite(n);
+}
+
+/** The placeholder shown when a value is unknown or not meaningful. */
+export function none() {
+  return t('common.none');
+}
+
+/**
+ * A plain number with grouping.
+ * @param {number} n
+ * @param {Intl.NumberFormatOptions} [options]
+ */
+export function formatNumber(n, options = {}) {
+  if (!finite(n)) return none();
+  return nf(options).format(n);
+}
+
+/**
+ * A percentage given on a 0–100 scale: one decimal below 10, none above.
+ * @param {number} p
+ */
+export function formatPercent(p) {
+  if (!finite(p)) return none();
+  const v = Math.max(0, p);
+  const digits = v > 0 && v < 10 ? 1 : 0;
+  return nf({ style: 'percent', maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(v / 100);
+}
+
+export const BYTE_UNITS = ['b', 'kib', 'mib', 'gib', 'tib', 'pib'];
+
+/**
+ * A byte count in binary units: "0 B", "512 B", "1.5 KiB", "2 GiB", "12 GiB".
+ * @param {number} bytes
+ */
+export function formatBytes(bytes) {
+  if (!finite(bytes) || bytes < 0) return none();
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < BYTE_UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  // Keep at most three significant digits: 1.5, 15, 150 (never "1,024").
+  let digits = i === 0 ? 0 : v < 10 ? 1 : 0;
+  let rounded = Number(v.toFixed(digits));
+  if (rounded >= 1024 && i < BYTE_UNITS.length - 1) {
+    rounded = 1;
+    i++;
+    digits = 0;
+  }
+  const n = nf({ maximumFractionDigits: digits }).format(rounded);
+  return t(`unit.${BYTE_UNITS[i]}`, { n });
+}
+
+/**
+ * A size given in MiB (as the API reports memory).
+ * @param {number} mib
+ */
+export function formatMiB(mib) {
+  if (!finite(mib) || mib < 0) return none();
+  return formatBytes(mib * 1024 * 1024);
+}
+
+/**
+ * A byte rate: "0 B/s", "1.2 MiB/s".
+ * @param {number} bps bytes per second
+ */
+export function formatRate(bps) {
+  if (!finite(bps) || bps < 0) return none();
+  return t('unit.rate', { size: formatBytes(bps) });
+}
+
+/**
+ * Clock time of a Date (for "updated at …").
+ * @param {Date} date
+ */
+export function formatTime(date) {
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) return none();
+  const key = getLocale() + ':time';
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(getLocale(), { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    cache.set(key, f);
+  }
+  return f.format(date);
+}
+
+/**
+ * Date and time (for session expiry and the like).
+ * @param {Date|string} value
+ */
+export function formatDateTime(value) {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return none();
+  const key = getLocale() + ':datetime';
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(getLocale(), { dateStyle: 'medium', timeStyle: 'short' });
+    cache.set(key, f);
+  }
+  return f.format(date);
+}
+
+/**
+ * A list of words joined for the locale: "admin, auditor and user".
+ * @param {string[]} items
+ */
+export function formatList(items) {
+  if (!items || items.length === 0) return none();
+  const key = getLocale() + ':list';
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.ListFormat(getLocale(), { style: 'long', type: 'conjunction' });
+    cache.set(key, f);
+  }
+  return f.format(items);
+}
+
+// Display names of well-known distributions as osinfo short ids spell them.
+// These are proper names, the same in every language.
+const DISTROS = {
+  alma: 'AlmaLinux', almalinux: 'AlmaLinux', alpine: 'Alpine', arch: 'Arch Linux',
+  archlinux: 'Arch Linux', centos: 'CentOS', 'centos-stream': 'CentOS Stream', debian: 'Debian',
+  fedora: 'Fedora', freebsd: 'FreeBSD', netbsd: 'NetBSD', openbsd: 'OpenBSD', opensuse: 'openSUSE',
+  rhel: 'RHEL', rocky: 'Rocky Linux', rockylinux: 'Rocky Linux', sles: 'SLES', ubuntu: 'Ubuntu',
+  win: 'Windows', windows: 'Windows', cirros: 'CirrOS', gentoo: 'Gentoo', nixos: 'NixOS',
+};
+
+/**
+ * The OS of a guest from its metadata: "Debian 12", "Ubuntu 24.04", or the
+ * placeholder when unknown.
+ * @param {{distro?: string, version?: string}|null|undefined} os
+ */
+export function formatOS(os) {
+  if (!os || !os.distro) return none();
+  const id = String(os.distro).toLowerCase();
+  const name = DISTROS[id] ?? os.distro;
+  return os.version ? `${name} ${os.version}` : name;
+}

@@ -1,0 +1,77 @@
+// Client-side routes: path → page name and parameters. Pure; the shell
+// does the history handling.
+
+/** UI routes; the server serves app.html for each of these paths. */
+export const ROUTES = Object.freeze([
+  { name: 'guests', pattern: /^\/guests\/?$/ },
+  { name: 'guest', pattern: /^\/guests\/([^/]+)\/?$/, params: ['name'] },
+  { name: 'templates', pattern: /^\/templates\/?$/ },
+  { name: 'storage', pattern: /^\/storage\/?$/ },
+  { name: 'networks', pattern: /^\/networks\/?$/ },
+  { name: 'host', pattern: /^\/host\/?$/ },
+  { name: 'audit', pattern: /^\/audit\/?$/ },
+]);
+
+/** The navigation, in display order (route name = nav id). */
+export const NAV = Object.freeze(['guests', 'templates', 'storage', 'networks', 'host', 'audit']);
+
+/** Navigation entries only some roles see. */
+export const NAV_ROLES = Object.freeze({ audit: ['admin', 'auditor'] });
+
+/**
+ * The navigation entries for a caller with these global roles.
+ * @param {string[]} roles
+ */
+export function navFor(roles) {
+  return NAV.filter((id) => !NAV_ROLES[id] || NAV_ROLES[id].some((r) => roles?.includes(r)));
+}
+
+/**
+ * Match a path.
+ * @param {string} path
+ * @returns {{name: string, params: Record<string, string>, section: string}}
+ *   name "home" for "/", "notfound" for anything else unknown; section is the nav entry
+ */
+export function matchRoute(path) {
+  if (path === '/' || path === '') return { name: 'home', params: {}, section: 'guests' };
+  for (const r of ROUTES) {
+    const m = r.pattern.exec(path);
+    if (!m) continue;
+    const params = {};
+    (r.params ?? []).forEach((p, i) => {
+      try {
+        params[p] = decodeURIComponent(m[i + 1]);
+      } catch {
+        params[p] = m[i + 1];
+      }
+    });
+    return { name: r.name, params, section: r.name === 'guest' ? 'guests' : r.name };
+  }
+  return { name: 'notfound', params: {}, section: '' };
+}
+
+/** The path of a guest's detail page. */
+export function guestPath(name) {
+  return '/guests/' + encodeURIComponent(name);
+}
+
+/**
+ * A safe place to return to after login: a same-origin path (with query),
+ * never another site, never the login page itself; "/" otherwise.
+ * @param {string|null|undefined} next
+ * @param {string} origin e.g. location.origin
+ */
+export function safeNext(next, origin) {
+  if (!next || typeof next !== 'string') return '/';
+  // Only absolute paths; "//host" and "/\host" are other sites to a browser.
+  if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  let u;
+  try {
+    u = new URL(next, origin);
+  } catch {
+    return '/';
+  }
+  if (u.origin !== new URL(origin).origin) return '/';
+  if (u.pathname === '/login' || u.pathname.startsWith('/api/')) return '/';
+  return u.pathname + u.search + u.hash;
+}

@@ -1,0 +1,26 @@
+// Entry point of the browser app (bundled to /static/app.js). The same
+// bundle serves both server-rendered pages: <body data-page="login"> gets
+// the login form, <body data-page="app"> the app shell.
+
+import './styles/app.css';
+import { negotiateLocale, setLocale } from './lib/i18n.js';
+import { mountLogin } from './pages/login.js';
+import { bootApp } from './shell.js';
+
+function meta(name) {
+  return document.querySelector(`meta[name="${name}"]`)?.getAttribute('content') ?? '';
+}
+
+setLocale(negotiateLocale([document.documentElement.lang, ...(navigator.languages ?? [navigator.language])]));
+
+const info = {
+  product: meta('application-name') || 'virtportal',
+  version: meta('virtportal-version'),
+};
+const root = document.getElementById('app') ?? document.body;
+
+if (document.body.dataset.page === 'login') {
+  mountLogin(root, info);
+} else {
+  bootApp(root, info);
+}

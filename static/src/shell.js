@@ -1,0 +1,229 @@
+// The app shell: checks the session, draws the header (product, host
+// summary, navigation, user menu) and routes between pages with
+// history.pushState. Deep links work because the server serves app.html for
+// every UI path.
+
+import { api, configure } from './lib/api.js';
+import { h, icon, setText } from './lib/dom.js';
+import { formatList } from './lib/format.js';
+import { hasKey, t } from './lib/i18n.js';
+import { createPoller } from './lib/poller.js';
+import { matchRoute, navFor } from './lib/router.js';
+import { currentTheme, toggleTheme } from './lib/theme.js';
+import { mountGuest } from './pages/guest.js';
+import { mountGuests } from './pages/guests.js';
+import { mountAudit } from './pages/audit.js';
+import { mountHost } from './pages/host.js';
+import { mountNotFound, mountPlaceholder } from './pages/placeholder.js';
+import { closeMenu, toggleMenu, updateMenu } from './ui/menu.js';
+import { toast } from './ui/toast.js';
+
+const NAV_ICON = { guests: 'box', templates: 'template', storage: 'disk', networks: 'network', host: 'server', audit: 'list' };
+
+/** /login?next=<here>[&reason=…] */
+function loginURL(reason) {
+  const p = new URLSearchParams();
+  const here = location.pathname + location.search;
+  if (here !== '/' && here !== '/guests') p.set('next', here);
+  if (reason) p.set('reason', reason);
+  const qs = p.toString();
+  return '/login' + (qs ? '?' + qs : '');
+}
+
+/** Roles that may change nothing. */
+export function isReadOnly(roles) {
+  return Array.isArray(roles) && roles.length > 0 && roles.every((r) => r === 'auditor');
+}
+
+/**
+ * @param {HTMLElement} root
+ * @param {{product: string, version: string}} info
+ */
+export async function bootApp(root, info) {
+  // The guest list does not need the session's answer: ask for both at once.
+  const first = matchRoute(location.pathname).name;
+  let prefetch = first === 'guests' || first === 'home' ? api.listVMs() : null;
+  prefetch?.catch(() => {}); // a 401 here is handled by the session check
+  let session;
+  try {
+    session = await api.session();
+  } catch (err) {
+    if (err?.status === 401) {
+      location.replace(loginURL());
+      return;
+    }
+    const retry = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => bootApp(root, info) }, icon('refresh'), t('common.retry'));
+    root.replaceChildren(h('main', { class: 'boot-error' },
+      h('div', { class: 'state-panel empty', role: 'alert', 'data-testid': 'boot-error' },
+        icon('alert', 'empty-icon'),
+        h('h1', null, t('shell.bootFailed')),
+        h('p', null, err?.message || t('error.unknown')), retry)));
+    root.removeAttribute('aria-busy');
+    return;
+  }
+
+  let leaving = false;
+  configure({
+    csrfToken: session.csrf_token,
+    onUnauthorized: () => {
+      if (leaving) return;
+      leaving = true;
+      location.assign(loginURL('expired'));
+    },
+  });
+  const readOnly = isReadOnly(session.roles);
+  const seesAll = (session.roles ?? []).some((r) => r === 'admin' || r === 'auditor');
+
+  // ---- header
+  const navLinks = new Map();
+  const nav = h('nav', { class: 'mainnav', 'aria-label': t('nav.main') },
+    h('ul', null, navFor(session.roles).map((id) => {
+      const a = h('a', { href: `/${id}`, 'data-testid': `nav-${id}`, class: 'nav-link' }, icon(NAV_ICON[id]), h('span', null, t(`nav.${id}`)));
+      navLinks.set(id, a);
+      return h('li', null, a);
+    })));
+
+  const hostName = h('span', { class: 'host-name', 'data-testid': 'host-name' });
+  const demo = h('span', { class: 'tag tag-info', 'data-testid': 'demo-badge', hidden: true, title: t('shell.demoTitle') }, t('shell.demo'));
+  const hostCounts = h('span', { class: 'host-counts', 'data-testid': 'host-counts' });
+  const hostSummary = h('a', { class: 'host-summary', href: '/host', 'data-testid': 'host-summary', hidden: true },
+    icon('server'), h('span', { class: 'host-text' }, hostName, hostCounts), demo);
+
+  const userButton = h('button', {
+    type: 'button', class: 'user-button', 'data-testid': 'user-menu-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
+    'aria-label': t('shell.userMenu', { name: session.username || session.identity }),
+  }, icon('user'), h('span', { class: 'user-name' }, session.username || session.identity));
+
+  const header = h('header', { class: 'topbar' },
+    h('div', { class: 'topbar-inner' },
+      h('a', { class: 'brand', href: '/guests', 'data-testid': 'brand' },
+        h('img', { src: `/static/logo.svg${info.version ? `?v=${encodeURIComponent(info.version)}` : ''}`, alt: '', width: '28', height: '28', class: 'brand-logo' }),
+        h('span', { class: 'brand-name' }, info.product)),
+      nav,
+      h('div', { class: 'topbar-end' }, hostSummary, userButton)));
+  const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });
+  root.replaceChildren(
+    h('a', { class: 'skip-link', href: '#main' }, t('shell.skip')),
+    header, main);
+  root.removeAttribute('aria-busy');
+
+  // ---- user menu
+  function userItems() {
+    const dark = currentTheme() === 'dark';
+    return [
+      { kind: 'info', label: t('shell.signedInAs', { identity: session.identity }), testid: 'user-identity' },
+      { kind: 'info', label: t('shell.roles', { roles: formatList((session.roles ?? []).map((r) => (hasKey(`role.${r}`) ? t(`role.${r}`) : r))) }), testid: 'user-roles' },
+      { kind: 'separator' },
+      {
+        label: t('shell.darkTheme'), checked: dark, keepOpen: true, testid: 'theme-toggle', icon: icon(dark ? 'moon' : 'sun'),
+        onSelect: () => {
+          toggleTheme();
+          updateMenu(userButton, userItems());
+        },
+      },
+      { kind: 'separator' },
+      { label: t('shell.logout'), testid: 'logout', icon: icon('logout'), onSelect: logout },
+    ];
+  }
+  userButton.addEventListener('click', () => toggleMenu(userButton, userItems(), { label: t('shell.userMenuLabel'), testid: 'user-menu' }));
+
+  async function logout() {
+    try {
+      await api.logout();
+    } catch (err) {
+      if (err?.status !== 401) {
+        toast(err?.message || t('error.unknown'), { kind: 'error', title: t('shell.logoutFailed') });
+        return;
+      }
+    }
+    leaving = true;
+    location.replace('/login?reason=logout');
+  }
+
+  // ---- host summary (refreshed every 15 s while visible)
+  const hostPoller = createPoller(async (signal) => {
+    try {
+      const host = await api.host(signal);
+      hostSummary.hidden = false;
+      setText(hostName, host.hostname || host.uri || '');
+      setText(hostCounts, t('shell.hostCounts', { running: host.vms_running, count: host.vms_total }));
+      demo.hidden = !host.demo;
+      hostSummary.title = t('shell.hostTitle', { host: host.hostname || '', uri: host.uri || '' });
+    } catch (err) {
+      if (err?.status === 403) hostPoller.stop();
+      throw err;
+    }
+  }, { interval: 15000, backoffMax: 60000 });
+  hostPoller.start();
+
+  // ---- routing
+  let page = null;
+  function render(focus) {
+    closeMenu();
+    page?.unmount();
+    page = null;
+    const route = matchRoute(location.pathname);
+    if (route.name === 'home') {
+      history.replaceState(history.state, '', '/guests' + location.search + location.hash);
+      render(focus);
+      return;
+    }
+    for (const [id, a] of navLinks) {
+      if (id === route.section) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    const ctx = { readOnly, seesAll, navigate, params: route.params, section: route.section, prefetch };
+    prefetch = null; // only for the first page
+    switch (route.name) {
+      case 'guests':
+        page = mountGuests(main, ctx);
+        break;
+      case 'guest':
+        page = mountGuest(main, ctx);
+        break;
+      case 'host':
+        page = mountHost(main);
+        break;
+      case 'audit':
+        page = mountAudit(main);
+        break;
+      case 'templates':
+      case 'storage':
+      case 'networks':
+        page = mountPlaceholder(main, ctx);
+        break;
+      default:
+        page = mountNotFound(main);
+    }
+    document.title = `${page.title} · ${info.product}`;
+    if (focus) {
+      window.scrollTo(0, 0);
+      (page.heading ?? main).focus({ preventScroll: true });
+    }
+  }
+
+  function navigate(path, { replace = false } = {}) {
+    if (path === location.pathname + location.search) {
+      render(true);
+      return;
+    }
+    history[replace ? 'replaceState' : 'pushState'](null, '', path);
+    render(true);
+  }
+
+  document.addEventListener('click', (e) => {
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    const a = /** @type {HTMLElement} */ (e.target).closest('a[href]');
+    if (!a || a.target || a.hasAttribute('download')) return;
+    const url = new URL(a.href, location.href);
+    if (url.origin !== location.origin) return;
+    if (url.pathname === location.pathname && url.search === location.search && url.hash) return; // in-page anchor
+    const route = matchRoute(url.pathname);
+    if (route.name === 'notfound') return; // not ours: let the browser go
+    e.preventDefault();
+    navigate(url.pathname + url.search);
+  });
+  window.addEventListener('popstate', () => render(true));
+
+  render(false);
+}

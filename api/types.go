@@ -46,6 +46,9 @@ type VM struct {
 	// Graphics is "vnc", "spice" or "" for none.
 	Graphics string  `json:"graphics"`
 	OS       *OSInfo `json:"os,omitempty"`
+	// MyRole is the caller's effective role on the guest: admin, auditor,
+	// manager, operator or viewer; the UI offers only what it allows.
+	MyRole string `json:"my_role,omitempty"`
 }
 
 // VMList is the answer of GET /api/v1/vms.

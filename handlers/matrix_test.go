@@ -137,6 +137,11 @@ func TestListsFilterByGrant(t *testing.T) {
 			if !slices.Equal(got, tc.want) || l.Total != len(tc.want) {
 				t.Fatalf("sees %v (total %d), want %v", got, l.Total, tc.want)
 			}
+			for _, v := range l.Items {
+				if want := map[string]string{"view": "viewer", "gina": "manager"}[tc.user]; v.MyRole != want {
+					t.Fatalf("%s's role on %s is %q, want %q", tc.user, v.Name, v.MyRole, want)
+				}
+			}
 		})
 	}
 	// A revoke holds on the very next request of a session that is already open.

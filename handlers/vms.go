@@ -39,6 +39,9 @@ func (s *Server) listVMs(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	for i := range vms {
+		vms[i].MyRole = s.d.Authz.RoleOn(p, vms[i].Name)
+	}
 	vms = q.Apply(vms)
 	c.JSON(http.StatusOK, api.VMList{Items: vms, Total: len(vms)})
 	return nil
@@ -49,6 +52,8 @@ func (s *Server) getVM(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	d, _ := sessionOf(c)
+	vm.MyRole = s.d.Authz.RoleOn(d.Principal(), vm.Name)
 	c.JSON(http.StatusOK, vm)
 	return nil
 }
@@ -59,6 +64,8 @@ func (s *Server) vmAction(action string) func(*gin.Context) error {
 		if err != nil {
 			return err
 		}
+		d, _ := sessionOf(c)
+		vm.MyRole = s.d.Authz.RoleOn(d.Principal(), vm.Name)
 		c.JSON(http.StatusOK, vm)
 		return nil
 	}

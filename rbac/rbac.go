@@ -200,6 +200,24 @@ func (a *Authorizer) GuestsAllowed(p Principal, perm Permission) ([]string, erro
 	return kept, nil
 }
 
+// RoleOn names p's effective role on vm: a global admin or auditor role
+// first, else the strongest per-guest role, else "".
+func (a *Authorizer) RoleOn(p Principal, vm string) string {
+	for _, r := range []string{RoleAdmin, RoleAuditor} {
+		if slices.Contains(p.Roles, r) {
+			return r
+		}
+	}
+	best := -1
+	for _, r := range a.GuestRolesOf(p, vm) {
+		best = max(best, slices.Index(GuestRoles, r))
+	}
+	if best < 0 {
+		return ""
+	}
+	return GuestRoles[best]
+}
+
 // SeesAll reports whether p's global roles let it read every guest.
 func (a *Authorizer) SeesAll(p Principal) (bool, error) {
 	return a.Allowed(p, Permission{Object: "vm", Action: "read"})

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/virtportal/virtportal/auth"
 )
 
 // Config is the server's configuration. Every leaf is also a flag
@@ -32,6 +34,7 @@ type Config struct {
 	Session struct {
 		IdleTimeout     time.Duration `yaml:"idle_timeout" usage:"a session ends after this long without requests"`
 		AbsoluteTimeout time.Duration `yaml:"absolute_timeout" usage:"a session ends this long after login, however active"`
+		GroupRefresh    time.Duration `yaml:"group_refresh" usage:"how often a session's groups and roles are re-read from its realm (0: only at login)"`
 	} `yaml:"session"`
 	Timeouts struct {
 		ReadHeader time.Duration `yaml:"read_header" usage:"time to read request headers"`
@@ -43,9 +46,18 @@ type Config struct {
 	Limits struct {
 		RequestBody ByteSize `yaml:"request_body" usage:"largest request body accepted (e.g. 1MiB)"`
 	} `yaml:"limits"`
+	// Realms are offered on the login page in this order: pam, ldap, local.
 	Realms struct {
+		PAM struct {
+			Enabled        bool `yaml:"enabled" usage:"enable system accounts (PAM through virtportal-helper)"`
+			auth.PAMConfig `yaml:",inline"`
+		} `yaml:"pam"`
+		LDAP struct {
+			Enabled         bool `yaml:"enabled" usage:"enable the LDAP / Active Directory realm"`
+			auth.LDAPConfig `yaml:",inline"`
+		} `yaml:"ldap"`
 		Local struct {
-			Enabled bool `yaml:"enabled" usage:"enable the local (database) realm"`
+			Enabled bool `yaml:"enabled" usage:"enable the local (database) realm, the break-glass accounts"`
 		} `yaml:"local"`
 	} `yaml:"realms"`
 	Audit struct {
@@ -70,6 +82,7 @@ func defaults() Config {
 	c.Libvirt.StatsInterval = 2 * time.Second
 	c.Session.IdleTimeout = 30 * time.Minute
 	c.Session.AbsoluteTimeout = 12 * time.Hour
+	c.Session.GroupRefresh = 5 * time.Minute
 	c.Timeouts.ReadHeader = 10 * time.Second
 	c.Timeouts.Read = 30 * time.Second
 	c.Timeouts.Write = 60 * time.Second
@@ -77,6 +90,7 @@ func defaults() Config {
 	c.Timeouts.Shutdown = 20 * time.Second
 	c.Limits.RequestBody = 1 << 20
 	c.Realms.Local.Enabled = true
+	c.Realms.PAM.PAMConfig = auth.DefaultPAMConfig()
 	c.Audit.Retention = 90 * 24 * time.Hour
 	c.Log.Level = "info"
 	c.Log.Format = "text"
@@ -125,8 +139,13 @@ func settings(c *Config) []setting {
 		t := v.Type()
 		for i := range t.NumField() {
 			f := t.Field(i)
-			key := prefix + strings.Split(f.Tag.Get("yaml"), ",")[0]
+			tag := f.Tag.Get("yaml")
+			key := prefix + strings.Split(tag, ",")[0]
 			fv := v.Field(i)
+			if strings.HasSuffix(tag, ",inline") {
+				walk(prefix, fv)
+				continue
+			}
 			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Time]() {
 				walk(key+".", fv)
 				continue

@@ -15,7 +15,7 @@ import (
 func TestConfigPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "c.yaml")
-	if err := os.WriteFile(file, []byte("listen: 10.0.0.1:1\nlibvirt:\n  uri: qemu+ssh://file/system\n  stats_interval: 7s\nlimits:\n  request_body: 2MiB\ntrusted_proxies: [127.0.0.1]\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("listen: 10.0.0.1:1\nlibvirt:\n  uri: qemu+ssh://file/system\n  stats_interval: 7s\nlimits:\n  request_body: 2MiB\ntrusted_proxies: [127.0.0.1]\nrealms:\n  pam:\n    enabled: true\n    min_uid: 500\n    roles:\n      admin_groups: [ops]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -30,7 +30,12 @@ func TestConfigPrecedence(t *testing.T) {
 		}, ""},
 		{"file", []string{"--config", file}, nil, func(c Config) bool {
 			return c.Listen == "10.0.0.1:1" && c.Libvirt.URI == "qemu+ssh://file/system" && c.Libvirt.StatsInterval == 7*time.Second &&
-				c.Limits.RequestBody == 2<<20 && len(c.TrustedProxies) == 1
+				c.Limits.RequestBody == 2<<20 && len(c.TrustedProxies) == 1 &&
+				c.Realms.PAM.Enabled && c.Realms.PAM.MinUID == 500 && c.Realms.PAM.Roles.AdminGroups[0] == "ops" &&
+				c.Realms.PAM.Socket != "" // an inline default survives a partial section
+		}, ""},
+		{"inline realm keys from env and flags", []string{"--realms-ldap-urls", "ldap://a,ldap://b"}, map[string]string{"VIRTPORTAL_REALMS_PAM_MIN_UID": "2000"}, func(c Config) bool {
+			return c.Realms.PAM.MinUID == 2000 && len(c.Realms.LDAP.URLs) == 2 && c.Realms.LDAP.URLs[1] == "ldap://b"
 		}, ""},
 		{"env over file", []string{"--config", file}, map[string]string{"VIRTPORTAL_LIBVIRT_URI": "test:///env.xml", "VIRTPORTAL_DEMO": "true"}, func(c Config) bool {
 			return c.Libvirt.URI == "test:///env.xml" && c.Listen == "10.0.0.1:1" && c.Demo
@@ -124,5 +129,27 @@ func TestUserCommands(t *testing.T) {
 	}
 	if err := do("", "user", "del", "bob"); err == nil {
 		t.Fatal("deleting a missing user succeeded")
+	}
+}
+
+// The documented example must stay loadable and list every setting.
+func TestExampleConfig(t *testing.T) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c, err := loadConfig(fs, []string{"--config", "../../virtportal.example.yaml"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != defaults().Listen || c.Realms.PAM.Enabled || c.Realms.LDAP.Enabled || !c.Realms.Local.Enabled {
+		t.Fatalf("example is not the defaults: %+v", c)
+	}
+	raw, err := os.ReadFile("../../virtportal.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings(&c) {
+		leaf := s.key[strings.LastIndex(s.key, ".")+1:]
+		if !strings.Contains(string(raw), leaf+":") {
+			t.Errorf("the example does not document %s", s.key)
+		}
 	}
 }

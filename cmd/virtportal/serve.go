@@ -185,17 +185,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
-	var rs []auth.Realm
-	if cfg.Realms.Local.Enabled {
-		rs = append(rs, auth.NewLocal(st))
-	}
-	realms, err := auth.NewRealms(rs...)
+	realms, closeRealms, err := buildRealms(cfg, st, log)
 	if err != nil {
 		return err
 	}
+	defer closeRealms()
 	tls := cfg.TLS.Cert != ""
 	srv, err := handlers.New(handlers.Options{
 		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
+		GroupRefresh: cfg.Session.GroupRefresh,
 	}, handlers.Deps{
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),
@@ -247,6 +245,37 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// buildRealms returns the enabled realms in login-page order: system
+// accounts, the directory, then the local break-glass accounts.
+func buildRealms(cfg Config, st *store.Store, log *slog.Logger) (*auth.Realms, func(), error) {
+	var rs []auth.Realm
+	closeAll := func() {}
+	if cfg.Realms.PAM.Enabled {
+		p, err := auth.NewPAM(cfg.Realms.PAM.PAMConfig, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		rs = append(rs, p)
+	}
+	if cfg.Realms.LDAP.Enabled {
+		l, err := auth.NewLDAP(cfg.Realms.LDAP.LDAPConfig, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		rs = append(rs, l)
+		closeAll = func() { _ = l.Close() }
+	}
+	if cfg.Realms.Local.Enabled {
+		rs = append(rs, auth.NewLocal(st))
+	}
+	realms, err := auth.NewRealms(rs...)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return realms, closeAll, nil
 }
 
 // displayAddr turns a wildcard listen address into one a browser can open.

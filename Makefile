@@ -10,6 +10,9 @@ VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GO_LDFLAGS  := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin/virtportal
+HELPER      := bin/virtportal-helper
+# Suites use the binaries built here instead of building their own.
+TEST_ENV    := VIRTPORTAL_BIN=$(CURDIR)/$(BIN) VIRTPORTAL_HELPER_BIN=$(CURDIR)/$(HELPER)
 DEMO_DIR    := .run/demo
 LISTEN      ?= 127.0.0.1:8080
 ROOT_FLAG   := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -20,7 +23,7 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 deps: ## install missing Debian and npm packages (idempotent, quick when present)
-	@scripts/deps.sh build libvirt browser
+	@scripts/deps.sh build libvirt browser ldap
 	@$(MAKE) --no-print-directory node_modules/.stamp
 
 node_modules/.stamp: package.json package-lock.json
@@ -31,9 +34,10 @@ node_modules/.stamp: package.json package-lock.json
 web: node_modules/.stamp ## bundle the browser app into static/dist
 	@npm run --silent build
 
-build: web ## build bin/virtportal (the browser app embedded)
+build: web ## build bin/virtportal (the browser app embedded) and bin/virtportal-helper
 	@scripts/deps.sh build
 	go build -ldflags '$(GO_LDFLAGS)' -o $(BIN) ./cmd/virtportal
+	go build -ldflags '$(GO_LDFLAGS)' -o $(HELPER) ./cmd/virtportal-helper
 
 run: build ## start the portal in demo mode (test driver, sample guests, printed admin password)
 	@mkdir -p $(DEMO_DIR)
@@ -41,19 +45,23 @@ run: build ## start the portal in demo mode (test driver, sample guests, printed
 
 test: lint test-unit e2e ## every suite: lint, unit and integration, end to end on KVM, browser
 
-test-unit: build ## Go unit and integration tests (libvirt test driver), JS unit tests
-	go test -race -count=1 ./...
+test-unit: build ## Go unit and integration tests (libvirt test driver, real slapd, real PAM), JS unit tests
+	@scripts/deps.sh ldap
+	$(TEST_ENV) go test -race -count=1 ./...
 	npm run --silent test:unit
 
-e2e: build ## end to end on qemu:///system with KVM, then the browser suite (starts and stops libvirtd)
+e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)
 	@scripts/deps.sh libvirt browser
 	scripts/libvirtd.sh start
 	trap 'scripts/libvirtd.sh stop' EXIT; \
-	VIRTPORTAL_E2E_URI=qemu:///system VIRTPORTAL_BIN=$(CURDIR)/$(BIN) go test -tags e2e -count=1 -v ./e2e/ && \
-	VIRTPORTAL_BIN=$(CURDIR)/$(BIN) npm run --silent test:browser
+	VIRTPORTAL_E2E_URI=qemu:///system $(TEST_ENV) go test -tags e2e -count=1 -v ./e2e/ && \
+	$(TEST_ENV) npm run --silent test:browser
 
-bench: build ## benchmarks with same-run baselines (GET /api/v1/vms at 1,000 guests vs raw libvirt)
-	go run ./e2e/bench -bin $(CURDIR)/$(BIN)
+bench: build ## benchmarks, each against a baseline measured in the same run
+	@scripts/deps.sh ldap
+	$(TEST_ENV) go run ./e2e/bench -bin $(CURDIR)/$(BIN)
+	go test -run '^$$' -bench 'GuestAuthorization' -benchtime 25x ./handlers/
+	go test -run '^$$' -bench 'AllowedOnAtSize' -benchtime 200000x -benchmem ./handlers/
 
 lint: web ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \

@@ -82,7 +82,16 @@ type env struct {
 	logs *syncBuffer
 }
 
-type envOpt func(*Options)
+// envConfig is what newEnv's options may change.
+type envConfig struct {
+	opts   Options
+	realms []auth.Realm // enabled before the local and test realms
+}
+
+type envOpt func(*envConfig)
+
+// withOptions changes the server's Options.
+func withOptions(f func(*Options)) envOpt { return func(c *envConfig) { f(&c.opts) } }
 
 // newEnv starts the real server on a random port over the libvirt test driver
 // and a fresh database, with local users admin and alice (a user) and a test
@@ -131,17 +140,18 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	realms, err := auth.NewRealms(auth.NewLocal(st), staticRealm{users: map[string]rbac.Principal{
+	cfg := envConfig{opts: Options{Logger: log, BodyLimit: 64 << 10, Version: "test"}}
+	for _, f := range opts {
+		f(&cfg)
+	}
+	realms, err := auth.NewRealms(append(cfg.realms, auth.NewLocal(st), staticRealm{users: map[string]rbac.Principal{
 		"audrey": {Realm: "test", Name: "audrey", Roles: []string{rbac.RoleAuditor}},
 		"gina":   {Realm: "test", Name: "gina", Groups: []string{"crew"}, Roles: []string{rbac.RoleUser}},
-	}})
+	}})...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Logger: log, BodyLimit: 64 << 10, Version: "test"}
-	for _, f := range opts {
-		f(&o)
-	}
+	o := cfg.opts
 	srv, err := New(o, Deps{Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, bytes.Repeat([]byte{7}, 64), 30*time.Minute, 12*time.Hour, o.TLS),
 		Throttle: auth.NewThrottle(st)})

@@ -163,7 +163,7 @@ func TestLogin(t *testing.T) {
 func TestSessionCookie(t *testing.T) {
 	for _, tlsOn := range []bool{false, true} {
 		t.Run("tls="+strconv.FormatBool(tlsOn), func(t *testing.T) {
-			e := newEnv(t, func(o *Options) { o.TLS = tlsOn })
+			e := newEnv(t, withOptions(func(o *Options) { o.TLS = tlsOn }))
 			r := e.client().login("local", "admin", testPassword)
 			want(t, r, 200, "")
 			cookies := (&http.Response{Header: r.header}).Cookies()
@@ -476,7 +476,7 @@ func TestReadyzWithoutLibvirt(t *testing.T) {
 func TestGroupRefresh(t *testing.T) {
 	var offset atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	e := newEnv(t, func(o *Options) { o.GroupRefresh = time.Minute; o.Now = clock })
+	e := newEnv(t, withOptions(func(o *Options) { o.GroupRefresh = time.Minute; o.Now = clock }))
 	c := e.as("local", "alice")
 	want(t, c.do("GET", "/api/v1/host", nil), 403, "forbidden")
 	if err := e.st.SetAdmin(t.Context(), "alice", true); err != nil {

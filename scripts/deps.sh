@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a make target needs, only those missing.
-# Usage: scripts/deps.sh GROUP...   (groups: build libvirt browser websockify)
+# Usage: scripts/deps.sh GROUP...   (groups: build libvirt browser ldap)
 # Quick and silent when everything is present.
 set -euo pipefail
 
@@ -8,6 +8,7 @@ declare -A groups=(
   [build]="pkg-config libvirt-dev libpam0g-dev"
   [libvirt]="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base iptables"
   [browser]="chromium"
+  [ldap]="slapd ldap-utils"
 )
 
 missing=()

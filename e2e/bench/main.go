@@ -31,12 +31,29 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin/virtportal", "server binary")
-	guests := flag.Int("guests", 1000, "guests on the test-driver host")
-	n := flag.Int("n", 2000, "measured API requests")
-	rawN := flag.Int("raw", 100, "measured raw listings")
+	only := flag.String("only", "list,access,ldap,pam", "comma-separated sections to run")
 	flag.Parse()
-	if err := run(*bin, *guests, *n, *rawN); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
+	sections := []struct {
+		name string
+		run  func() error
+	}{
+		{"list", func() error { return benchList(*bin, 1000, 2000, 100) }},
+		{"access", func() error { return benchUserList(*bin) }},
+		{"ldap", benchLDAP},
+		{"pam", benchPAM},
+	}
+	failed := false
+	for _, s := range sections {
+		if !slices.Contains(strings.Split(*only, ","), s.name) {
+			continue
+		}
+		if err := s.run(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench %s: %v\n", s.name, err)
+			failed = true
+		}
+		fmt.Println()
+	}
+	if failed {
 		os.Exit(1)
 	}
 }
@@ -49,97 +66,140 @@ func percentile(d []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000) }
 
-func run(bin string, guests, n, rawN int) error {
+// portal is a real server process on a generated test-driver host.
+type portal struct {
+	base, uri, dir string
+	cmd            *exec.Cmd
+}
+
+const benchPassword = "bench-password-1"
+
+// startPortal writes a fixture, adds local users (name → admin?) and starts
+// the server; it waits until the index holds every guest.
+func startPortal(bin string, fx virt.FixtureOptions, users map[string]bool) (*portal, error) {
 	dir, err := os.MkdirTemp("", "virtportal-bench-")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	p := &portal{dir: dir}
 	fixture := filepath.Join(dir, "host.xml")
-	if err := virt.WriteFixture(fixture, virt.FixtureOptions{Guests: guests, Seed: 1, ImagesDir: filepath.Join(dir, "images")}); err != nil {
-		return err
+	fx.ImagesDir = filepath.Join(dir, "images")
+	if err := virt.WriteFixture(fixture, fx); err != nil {
+		return nil, err
 	}
-	uri := "test://" + fixture
-
-	const pw = "bench-password-1"
-	add := exec.Command(bin, "user", "add", "--admin", "--password-stdin", "--data-dir", dir, "bench")
-	add.Stdin = strings.NewReader(pw + "\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		return fmt.Errorf("user add: %v: %s", err, out)
+	p.uri = "test://" + fixture
+	for name, admin := range users {
+		args := []string{"user", "add", "--password-stdin", "--data-dir", dir}
+		if admin {
+			args = append(args, "--admin")
+		}
+		add := exec.Command(bin, append(args, name)...)
+		add.Stdin = strings.NewReader(benchPassword + "\n")
+		if out, err := add.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("user add: %v: %s", err, out)
+		}
 	}
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--libvirt-uri", uri}
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--libvirt-uri", p.uri}
 	if os.Geteuid() == 0 {
 		args = append(args, "--allow-root")
 	}
-	srv := exec.Command(bin, args...)
+	p.cmd = exec.Command(bin, args...)
 	logf, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	srv.Stderr = logf
-	out, _ := srv.StdoutPipe()
-	if err := srv.Start(); err != nil {
-		return err
+	p.cmd.Stderr = logf
+	out, _ := p.cmd.StdoutPipe()
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
 	}
-	defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
-	base, err := waitListening(out)
-	if err != nil {
-		return err
+	if p.base, err = waitListening(out); err != nil {
+		p.stop()
+		return nil, err
 	}
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	body, _ := json.Marshal(api.LoginRequest{Realm: "local", Username: "bench", Password: pw})
-	res, err := hc.Post(base+"/api/v1/session", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		return fmt.Errorf("login: %d", res.StatusCode)
-	}
-	list := func() (int, error) {
-		res, err := hc.Get(base + "/api/v1/vms")
-		if err != nil {
-			return 0, err
-		}
-		defer res.Body.Close()
-		var l api.VMList
-		if err := json.NewDecoder(res.Body).Decode(&l); err != nil {
-			return 0, err
-		}
-		return l.Total, nil
-	}
-	// fetch reads a whole answer without decoding it: time to last byte.
-	fetch := func() error {
-		res, err := hc.Get(base + "/api/v1/vms")
-		if err != nil {
-			return err
-		}
-		defer res.Body.Close()
-		if _, err := io.Copy(io.Discard, res.Body); err != nil {
-			return err
-		}
-		if res.StatusCode != 200 {
-			return fmt.Errorf("list: %d", res.StatusCode)
-		}
-		return nil
-	}
-	// Wait for the index (the server answers before libvirt is indexed).
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
-		total, err := list()
-		if err == nil && total == guests {
-			break
+		res, err := http.Get(p.base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return p, nil
+			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("server lists %d of %d guests (%v)", total, guests, err)
+			p.stop()
+			return nil, fmt.Errorf("server not ready")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
 
+func (p *portal) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+	os.RemoveAll(p.dir)
+}
+
+// login returns a client holding name's session.
+func (p *portal) login(name string) (*http.Client, error) {
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	body, _ := json.Marshal(api.LoginRequest{Realm: "local", Username: name, Password: benchPassword})
+	res, err := hc.Post(p.base+"/api/v1/session", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return nil, fmt.Errorf("login %s: %d", name, res.StatusCode)
+	}
+	return hc, nil
+}
+
+// fetch reads a whole answer without decoding it: time to last byte.
+func fetch(hc *http.Client, url string) error {
+	res, err := hc.Get(url)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if _, err := io.Copy(io.Discard, res.Body); err != nil {
+		return err
+	}
+	if res.StatusCode != 200 {
+		return fmt.Errorf("%s: %d", url, res.StatusCode)
+	}
+	return nil
+}
+
+// total decodes a list answer's total.
+func total(hc *http.Client, url string) (int, error) {
+	res, err := hc.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	var l api.VMList
+	return l.Total, json.NewDecoder(res.Body).Decode(&l)
+}
+
+// benchList: GET /api/v1/vms at 1,000 guests against a raw libvirt listing.
+func benchList(bin string, guests, n, rawN int) error {
+	p, err := startPortal(bin, virt.FixtureOptions{Guests: guests, Seed: 1}, map[string]bool{"bench": true})
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	hc, err := p.login("bench")
+	if err != nil {
+		return err
+	}
+	if got, err := total(hc, p.base+"/api/v1/vms"); err != nil || got != guests {
+		return fmt.Errorf("server lists %d of %d guests (%v)", got, guests, err)
+	}
 	// Interleave the two measurements in rounds so that machine noise hits both alike.
 	var apiLat, rawLat []time.Duration
-	conn, err := libvirt.NewConnect(uri)
+	conn, err := libvirt.NewConnect(p.uri)
 	if err != nil {
 		return err
 	}
@@ -148,7 +208,7 @@ func run(bin string, guests, n, rawN int) error {
 	for r := 0; r < rounds; r++ {
 		for i := 0; i < n/rounds; i++ {
 			t0 := time.Now()
-			if err := fetch(); err != nil {
+			if err := fetch(hc, p.base+"/api/v1/vms"); err != nil {
 				return err
 			}
 			apiLat = append(apiLat, time.Since(t0))
@@ -161,14 +221,14 @@ func run(bin string, guests, n, rawN int) error {
 			rawLat = append(rawLat, time.Since(t0))
 		}
 	}
-	rss := rssOf(srv.Process.Pid)
+	rss := rssOf(p.cmd.Process.Pid)
 	a50, a99 := percentile(apiLat, .5), percentile(apiLat, .99)
 	r50, r99 := percentile(rawLat, .5), percentile(rawLat, .99)
 	fmt.Printf("GET /api/v1/vms, %d guests, logged in, whole middleware chain (%d requests)\n", guests, len(apiLat))
 	fmt.Printf("  virtportal API        p50 %-12s p99 %s\n", ms(a50), ms(a99))
 	fmt.Printf("  raw libvirt listing   p50 %-12s p99 %s   (baseline, same run, %d listings: ListAllDomains + GetXMLDesc each)\n", ms(r50), ms(r99), len(rawLat))
 	fmt.Printf("  ratio API/raw p50     %.3f   (goal: below 1, and p50 <= 10 ms)\n", float64(a50)/float64(r50))
-	driverRSS, err := driverAlone(uri)
+	driverRSS, err := driverAlone(p.uri)
 	if err != nil {
 		return err
 	}
@@ -176,6 +236,61 @@ func run(bin string, guests, n, rawN int) error {
 	fmt.Printf("    so the portal's own share is about %d kB (with qemu:///system the driver lives in libvirtd)\n", rss-driverRSS)
 	if a50 > 10*time.Millisecond || a50 >= r50 {
 		return fmt.Errorf("budget missed: p50 %s (raw %s)", ms(a50), ms(r50))
+	}
+	return nil
+}
+
+// benchUserList: a user holding 100 grants among 10,000 guests lists their
+// guests, against an admin listing a 100-guest host, in one run.
+func benchUserList(bin string) error {
+	big, err := startPortal(bin, virt.FixtureOptions{Guests: 10000, Seed: 2,
+		Grant: api.Grant{Kind: "user", Realm: "local", Name: "holder", Role: "operator"}, GrantCount: 100},
+		map[string]bool{"holder": false})
+	if err != nil {
+		return err
+	}
+	defer big.stop()
+	small, err := startPortal(bin, virt.FixtureOptions{Guests: 100, Seed: 3}, map[string]bool{"bench": true})
+	if err != nil {
+		return err
+	}
+	defer small.stop()
+	user, err := big.login("holder")
+	if err != nil {
+		return err
+	}
+	admin, err := small.login("bench")
+	if err != nil {
+		return err
+	}
+	if got, err := total(user, big.base+"/api/v1/vms"); err != nil || got != 100 {
+		return fmt.Errorf("the user lists %d guests, want 100 (%v)", got, err)
+	}
+	if got, err := total(admin, small.base+"/api/v1/vms"); err != nil || got != 100 {
+		return fmt.Errorf("the admin lists %d guests, want 100 (%v)", got, err)
+	}
+	var u, a []time.Duration
+	for range 20 {
+		for range 100 {
+			t0 := time.Now()
+			if err := fetch(user, big.base+"/api/v1/vms"); err != nil {
+				return err
+			}
+			u = append(u, time.Since(t0))
+			t0 = time.Now()
+			if err := fetch(admin, small.base+"/api/v1/vms"); err != nil {
+				return err
+			}
+			a = append(a, time.Since(t0))
+		}
+	}
+	u50, a50 := percentile(u, .5), percentile(a, .5)
+	fmt.Printf("GET /api/v1/vms by a user holding 100 grants among 10,000 guests (%d requests each, interleaved)\n", len(u))
+	fmt.Printf("  user, 10,000 guests   p50 %-12s p99 %s\n", ms(u50), ms(percentile(u, .99)))
+	fmt.Printf("  admin, 100 guests     p50 %-12s p99 %s   (baseline, same run)\n", ms(a50), ms(percentile(a, .99)))
+	fmt.Printf("  ratio user/admin p50  %.3f   (goal: <= 2)\n", float64(u50)/float64(a50))
+	if float64(u50) > 2*float64(a50) {
+		return fmt.Errorf("budget missed: %.3f", float64(u50)/float64(a50))
 	}
 	return nil
 }

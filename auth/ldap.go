@@ -597,7 +597,11 @@ func (l *LDAP) authenticate(ctx context.Context, username, password string) (rba
 	if gr.err != nil {
 		return rbac.Principal{}, u.dn, Fail(ReasonUnavailable, gr.err)
 	}
-	groups := gr.groups
+	return l.principal(u, gr.groups), u.dn, nil
+}
+
+// principal is u with its groups (by cn) and the roles they map to (by cn or DN).
+func (l *LDAP) principal(u ldapUser, groups []ldapGroup) rbac.Principal {
 	names := make([]string, 0, len(groups))
 	match := make([]string, 0, 2*len(groups))
 	for _, g := range groups {
@@ -606,12 +610,27 @@ func (l *LDAP) authenticate(ctx context.Context, username, password string) (rba
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
-	return rbac.Principal{
-		Realm:  l.Name(),
-		Name:   u.name,
-		Groups: names,
-		Roles:  l.cfg.Roles.Roles(u.name, match),
-	}, u.dn, nil
+	return rbac.Principal{Realm: l.Name(), Name: u.name, Groups: names, Roles: l.cfg.Roles.Roles(u.name, match)}
+}
+
+// Refresh implements Refresher: the service account finds the user and reads
+// their groups again; no password is involved.
+func (l *LDAP) Refresh(ctx context.Context, username string) (rbac.Principal, error) {
+	if err := checkName(username); err != nil {
+		return rbac.Principal{}, Fail(ReasonInvalid, err)
+	}
+	u, err := l.findUser(ctx, username)
+	if err != nil {
+		return rbac.Principal{}, err
+	}
+	if u.disabled {
+		return rbac.Principal{}, Fail(ReasonDisabled, nil)
+	}
+	groups, err := l.groups(ctx, u)
+	if err != nil {
+		return rbac.Principal{}, Fail(ReasonUnavailable, err)
+	}
+	return l.principal(u, groups), nil
 }
 
 func (l *LDAP) userFilter(name string) string {

@@ -817,3 +817,43 @@ func TestLDAPRealmInterfaces(t *testing.T) {
 	var _ Realm = (*LDAP)(nil)
 	var _ Directory = (*LDAP)(nil)
 }
+
+// TestLDAPRefresh: a session's groups are re-read with the service account;
+// membership changes show, and a disabled or vanished user is refused.
+func TestLDAPRefresh(t *testing.T) {
+	for _, flavor := range []string{LDAPFlavorOpenLDAP, LDAPFlavorAD} {
+		t.Run(flavor, func(t *testing.T) {
+			s := ldaptest.Start(t, ldaptest.Options{Flavor: flavor})
+			r := newRealm(t, s, nil)
+			ctx := context.Background()
+			p, err := r.Refresh(ctx, "dave")
+			if err != nil || !slices.Contains(p.Groups, "ops") || !slices.Contains(p.Groups, "netops") {
+				t.Fatalf("dave: %+v %v", p, err)
+			}
+			if !slices.Equal(p.Roles, []string{"user"}) {
+				t.Fatalf("dave's roles %v", p.Roles)
+			}
+			// dave joins admins: the next refresh makes him an admin.
+			if err := s.Modify(s.GroupDN("admins"), map[string][]string{"member": {s.UserDN("bob"), s.UserDN("dave")}}); err != nil {
+				t.Fatal(err)
+			}
+			if p, err = r.Refresh(ctx, "dave"); err != nil || !slices.Equal(p.Roles, []string{"admin"}) {
+				t.Fatalf("after joining admins: %+v %v", p, err)
+			}
+			if _, err := r.Refresh(ctx, "mallory"); LoginReason(err) != ReasonDisabled {
+				t.Fatalf("disabled user: %v", err)
+			}
+			if _, err := r.Refresh(ctx, "nobody-here"); LoginReason(err) != ReasonUnknownUser {
+				t.Fatalf("unknown user: %v", err)
+			}
+			// Escaped, so a literal name nobody has: never a search for everyone.
+			if _, err := r.Refresh(ctx, "*"); LoginReason(err) != ReasonUnknownUser {
+				t.Fatalf("wildcard: %v", err)
+			}
+			s.Stop()
+			if _, err := r.Refresh(ctx, "dave"); LoginReason(err) != ReasonUnavailable {
+				t.Fatalf("directory down: %v", err)
+			}
+		})
+	}
+}

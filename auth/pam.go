@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -369,4 +370,43 @@ func (c *cachedFile[T]) get() (T, error) {
 	}
 	c.val, c.key, c.ok = c.parse(b), key, true
 	return c.val, nil
+}
+
+// Refresh implements Refresher without the helper: an account's groups are
+// no secret, so NSS answers them to the unprivileged server (getgrouplist,
+// as the helper does at login); the passwd file adds the shell.
+func (p *PAM) Refresh(_ context.Context, username string) (rbac.Principal, error) {
+	if !ValidUsername(username) || !helperproto.ValidUsername(username) {
+		return rbac.Principal{}, Fail(ReasonInvalid, nil)
+	}
+	u, err := user.Lookup(username)
+	var unknown user.UnknownUserError
+	if errors.As(err, &unknown) {
+		return rbac.Principal{}, Fail(ReasonUnknownUser, nil)
+	}
+	if err != nil {
+		return rbac.Principal{}, Fail(ReasonUnavailable, err)
+	}
+	uid, _ := strconv.ParseInt(u.Uid, 10, 64)
+	shell := ""
+	if users, err := p.passwd.get(); err == nil {
+		if i := slices.IndexFunc(users, func(e passwdEntry) bool { return e.name == username }); i >= 0 {
+			shell = users[i].shell
+		}
+	}
+	if err := p.loginAllowed(uid, shell); err != nil {
+		return rbac.Principal{}, Fail(ReasonDisabled, err)
+	}
+	gids, err := u.GroupIds()
+	if err != nil {
+		return rbac.Principal{}, Fail(ReasonUnavailable, err)
+	}
+	groups := []string{}
+	for _, gid := range gids {
+		if g, err := user.LookupGroupId(gid); err == nil {
+			groups = append(groups, g.Name)
+		}
+	}
+	slices.Sort(groups)
+	return rbac.Principal{Realm: p.cfg.Name, Name: u.Username, Groups: groups, Roles: p.cfg.Roles.Roles(u.Username, groups)}, nil
 }

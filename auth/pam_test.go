@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -764,5 +766,40 @@ devs:x:2000:alice,eve
 	d, _ := NewPAM(PAMConfig{}, nil)
 	if c := d.Config(); c.Name != "pam" || c.MinUID != 1000 || c.Socket != helperproto.DefaultSocket || !slices.Equal(c.Roles.AdminGroups, []string{"sudo", "wheel"}) {
 		t.Errorf("defaults %+v", c)
+	}
+}
+
+// TestPAMRefresh: groups and account state are re-read without the helper,
+// so a session follows group changes, a nologin shell and a deleted account.
+func TestPAMRefresh(t *testing.T) {
+	requireRoot(t)
+	admins := addGroup(t)
+	u := addUser(t, "Refresh-Pw-1")
+	cfg := DefaultPAMConfig()
+	cfg.Socket = filepath.Join(t.TempDir(), "no-helper.sock") // Refresh must not need it
+	cfg.Roles = RoleMap{AdminGroups: []string{admins}}
+	p, err := NewPAM(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	got, err := p.Refresh(ctx, u.Username)
+	if err != nil || slices.Contains(got.Groups, admins) || !slices.Equal(got.Roles, []string{"user"}) {
+		t.Fatalf("before: %+v %v", got, err)
+	}
+	run(t, "", "usermod", "-aG", admins, u.Username)
+	got, err = p.Refresh(ctx, u.Username)
+	if err != nil || !slices.Contains(got.Groups, admins) || !slices.Equal(got.Roles, []string{"admin"}) {
+		t.Fatalf("after joining %s: %+v %v", admins, got, err)
+	}
+	run(t, "", "usermod", "-s", "/usr/sbin/nologin", u.Username)
+	if _, err := p.Refresh(ctx, u.Username); reason(err) != ReasonDisabled {
+		t.Fatalf("nologin shell: %v", err)
+	}
+	if _, err := p.Refresh(ctx, randomName("vpt-gone-")); reason(err) != ReasonUnknownUser {
+		t.Fatalf("no such account: %v", err)
+	}
+	if _, err := p.Refresh(ctx, "a*"); reason(err) != ReasonInvalid {
+		t.Fatalf("bad name: %v", err)
 	}
 }

@@ -29,6 +29,18 @@ func kvmURI(t *testing.T) string {
 	return uri
 }
 
+// kvm connects to the suite's libvirt, closed in t.Cleanup.
+func kvm(t *testing.T) (*libvirt.Connect, string) {
+	t.Helper()
+	uri := kvmURI(t)
+	conn, err := libvirt.NewConnect(uri)
+	if err != nil {
+		t.Fatalf("connect %s: %v", uri, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, uri
+}
+
 // tinyGuest defines a 64 MiB KVM guest with no OS on a fresh qcow2 volume in a
 // transient dir pool; everything it made is removed in t.Cleanup.
 func tinyGuest(t *testing.T, conn *libvirt.Connect) (name, pool, volPath string) {
@@ -135,12 +147,7 @@ func eventually(t *testing.T, what string, within time.Duration, cond func() boo
 }
 
 func TestGuestLifecycleOnKVM(t *testing.T) {
-	uri := kvmURI(t)
-	conn, err := libvirt.NewConnect(uri)
-	if err != nil {
-		t.Fatalf("connect %s: %v", uri, err)
-	}
-	defer conn.Close()
+	conn, uri := kvm(t)
 	srv := startServer(t, uri)
 	c := srv.login(t)
 	name, pool, volPath := tinyGuest(t, conn)
@@ -237,12 +244,7 @@ func TestGuestLifecycleOnKVM(t *testing.T) {
 // TestGrantsInDomainXML: grants live in the domain's metadata, where virsh
 // sees and edits them, and an edit made with virsh is enforced within a second.
 func TestGrantsInDomainXML(t *testing.T) {
-	uri := kvmURI(t)
-	conn, err := libvirt.NewConnect(uri)
-	if err != nil {
-		t.Fatalf("connect %s: %v", uri, err)
-	}
-	defer conn.Close()
+	conn, uri := kvm(t)
 	srv := startServer(t, uri)
 	admin := srv.login(t)
 	user := srv.loginAs(t, plainUser)

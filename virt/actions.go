@@ -237,11 +237,7 @@ func (m *Manager) Delete(ctx context.Context, name string, volumes bool) error {
 	if err != nil {
 		return m.fail("get state", name, err)
 	}
-	active, err := dom.IsActive()
-	if err != nil {
-		return m.fail("get state", name, err)
-	}
-	persistent, err := dom.IsPersistent()
+	active, persistent, err := activity(dom)
 	if err != nil {
 		return m.fail("get state", name, err)
 	}
@@ -418,11 +414,7 @@ func (m *Manager) SetGrants(ctx context.Context, name string, grants []api.Grant
 	defer release(c)
 	defer dom.Free()
 
-	active, err := dom.IsActive()
-	if err != nil {
-		return m.fail("get state", name, err)
-	}
-	persistent, err := dom.IsPersistent()
+	active, persistent, err := activity(dom)
 	if err != nil {
 		return m.fail("get state", name, err)
 	}
@@ -465,4 +457,13 @@ func (m *Manager) SetGrants(ctx context.Context, name string, grants []api.Grant
 		m.publish(m.setMeta(name, info))
 	}
 	return nil
+}
+
+// activity reports whether dom runs and whether it has a persistent definition.
+func activity(dom *libvirt.Domain) (active, persistent bool, err error) {
+	if active, err = dom.IsActive(); err != nil {
+		return false, false, err
+	}
+	persistent, err = dom.IsPersistent()
+	return active, persistent, err
 }

@@ -76,21 +76,23 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer st.Close()
 
-	password := func() (string, error) {
+	// hashed reads or generates the password and returns its hash.
+	hashed := func() (string, error) {
+		pw := ""
 		if *fromStdin {
-			return readPassword(stdin)
+			var err error
+			if pw, err = readPassword(stdin); err != nil {
+				return "", err
+			}
+		} else {
+			pw = auth.RandomPassword()
+			fmt.Fprintf(stdout, "password for %s: %s\n", name, pw)
 		}
-		pw := auth.RandomPassword()
-		fmt.Fprintf(stdout, "password for %s: %s\n", name, pw)
-		return pw, nil
+		return auth.HashPassword(pw)
 	}
 	switch sub {
 	case "add":
-		pw, err := password()
-		if err != nil {
-			return err
-		}
-		hash, err := auth.HashPassword(pw)
+		hash, err := hashed()
 		if err != nil {
 			return err
 		}
@@ -99,11 +101,7 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		fmt.Fprintf(stdout, "added local user %s (admin: %t)\n", name, *admin)
 	case "passwd":
-		pw, err := password()
-		if err != nil {
-			return err
-		}
-		hash, err := auth.HashPassword(pw)
+		hash, err := hashed()
 		if err != nil {
 			return err
 		}

@@ -415,16 +415,29 @@ func (s *Server) Restart() error {
 
 // Freeze stops slapd with SIGSTOP: connections stay open and new ones are
 // accepted by the kernel, but nothing answers — a hung directory.
-func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
+// It returns once the kernel reports slapd stopped: a signal is delivered
+// asynchronously, and a busy machine may let slapd answer one more request.
+func (s *Server) Freeze() { s.signal(syscall.SIGSTOP, 'T') }
 
-// Thaw resumes a frozen slapd.
-func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
+// Thaw resumes a frozen slapd, once it runs again.
+func (s *Server) Thaw() { s.signal(syscall.SIGCONT, 0) }
 
-func (s *Server) signal(sig os.Signal) {
+// signal sends sig and, when want is not 0, waits (up to 5 s) until
+// /proc/PID/stat shows that process state.
+func (s *Server) signal(sig os.Signal, want byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd != nil {
-		_ = s.cmd.Process.Signal(sig)
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(sig)
+	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); want != 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		// The state follows the parenthesised command name.
+		if i := strings.LastIndexByte(string(b), ')'); err == nil && i+2 < len(b) && b[i+2] == want {
+			return
+		}
 	}
 }
 

@@ -52,8 +52,9 @@ test-unit: build ## Go unit and integration tests (libvirt test driver, real sla
 
 e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)
 	@scripts/deps.sh libvirt browser
-	scripts/libvirtd.sh start
-	trap 'scripts/libvirtd.sh stop' EXIT; \
+	if scripts/libvirtd.sh status; then echo "using the libvirtd that is running"; own=0; \
+	else scripts/libvirtd.sh start; own=1; fi; \
+	trap '[ $$own = 0 ] || scripts/libvirtd.sh stop' EXIT; \
 	VIRTPORTAL_E2E_URI=qemu:///system $(TEST_ENV) go test -tags e2e -count=1 -v ./e2e/ && \
 	$(TEST_ENV) npm run --silent test:browser
 

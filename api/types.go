@@ -186,6 +186,9 @@ type DirEntry struct {
 type DirList struct {
 	Items     []DirEntry `json:"items"`
 	Truncated bool       `json:"truncated"` // more matched than the cap
+	// Unavailable names the realms whose directory could not answer a
+	// search over every realm; the items are the others' answers.
+	Unavailable []string `json:"unavailable,omitempty"`
 }
 
 // Access is GET/PUT /api/v1/vms/{name}/access: the guest's grants.

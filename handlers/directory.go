@@ -53,10 +53,15 @@ func (s *Server) searchDirectory(groups bool) func(*gin.Context) error {
 			}
 			res, err := search(c.Request.Context(), q, limit)
 			if err != nil {
-				if auth.LoginReason(err) == auth.ReasonUnavailable {
+				if auth.LoginReason(err) != auth.ReasonUnavailable {
+					return s.internal(c, "directory search", err)
+				}
+				// One realm down must not hide the others from a merged search.
+				if len(realms) == 1 {
 					return api.Unavailable("the %s directory is unavailable", r.Label())
 				}
-				return s.internal(c, "directory search", err)
+				out.Unavailable = append(out.Unavailable, r.Name())
+				continue
 			}
 			out.Items = append(out.Items, res.Items...)
 			out.Truncated = out.Truncated || res.Truncated

@@ -144,6 +144,19 @@ func TestListsFilterByGrant(t *testing.T) {
 			}
 		})
 	}
+	// Host paths are for admins and auditors; a tenant sees pool and volume names.
+	for who, full := range map[string]bool{"view": false, "admin": true} {
+		var d api.VMDetail
+		e.as("local", who).do("GET", "/api/v1/vms/"+a, nil).decode(t, &d)
+		if len(d.Devices.Disks) == 0 {
+			t.Fatalf("%s has no disks to check", a)
+		}
+		for _, disk := range d.Devices.Disks {
+			if strings.Contains(disk.Source, "/") != full {
+				t.Fatalf("%s sees disk source %q", who, disk.Source)
+			}
+		}
+	}
 	// A revoke holds on the very next request of a session that is already open.
 	viewer := e.as("local", "view")
 	want(t, viewer.do("GET", "/api/v1/vms/"+a, nil), 200, "")

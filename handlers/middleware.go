@@ -244,7 +244,20 @@ func (s *Server) guard(c *gin.Context, rt Route) error {
 	if !sees || !s.d.Virt.Exists(name) {
 		return guestNotFound(name)
 	}
-	return api.Forbidden("your role on guest %q may not %s it", name, rt.Perm.Action)
+	return api.Forbidden("your role on guest %q does not allow %s", name, permText(rt.Perm))
+}
+
+// permText words a permission for a person: "power it", "read its access list".
+func permText(p rbac.Permission) string {
+	switch {
+	case p.Object == "vm":
+		return p.Action + " actions"
+	case p.Object == "access" && p.Action == "read":
+		return "reading its access list"
+	case p.Object == "access":
+		return "changing its access list"
+	}
+	return p.String()
 }
 
 func guestNotFound(name string) error { return api.NotFound("guest %q not found", name) }

@@ -79,6 +79,14 @@ func TestLDAPRealmThroughTheServer(t *testing.T) {
 	}
 	e.as("local", "admin")
 	want(t, admin.do("GET", "/api/v1/directory/users?realm=ldap", nil), 503, "unavailable")
+	// A search over every realm still answers from the others.
+	var merged api.DirList
+	r = admin.do("GET", "/api/v1/directory/users?q=ali", nil)
+	want(t, r, 200, "")
+	r.decode(t, &merged)
+	if !slices.Equal(merged.Unavailable, []string{"ldap"}) || !slices.ContainsFunc(merged.Items, func(d api.DirEntry) bool { return d.Realm == "local" && d.Name == "alice" }) {
+		t.Fatalf("merged search during the outage: %+v", merged)
+	}
 	want(t, admin.do("PATCH", "/api/v1/vms/"+vm+"/access", api.AccessPatch{Add: []api.Grant{grant("user", "ldap", "carol", "viewer")}}), 503, "unavailable")
 	evs := e.audit(store.AuditFilter{Action: "session.login", Realm: "ldap", Limit: 1})
 	if len(evs) != 1 || evs[0].Reason != auth.ReasonUnavailable {

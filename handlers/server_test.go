@@ -223,6 +223,11 @@ func TestCSRF(t *testing.T) {
 	if evs := e.audit(store.AuditFilter{Action: "vm.start"}); len(evs) != 3 || !strings.HasPrefix(evs[0].Result, "denied:") {
 		t.Fatalf("refusals not audited as denied: %+v", evs)
 	}
+	var denied api.AuditList
+	c.do("GET", "/api/v1/audit?result=denied:*", nil).decode(t, &denied)
+	if len(denied.Items) != 4 {
+		t.Fatalf("result=denied:* finds %d events, want the 4 refusals", len(denied.Items))
+	}
 	want(t, c.do("POST", path, nil), 200, "")
 	if got := e.stateOf(vm); got != api.StateRunning {
 		t.Fatalf("state %s after start", got)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -54,6 +55,17 @@ func (s *Server) getVM(c *gin.Context) error {
 	}
 	d, _ := sessionOf(c)
 	vm.MyRole = s.d.Authz.RoleOn(d.Principal(), vm.Name)
+	// Where the host keeps its files is the host's business, not a tenant's:
+	// per-guest roles see pool and volume names only.
+	if vm.MyRole != rbac.RoleAdmin && vm.MyRole != rbac.RoleAuditor {
+		for i := range vm.Devices.Disks {
+			if vm.Devices.Disks[i].Volume != "" {
+				vm.Devices.Disks[i].Source = ""
+			} else {
+				vm.Devices.Disks[i].Source = path.Base(vm.Devices.Disks[i].Source)
+			}
+		}
+	}
 	c.JSON(http.StatusOK, vm)
 	return nil
 }

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Starts or stops a system libvirtd (qemu:///system with KVM) without systemd,
-# for the end-to-end suite. "start" does nothing if a libvirtd already answers,
-# and "stop" only stops what "start" started.
+# for the end-to-end suite. Usage: libvirtd.sh status|start|stop.
+# The Makefile asks "status" first and stops only a libvirtd its own run
+# started, so a daemon someone else runs is used and left alone.
 set -euo pipefail
 
 state=/run/virtportal-e2e
 uri=qemu:///system
 
+status() { virsh -c "$uri" version >/dev/null 2>&1; }
+
 start() {
-  if virsh -c "$uri" version >/dev/null 2>&1; then
-    echo "libvirtd.sh: a libvirtd already answers on $uri; using it"
-    return 0
+  if status; then
+    echo "libvirtd.sh: a libvirtd already answers on $uri" >&2
+    exit 1
   fi
   [[ $(id -u) -eq 0 ]] || { echo "libvirtd.sh: starting libvirtd needs root" >&2; exit 1; }
   [[ -e /dev/kvm ]] || { echo "libvirtd.sh: /dev/kvm is missing: no KVM on this machine" >&2; exit 1; }
@@ -30,7 +33,6 @@ CONF
   # One core: the two cores report different CPUID, which throws away the
   # capability cache and makes every start cold.
   taskset -c 0 libvirtd -d -f "$state/libvirtd.conf"
-  touch "$state/libvirtd.ours"
   for _ in $(seq 1 120); do
     virsh -c "$uri" version >/dev/null 2>&1 && { echo "libvirtd.sh: libvirtd is up"; return 0; }
     sleep 0.5
@@ -41,20 +43,19 @@ CONF
 }
 
 stop() {
-  [[ -e "$state/libvirtd.ours" ]] || return 0
   # Guests outlive libvirtd: stop the test guests first.
   for d in $(virsh -c "$uri" list --name 2>/dev/null | grep '^vpe2e-' || true); do
     virsh -c "$uri" destroy "$d" >/dev/null 2>&1 || true
   done
   pkill -x libvirtd || true
   for _ in $(seq 1 40); do pgrep -x libvirtd >/dev/null || break; sleep 0.25; done
-  rm -f "$state/libvirtd.ours"
   if [[ -e "$state/virtlogd.ours" ]]; then pkill -x virtlogd || true; rm -f "$state/virtlogd.ours"; fi
   echo "libvirtd.sh: stopped"
 }
 
 case "${1:-}" in
+  status) status ;;
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 status|start|stop" >&2; exit 2 ;;
 esac

@@ -35,11 +35,10 @@ type AuditFilter struct {
 	Actor string
 	// Realm matches the actor's "realm:" prefix ("pam").
 	Realm string
-	// Action and Target match exactly, or as a prefix when they end in '*'
-	// ("vm.*", "vm:web*").
+	// Action, Target and Result match exactly, or as a prefix when they
+	// end in '*' ("vm.*", "vm:web*", "error:*").
 	Action string
 	Target string
-	// Result matches exactly ("ok", "denied", "error:not_found").
 	Result string
 	// Since is inclusive and Until exclusive.
 	Since time.Time
@@ -64,7 +63,7 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]api.AuditEvent,
 	if f.Realm != "" {
 		add(prefixCond("actor"), prefixArgs(f.Realm+":")...)
 	}
-	for _, m := range []struct{ col, v string }{{"action", f.Action}, {"target", f.Target}} {
+	for _, m := range []struct{ col, v string }{{"action", f.Action}, {"target", f.Target}, {"result", f.Result}} {
 		if m.v == "" {
 			continue
 		}
@@ -75,9 +74,6 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]api.AuditEvent,
 		} else {
 			add(m.col+" = ?", m.v)
 		}
-	}
-	if f.Result != "" {
-		add("result = ?", f.Result)
 	}
 	if !f.Since.IsZero() {
 		add("at >= ?", toNS(f.Since))

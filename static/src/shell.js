@@ -71,7 +71,8 @@ export async function bootApp(root, info) {
       location.assign(loginURL('expired'));
     },
   });
-  const readOnly = isReadOnly(session.roles);
+  const roles = Array.isArray(session.roles) ? session.roles : [];
+  const readOnly = isReadOnly(roles);
   const seesAll = (session.roles ?? []).some((r) => r === 'admin' || r === 'auditor');
 
   // ---- header
@@ -128,6 +129,7 @@ export async function bootApp(root, info) {
   userButton.addEventListener('click', () => toggleMenu(userButton, userItems(), { label: t('shell.userMenuLabel'), testid: 'user-menu' }));
 
   async function logout() {
+    if (!(await mayLeave())) return;
     try {
       await api.logout();
     } catch (err) {
@@ -172,7 +174,7 @@ export async function bootApp(root, info) {
       if (id === route.section) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
-    const ctx = { readOnly, seesAll, navigate, params: route.params, section: route.section, prefetch };
+    const ctx = { readOnly, seesAll, roles, navigate, replaceURL, params: route.params, section: route.section, prefetch };
     prefetch = null; // only for the first page
     switch (route.name) {
       case 'guests':
@@ -196,13 +198,31 @@ export async function bootApp(root, info) {
         page = mountNotFound(main);
     }
     document.title = `${page.title} · ${info.product}`;
+    here = location.pathname + location.search + location.hash;
     if (focus) {
       window.scrollTo(0, 0);
       (page.heading ?? main).focus({ preventScroll: true });
     }
   }
 
-  function navigate(path, { replace = false } = {}) {
+  /** Change the address without a new history entry (a tab, a filter). */
+  function replaceURL(url) {
+    if (url !== location.pathname + location.search + location.hash) history.replaceState(history.state, '', url);
+    here = url;
+  }
+
+  /** May the page go away? A page with unsaved edits asks (page.confirmLeave). */
+  async function mayLeave() {
+    if (!page?.confirmLeave) return true;
+    try {
+      return await page.confirmLeave();
+    } catch {
+      return true;
+    }
+  }
+
+  async function navigate(path, { replace = false } = {}) {
+    if (!(await mayLeave())) return;
     if (path === location.pathname + location.search) {
       render(true);
       return;
@@ -223,7 +243,25 @@ export async function bootApp(root, info) {
     e.preventDefault();
     navigate(url.pathname + url.search);
   });
-  window.addEventListener('popstate', () => render(true));
+  // Back and forward cannot be cancelled: with unsaved edits the address is
+  // put back first, and the move made again once the user agrees.
+  let here = location.pathname + location.search + location.hash;
+  window.addEventListener('popstate', async () => {
+    if (page?.isDirty?.()) {
+      const target = location.pathname + location.search + location.hash;
+      history.pushState(null, '', here);
+      if (!(await mayLeave())) return;
+      history.pushState(null, '', target);
+    }
+    render(true);
+  });
+  // Reloading or closing the window with unsaved edits: the browser asks.
+  window.addEventListener('beforeunload', (e) => {
+    if (!leaving && page?.isDirty?.()) {
+      e.preventDefault();
+      e.returnValue = '';
+    }
+  });
 
   render(false);
 }

@@ -3,6 +3,8 @@
 //     --listen 127.0.0.1:0 --data-dir <fresh temp dir>
 // and waits for the lines that give its URL and the demo admin password.
 // A missing binary or a server that is not up within 20 s fails loudly.
+// cli() runs the same binary's other commands (user add/del) on its data
+// directory, which works while the server runs.
 
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -26,7 +28,7 @@ export function serverBinary() {
 /**
  * Start the server.
  * @param {{env?: Record<string,string>, args?: string[]}} [opts]
- * @returns {Promise<{url: string, password: string, log: () => string, stop: () => Promise<void>}>}
+ * @returns {Promise<{url: string, password: string, dataDir: string, log: () => string, stop: () => Promise<void>}>}
  */
 export async function startServer(opts = {}) {
   const bin = serverBinary();
@@ -92,9 +94,44 @@ export async function startServer(opts = {}) {
 
   try {
     const { url, password } = await ready;
-    return { url, password, log: () => log, stop };
+    return { url, password, dataDir, log: () => log, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/**
+ * Run a command of the server binary (not serve), e.g. ['user', 'list', '--data-dir', dir].
+ * @param {string[]} args
+ * @param {{stdin?: string}} [opts]
+ * @returns {Promise<string>} its standard output; rejects with its output when it fails
+ */
+export function cli(args, opts = {}) {
+  return new Promise((res, rej) => {
+    const child = spawn(serverBinary(), args, { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { err += c; });
+    child.on('error', rej);
+    child.on('exit', (code) => (code === 0 ? res(out) : rej(new Error(`virtportal ${args.join(' ')} exited with ${code}: ${err || out}`))));
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/**
+ * Add a local user to a server's data directory.
+ * @param {string} dataDir
+ * @param {string} name
+ * @param {string} password
+ * @param {{admin?: boolean}} [opts]
+ */
+export function addUser(dataDir, name, password, opts = {}) {
+  return cli(['user', 'add', '--data-dir', dataDir, '--password-stdin', ...(opts.admin ? ['--admin'] : []), name], { stdin: password + '\n' });
+}
+
+/** Delete a local user from a server's data directory. */
+export function deleteUser(dataDir, name) {
+  return cli(['user', 'del', '--data-dir', dataDir, name]);
 }

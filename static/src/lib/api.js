@@ -124,10 +124,17 @@ export const api = {
   session: () => request('GET', '/session', { quiet401: true }),
   logout: () => request('DELETE', '/session', { quiet401: true }),
   host: (signal) => request('GET', '/host', { signal }),
-  audit: (before, signal) => request('GET', '/audit', { query: { before: before || undefined }, signal }),
+  /** query: the filters of GET /audit (user, realm, action, target, result, since, until, before, limit) */
+  audit: (query, signal) => request('GET', '/audit', { query, signal }),
   listVMs: (signal) => request('GET', '/vms', { signal }),
   getVM: (name, signal) => request('GET', `/vms/${enc(name)}`, { signal }),
   vmAction: (name, action) => request('POST', `/vms/${enc(name)}/${enc(action)}`),
+  vmAccess: (name, signal) => request('GET', `/vms/${enc(name)}/access`, { signal }),
+  /** patch: {add: [{kind, realm, name, role}], remove: [{kind, realm, name}]} */
+  patchVMAccess: (name, patch) => request('PATCH', `/vms/${enc(name)}/access`, { body: patch }),
+  /** kind "user" or "group"; realm '' searches every realm */
+  directory: (kind, { q, realm, limit }, signal) =>
+    request('GET', kind === 'group' ? '/directory/groups' : '/directory/users', { query: { q, realm: realm || undefined, limit }, signal }),
   deleteVM: (name, { volumes = false } = {}) =>
     request('DELETE', `/vms/${enc(name)}`, { query: volumes ? { volumes: 'true' } : undefined }),
 };

@@ -158,3 +158,56 @@ export function formatOS(os) {
   const name = DISTROS[id] ?? os.distro;
   return os.version ? `${name} ${os.version}` : name;
 }
+
+const RELATIVE_STEPS = [
+  ['second', 60],
+  ['minute', 60],
+  ['hour', 24],
+  ['day', 7],
+  ['week', 4.35],
+  ['month', 12],
+  ['year', Infinity],
+];
+
+/**
+ * How long ago (or ahead) a time is, in words: "now", "5 minutes ago",
+ * "yesterday", "3 weeks ago".
+ * @param {Date|string} value
+ * @param {Date|number} [now]
+ */
+export function formatRelative(value, now = Date.now()) {
+  const date = value instanceof Date ? value : new Date(value);
+  const ref = now instanceof Date ? now.getTime() : now;
+  if (Number.isNaN(date.getTime()) || !Number.isFinite(ref)) return none();
+  const key = getLocale() + ':relative';
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.RelativeTimeFormat(getLocale(), { numeric: 'auto', style: 'long' });
+    cache.set(key, f);
+  }
+  let v = (date.getTime() - ref) / 1000;
+  if (Math.abs(v) < 45) return f.format(0, 'second');
+  for (const [unit, size] of RELATIVE_STEPS) {
+    if (Math.abs(v) < size) return f.format(Math.round(v), unit);
+    v /= size;
+  }
+  return none();
+}
+
+/**
+ * Date and time with seconds and the zone's name, for a title attribute.
+ * @param {Date|string} value
+ */
+export function formatFullDateTime(value) {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return none();
+  const key = getLocale() + ':fulldatetime';
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(getLocale(), {
+      year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+    });
+    cache.set(key, f);
+  }
+  return f.format(date);
+}

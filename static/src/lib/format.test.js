@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { setLocale } from './i18n.js';
-import { formatBytes, formatDateTime, formatList, formatMiB, formatNumber, formatOS, formatPercent, formatRate, formatTime } from './format.js';
+import {
+  formatBytes, formatDateTime, formatFullDateTime, formatList, formatMiB, formatNumber, formatOS, formatPercent, formatRate, formatRelative, formatTime,
+} from './format.js';
 
 before(() => setLocale('en'));
 
@@ -66,5 +68,25 @@ describe('other formatters', () => {
     assert.equal(formatOS({ distro: 'haiku' }), 'haiku');
     assert.equal(formatOS(undefined), '—');
     assert.equal(formatOS({}), '—');
+  });
+});
+
+describe('relative times', () => {
+  const now = Date.parse('2025-01-10T12:00:00Z');
+  const ago = (s) => formatRelative(new Date(now - s * 1000), now);
+  it('says how long ago, in the largest fitting unit', () => {
+    assert.equal(ago(10), 'now');
+    assert.equal(ago(50), '50 seconds ago');
+    assert.equal(ago(5 * 60), '5 minutes ago');
+    assert.equal(ago(3 * 3600), '3 hours ago');
+    assert.equal(ago(86400), 'yesterday');
+    assert.equal(ago(3 * 86400), '3 days ago');
+    assert.equal(ago(21 * 86400), '3 weeks ago');
+    assert.equal(ago(-120), 'in 2 minutes');
+    assert.equal(formatRelative('never', now), '—');
+  });
+  it('gives the full time with its zone', () => {
+    assert.match(formatFullDateTime('2025-01-10T12:00:00Z'), /2025.*\d{2}:\d{2}:\d{2}/);
+    assert.equal(formatFullDateTime('nope'), '—');
   });
 });

@@ -8,6 +8,9 @@ import { CATALOGS, hasKey, negotiateLocale, setLocale, t } from './i18n.js';
 import { ACTIONS, DESTRUCTIVE, GROUPS, STATES } from './vmstate.js';
 import { BYTE_UNITS } from './format.js';
 import { NAV } from './router.js';
+import { GRANT_KINDS, GRANT_ROLES } from './grants.js';
+import { ACTION_PRESETS, RESULT_FILTERS } from './auditfilter.js';
+import { GUEST_TABS } from '../pages/guest.js';
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,6 +49,15 @@ function dynamicKeys() {
     ...['disk', 'cdrom', 'floppy', 'lun'].map((d) => `guest.disk.kind.${d}`),
     ...['admin', 'auditor', 'user'].map((r) => `role.${r}`),
     ...['vnc', 'spice'].map((g) => `graphics.${g}`),
+    ...GUEST_TABS.map((tab) => `guest.tab.${tab.id}`),
+    ...GRANT_ROLES.flatMap((r) => [`access.role.${r}`, `access.roleHelp.${r}`]),
+    ...GRANT_KINDS.map((k) => `access.kind.${k}`),
+    ...['added', 'changed', 'removed'].map((k) => `access.diff.${k}`),
+    ...['time', 'actor', 'action', 'target', 'result', 'client'].map((c) => `audit.${c}`),
+    ...RESULT_FILTERS.map((r) => `audit.filter.result.${r}`),
+    ...RESULT_FILTERS.filter((r) => r !== 'ok').map((r) => `audit.result.${r}Code`),
+    ...RESULT_FILTERS.map((r) => `audit.result.${r}`),
+    ...['all', ...ACTION_PRESETS.map((p) => p.id)].map((p) => `audit.preset.${p}`),
   ];
 }
 

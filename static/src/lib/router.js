@@ -15,8 +15,8 @@ export const ROUTES = Object.freeze([
 /** The navigation, in display order (route name = nav id). */
 export const NAV = Object.freeze(['guests', 'templates', 'storage', 'networks', 'host', 'audit']);
 
-/** Navigation entries only some roles see. */
-export const NAV_ROLES = Object.freeze({ audit: ['admin', 'auditor'] });
+/** Navigation entries only some roles see (the API refuses the others). */
+export const NAV_ROLES = Object.freeze({ host: ['admin', 'auditor'], audit: ['admin', 'auditor'] });
 
 /**
  * The navigation entries for a caller with these global roles.

@@ -11,6 +11,34 @@ export const ACTIONS = Object.freeze([
   'start', 'shutdown', 'reboot', 'suspend', 'resume', 'reset', 'poweroff', 'delete',
 ]);
 
+/** The power actions: what an operator or manager may do (delete is for administrators). */
+export const POWER_ACTIONS = Object.freeze(ACTIONS.filter((a) => a !== 'delete'));
+
+/**
+ * What each role may do to a guest: the caller's role on it as the API
+ * reports it (my_role): a per-guest role, or the global admin/auditor.
+ */
+export const ROLE_ACTIONS = Object.freeze({
+  admin: Object.freeze(new Set(ACTIONS)),
+  manager: Object.freeze(new Set(POWER_ACTIONS)),
+  operator: Object.freeze(new Set(POWER_ACTIONS)),
+  viewer: Object.freeze(new Set()),
+  auditor: Object.freeze(new Set()),
+});
+
+/**
+ * The role to assume on a guest whose answer has no my_role (an older
+ * server): administrators may do everything, auditors nothing, and users are
+ * offered the power actions (the API refuses what their grant does not allow).
+ * @param {string[]|undefined} roles the caller's global roles
+ */
+export function fallbackRole(roles) {
+  const r = Array.isArray(roles) ? roles : [];
+  if (r.includes('admin')) return 'admin';
+  if (r.length > 0 && r.every((x) => x === 'auditor')) return 'auditor';
+  return 'operator';
+}
+
 /** Actions that lose data or interrupt the guest without warning: they ask first. */
 export const DESTRUCTIVE = Object.freeze(new Set(['poweroff', 'reset', 'delete']));
 
@@ -31,15 +59,25 @@ const ALLOWED = Object.freeze({
 const NOTHING = Object.freeze({ primary: null, more: Object.freeze([]), all: Object.freeze([]) });
 
 /**
- * What a guest in this state allows.
+ * What a guest in this state allows the caller.
  * @param {string} state
- * @param {{readOnly?: boolean}} [opts] readOnly: the caller may change nothing (auditor)
+ * @param {{readOnly?: boolean, role?: string|null}} [opts] readOnly: the caller
+ *   may change nothing (auditor); role: the caller's role on the guest
+ *   (my_role; see ROLE_ACTIONS; an unknown role allows nothing, none at all
+ *   leaves the state alone to decide)
  * @returns {{primary: string|null, more: readonly string[], all: readonly string[]}}
  */
 export function allowedActions(state, opts = {}) {
   if (opts.readOnly) return NOTHING;
   const a = ALLOWED[state];
   if (!a) return NOTHING;
+  if (opts.role != null) {
+    const may = ROLE_ACTIONS[opts.role];
+    if (!may || may.size === 0) return NOTHING;
+    const primary = a.primary && may.has(a.primary) ? a.primary : null;
+    const more = a.more.filter((x) => may.has(x));
+    return { primary, more, all: primary ? [primary, ...more] : more };
+  }
   return { primary: a.primary, more: a.more, all: a.primary ? [a.primary, ...a.more] : [...a.more] };
 }
 

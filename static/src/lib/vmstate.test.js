@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ACTIONS, DESTRUCTIVE, GROUPS, STATES, allowedActions, isActive, stateGroup, stateRank, stateTone } from './vmstate.js';
+import {
+  ACTIONS, DESTRUCTIVE, GROUPS, POWER_ACTIONS, STATES, allowedActions, fallbackRole, isActive, stateGroup, stateRank, stateTone,
+} from './vmstate.js';
 
 describe('allowedActions', () => {
   it('follows the state table', () => {
@@ -41,6 +43,35 @@ describe('allowedActions', () => {
     assert.deepEqual(allowedActions('exploded').all, []);
     assert.equal(allowedActions('exploded').primary, null);
     assert.deepEqual(allowedActions('running', { readOnly: true }).all, []);
+  });
+
+  it('follows the caller\'s role on the guest', () => {
+    // A viewer (and an auditor) sees no action at all.
+    for (const s of STATES) {
+      assert.deepEqual(allowedActions(s, { role: 'viewer' }).all, [], `viewer, ${s}`);
+      assert.deepEqual(allowedActions(s, { role: 'auditor' }).all, [], `auditor, ${s}`);
+      assert.deepEqual(allowedActions(s, { role: 'admin' }).all, allowedActions(s).all, `admin, ${s}`);
+    }
+    // Operators and managers: the power actions, never delete.
+    for (const role of ['operator', 'manager']) {
+      assert.deepEqual(allowedActions('shutoff', { role }), { primary: 'start', more: [], all: ['start'] });
+      assert.deepEqual(allowedActions('running', { role }).all, ['shutdown', 'reboot', 'suspend', 'reset', 'poweroff']);
+      const offered = new Set(STATES.flatMap((s) => allowedActions(s, { role }).all));
+      assert.equal(offered.has('delete'), false);
+      assert.deepEqual([...offered].sort(), [...POWER_ACTIONS].sort());
+    }
+    // A role this version does not know allows nothing; none leaves the state to decide.
+    assert.deepEqual(allowedActions('running', { role: 'superuser' }).all, []);
+    assert.deepEqual(allowedActions('shutoff', { role: null }).all, ['start', 'delete']);
+    assert.deepEqual(allowedActions('running', { role: 'admin', readOnly: true }).all, []);
+  });
+
+  it('assumes a role when the server does not say', () => {
+    assert.equal(fallbackRole(['admin']), 'admin');
+    assert.equal(fallbackRole(['auditor', 'admin']), 'admin');
+    assert.equal(fallbackRole(['auditor']), 'auditor');
+    assert.equal(fallbackRole(['user']), 'operator');
+    assert.equal(fallbackRole(undefined), 'operator');
   });
 
   it('asks before the destructive actions', () => {

@@ -1,6 +1,8 @@
-// The detail page of one guest (/guests/NAME): its fields, usage and device
-// summary, and the same actions as the list. Refreshed every 3 s while
-// visible. Later releases add tabs (Access, Console, Snapshots).
+// The detail page of one guest (/guests/NAME): the same actions as the list
+// (those the caller's role allows) above tabs: Overview (fields, usage and
+// device summary, refreshed every 3 s while visible) and Access (who may use
+// the guest; administrators and auditors). The tab is in the URL
+// (?tab=access), so deep links work. Later releases add Console and Snapshots.
 
 import { actionLabel, runAction } from '../actions.js';
 import { api } from '../lib/api.js';
@@ -8,9 +10,54 @@ import { h, icon, setAttr, setText } from '../lib/dom.js';
 import { formatMiB, formatNumber, formatOS, formatRate, formatTime, none } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { createPoller } from '../lib/poller.js';
-import { DESTRUCTIVE, allowedActions, isActive, stateTone } from '../lib/vmstate.js';
+import { DESTRUCTIVE, allowedActions, fallbackRole, isActive, stateTone } from '../lib/vmstate.js';
 import { closeMenu, isMenuOpenFor, toggleMenu, updateMenu } from '../ui/menu.js';
+import { mountAccess } from './access.js';
 import { graphicsLabel, REFRESH_MS, setUsage } from './guests.js';
+
+/**
+ * The tabs of the guest page, in display order; who sees each. Console and
+ * Snapshots join here.
+ */
+export const GUEST_TABS = Object.freeze([
+  { id: 'overview', roles: null },
+  { id: 'access', roles: ['admin', 'auditor'] },
+]);
+
+/**
+ * The tabs a caller with these global roles sees.
+ * @param {string[]|undefined} roles
+ */
+export function guestTabs(roles) {
+  return GUEST_TABS.filter((tab) => !tab.roles || tab.roles.some((r) => roles?.includes(r))).map((tab) => tab.id);
+}
+
+/**
+ * The tab a URL asks for, if the caller has it; the first one otherwise.
+ * @param {string} search location.search
+ * @param {string[]} tabs
+ */
+export function tabFromSearch(search, tabs) {
+  const want = new URLSearchParams(search).get('tab');
+  return tabs.includes(want) ? want : tabs[0];
+}
+
+/**
+ * The query string for a tab, keeping other parameters (the first tab is the default: no parameter).
+ * @param {string} search
+ * @param {string} tab
+ * @param {string[]} tabs
+ */
+export function searchForTab(search, tab, tabs) {
+  const p = new URLSearchParams(search);
+  if (tab === tabs[0]) p.delete('tab');
+  else p.set('tab', tab);
+  const s = p.toString();
+  return s ? '?' + s : '';
+}
+
+/** Per-guest roles shown next to the state, for callers whose grants decide. */
+const GRANT_ROLE_TAG = new Set(['viewer', 'operator', 'manager']);
 
 const yesNo = (b) => t(b ? 'common.yes' : 'common.no');
 
@@ -41,10 +88,15 @@ function diskSource(d) {
 /**
  * Mount the detail page of the guest params.name.
  * @param {HTMLElement} main
- * @param {{readOnly: boolean, navigate: (path: string) => void, params: {name: string}}} ctx
+ * @param {{readOnly: boolean, roles?: string[], navigate: (path: string) => void, replaceURL?: (url: string) => void, params: {name: string}}} ctx
  */
 export function mountGuest(main, ctx) {
   const name = ctx.params.name;
+  const tabs = guestTabs(ctx.roles);
+  const canEditAccess = (ctx.roles ?? []).includes('admin');
+  let tab = tabFromSearch(location.search, tabs);
+  /** @type {ReturnType<typeof mountAccess>|null} */
+  let access = null;
   let vm = null;
   let busy = false;
   let structureKey = '';
@@ -52,6 +104,7 @@ export function mountGuest(main, ctx) {
 
   const heading = h('h1', { class: 'page-title', tabindex: '-1', 'data-testid': 'guest-name' }, name);
   const badge = h('span', { class: 'badge', 'data-testid': 'state-badge', hidden: true });
+  const roleTag = h('span', { class: 'tag tag-role', 'data-testid': 'my-role', hidden: true });
   const primary = h('button', { type: 'button', class: 'btn', 'data-testid': 'vm-primary-action', hidden: true });
   const menuButton = h('button', {
     type: 'button', class: 'btn', 'data-testid': 'vm-menu-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false', hidden: true,
@@ -80,18 +133,38 @@ export function mountGuest(main, ctx) {
   const body = h('div', { class: 'cards' });
   const loading = h('div', { class: 'state-panel', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('guest.loading'));
 
+  // Tabs (the ARIA tabs pattern; links, so that each tab has an address).
+  const tabLinks = new Map();
+  const panels = new Map();
+  for (const id of tabs) {
+    const a = h('a', {
+      role: 'tab', id: `tab-${id}`, class: 'tab', href: location.pathname + searchForTab(location.search, id, tabs),
+      'aria-controls': `panel-${id}`, 'aria-selected': 'false', tabindex: '-1', 'data-testid': `tab-${id}`,
+    }, t(`guest.tab.${id}`));
+    tabLinks.set(id, a);
+    panels.set(id, h('div', { role: 'tabpanel', id: `panel-${id}`, class: 'tab-panel', 'aria-labelledby': `tab-${id}`, 'data-testid': `panel-${id}`, hidden: true }));
+  }
+  const tablist = h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('guest.tabs'), 'data-testid': 'guest-tabs', hidden: tabs.length < 2 },
+    [...tabLinks.values()]);
+  panels.get('overview').append(loading, body);
+
   const page = h('section', { class: 'page page-guest', 'aria-labelledby': 'guest-title' },
     h('nav', { class: 'crumbs', 'aria-label': t('nav.breadcrumb') },
       h('a', { href: '/guests', 'data-testid': 'back-to-guests' }, icon('back'), t('nav.guests'))),
     h('header', { class: 'page-head detail-head' },
-      h('div', { class: 'page-heading' }, heading, badge),
+      h('div', { class: 'page-heading' }, heading, badge, roleTag),
       h('div', { class: 'detail-side' }, actions, refreshNote)),
-    errorBanner, loading, body);
+    errorBanner, tablist, [...panels.values()]);
   heading.id = 'guest-title';
   main.replaceChildren(page);
 
+  /** The caller's role on this guest: the server says (my_role), or a guess from the global roles. */
+  function myRole() {
+    return vm?.my_role || fallbackRole(ctx.roles);
+  }
+
   function menuItems() {
-    const { more } = allowedActions(vm.state, { readOnly: ctx.readOnly });
+    const { more } = allowedActions(vm.state, { readOnly: ctx.readOnly, role: myRole() });
     return more.map((a) => ({
       label: actionLabel(a),
       danger: DESTRUCTIVE.has(a),
@@ -102,7 +175,7 @@ export function mountGuest(main, ctx) {
   }
 
   function renderActions() {
-    const { primary: p, more } = allowedActions(vm.state, { readOnly: ctx.readOnly });
+    const { primary: p, more } = allowedActions(vm.state, { readOnly: ctx.readOnly, role: myRole() });
     if (p) {
       primary.hidden = false;
       primary.dataset.action = p;
@@ -192,6 +265,13 @@ export function mountGuest(main, ctx) {
     badge.dataset.tone = stateTone(vm.state);
     badge.dataset.state = vm.state;
     setText(badge, t(`state.${vm.state}`));
+    const role = vm.my_role;
+    roleTag.hidden = !GRANT_ROLE_TAG.has(role);
+    if (!roleTag.hidden) {
+      roleTag.dataset.role = role;
+      setText(roleTag, t('guest.yourRole', { role: t(`access.role.${role}`) }));
+      roleTag.title = t(`access.roleHelp.${role}`);
+    }
     loading.hidden = true;
     renderActions();
     renderUsage();
@@ -202,6 +282,8 @@ export function mountGuest(main, ctx) {
   function notFound() {
     poller.stop();
     closeMenu();
+    access?.unmount();
+    access = null;
     page.replaceChildren(
       h('nav', { class: 'crumbs', 'aria-label': t('nav.breadcrumb') },
         h('a', { href: '/guests' }, icon('back'), t('nav.guests'))),
@@ -262,6 +344,65 @@ export function mountGuest(main, ctx) {
     toggleMenu(menuButton, menuItems(), { label: t('guest.moreActions'), testid: 'vm-menu' });
   });
 
+  // ---- tabs
+  function showTab(id) {
+    tab = id;
+    for (const [tid, a] of tabLinks) {
+      const on = tid === id;
+      a.setAttribute('aria-selected', String(on));
+      a.setAttribute('tabindex', on ? '0' : '-1');
+      panels.get(tid).hidden = !on;
+    }
+    if (id === 'access' && !access) {
+      access = mountAccess(panels.get('access'), { name, canEdit: canEditAccess });
+    } else if (id !== 'access' && access) {
+      access.unmount();
+      access = null;
+      panels.get('access').replaceChildren();
+    }
+  }
+
+  /** Switch tabs (asking first when the Access tab has unsaved edits), and say so in the URL. */
+  async function selectTab(id, { focus = false } = {}) {
+    if (id === tab) {
+      if (focus) tabLinks.get(id)?.focus();
+      return;
+    }
+    if (access && tab === 'access' && !(await access.confirmLeave())) {
+      tabLinks.get(tab)?.focus();
+      return;
+    }
+    showTab(id);
+    const url = location.pathname + searchForTab(location.search, id, tabs) + location.hash;
+    if (ctx.replaceURL) ctx.replaceURL(url);
+    else if (url !== location.pathname + location.search + location.hash) history.replaceState(history.state, '', url);
+    if (focus) tabLinks.get(id)?.focus();
+  }
+
+  tablist.addEventListener('click', (e) => {
+    const a = /** @type {HTMLElement} */ (e.target).closest('[role=tab]');
+    if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    selectTab(a.id.slice('tab-'.length), { focus: true });
+  });
+  tablist.addEventListener('keydown', (e) => {
+    const i = tabs.indexOf(tab);
+    let next = null;
+    if (e.key === 'ArrowRight') next = tabs[(i + 1) % tabs.length];
+    else if (e.key === 'ArrowLeft') next = tabs[(i - 1 + tabs.length) % tabs.length];
+    else if (e.key === 'Home') next = tabs[0];
+    else if (e.key === 'End') next = tabs[tabs.length - 1];
+    else if (e.key === ' ') next = tab; // links do not answer Space
+    if (next === null) return;
+    e.preventDefault();
+    selectTab(next, { focus: true });
+  });
+  showTab(tab);
+  // An unknown or forbidden ?tab= is dropped from the address.
+  if (location.search !== searchForTab(location.search, tab, tabs)) {
+    history.replaceState(history.state, '', location.pathname + searchForTab(location.search, tab, tabs) + location.hash);
+  }
+
   const poller = createPoller(refresh, { interval: REFRESH_MS });
   retry.addEventListener('click', () => poller.now());
   poller.start();
@@ -269,9 +410,13 @@ export function mountGuest(main, ctx) {
   return {
     title: name,
     heading,
+    isDirty: () => access?.isDirty() ?? false,
+    confirmLeave: () => (access ? access.confirmLeave() : Promise.resolve(true)),
     unmount() {
       poller.stop();
       closeMenu();
+      access?.unmount();
+      access = null;
     },
   };
 }

@@ -12,7 +12,7 @@ import { hasKey, t } from '../lib/i18n.js';
 import { guestPath } from '../lib/router.js';
 import { createPoller } from '../lib/poller.js';
 import { DEFAULT_SORT, SORT_KEYS, countGroups, parseSort, sortSpec, toggleSort, viewVMs } from '../lib/vmlist.js';
-import { GROUPS, allowedActions, isActive, stateTone } from '../lib/vmstate.js';
+import { GROUPS, allowedActions, fallbackRole, isActive, stateTone } from '../lib/vmstate.js';
 import { closeMenu, isMenuOpenFor, repositionMenu, toggleMenu, updateMenu } from '../ui/menu.js';
 
 export const REFRESH_MS = 3000;
@@ -68,7 +68,8 @@ class Row {
   /**
    * @param {HTMLTableRowElement} proto
    * @param {any} vm
-   * @param {{readOnly: boolean}} opts
+   * @param {{readOnly: boolean, fallbackRole: string}} opts fallbackRole: the role
+   *   assumed when the server does not send my_role
    */
   constructor(proto, vm, opts) {
     const tr = /** @type {HTMLTableRowElement} */ (proto.cloneNode(true));
@@ -129,9 +130,14 @@ class Row {
     this.renderActions();
   }
 
+  /** What the caller may do to this guest now: its state and the caller's role on it. */
+  allowed() {
+    return allowedActions(this.vm.state, { readOnly: this.opts.readOnly, role: this.vm.my_role || this.opts.fallbackRole });
+  }
+
   /** The menu items for the current state (everything but the primary action). */
   menuItems(onAction) {
-    const { more } = allowedActions(this.vm.state, { readOnly: this.opts.readOnly });
+    const { more } = this.allowed();
     return more.map((a) => ({
       label: actionLabel(a),
       danger: a === 'poweroff' || a === 'reset' || a === 'delete',
@@ -142,7 +148,7 @@ class Row {
   }
 
   renderActions() {
-    const { primary, more } = allowedActions(this.vm.state, { readOnly: this.opts.readOnly });
+    const { primary, more } = this.allowed();
     const key = `${primary}|${more.join(',')}|${this.busy}`;
     if (key === this.actionsKey) return false;
     this.actionsKey = key;
@@ -217,7 +223,7 @@ function place(parent, node, before) {
 /**
  * Mount the guests page.
  * @param {HTMLElement} main
- * @param {{readOnly: boolean, seesAll?: boolean, navigate: (path: string) => void, prefetch?: Promise<any>|null}} ctx
+ * @param {{readOnly: boolean, seesAll?: boolean, roles?: string[], navigate: (path: string) => void, prefetch?: Promise<any>|null}} ctx
  *   seesAll: an administrator or auditor, who sees every guest (not only granted ones)
  */
 export function mountGuests(main, ctx) {
@@ -242,6 +248,7 @@ export function mountGuests(main, ctx) {
   /** @type {Map<string, Row>} */
   const rows = new Map();
   const proto = rowPrototype();
+  const rowOpts = { readOnly: ctx.readOnly, fallbackRole: fallbackRole(ctx.roles) };
 
   // ---- structure
   const heading = h('h1', { class: 'page-title', tabindex: '-1' }, t('guests.title'));
@@ -432,7 +439,7 @@ export function mountGuests(main, ctx) {
   function rowFor(vm) {
     let r = rows.get(vm.name);
     if (!r) {
-      r = new Row(proto, vm, { readOnly: ctx.readOnly });
+      r = new Row(proto, vm, rowOpts);
       rows.set(vm.name, r);
     }
     return r;

@@ -29,16 +29,18 @@ function remember(realm) {
 /**
  * The message for a failed login.
  * @param {{status: number, message?: string}} err
+ * @param {string} [realm] the label of the realm the user signed in with
+ *   (named when that realm is unavailable)
  * @returns {string}
  */
-export function loginErrorMessage(err) {
+export function loginErrorMessage(err, realm) {
   switch (err.status) {
     case 0:
       return t('error.network');
     case 401:
       return t('login.error.credentials');
     case 503:
-      return t('login.error.unavailable');
+      return realm ? t('login.error.unavailableRealm', { realm }) : t('login.error.unavailable');
     case 400:
       return err.message || t('login.error.bad');
     default:
@@ -155,6 +157,8 @@ export function mountLogin(root, info) {
     realms = items;
     return items;
   }
+  // The last choice is kept for the next visit (also when signing in fails).
+  realm.addEventListener('change', () => remember(realm.value));
   const realmsLoaded = loadRealms().catch((err) => {
     showError(loginErrorMessage(err));
     return null;
@@ -187,12 +191,14 @@ export function mountLogin(root, info) {
       return;
     }
     setBusy(true);
+    let chosen = realm.value;
     try {
       if (!realms) {
         await realmsLoaded;
         if (!realms) await loadRealms();
       }
-      await api.login(realm.value, username.value.trim(), password.value);
+      chosen = realm.value;
+      await api.login(chosen, username.value.trim(), password.value);
       remember(realm.value);
       location.replace(next);
       // Keep the button busy while the browser leaves.
@@ -204,7 +210,8 @@ export function mountLogin(root, info) {
         else showError(t('login.error.throttledNoTime'));
         return;
       }
-      showError(loginErrorMessage(err));
+      const label = realms?.find((it) => it.name === chosen)?.label || chosen;
+      showError(loginErrorMessage(err, label));
       if (err?.status === 401) {
         username.setAttribute('aria-invalid', 'true');
         password.setAttribute('aria-invalid', 'true');

@@ -4,7 +4,8 @@ import { setLocale } from '../lib/i18n.js';
 import { isReadOnly } from '../shell.js';
 import { graphicsLabel } from './guests.js';
 import { loginErrorMessage } from './login.js';
-import { resultTone } from './audit.js';
+import { resultLabel, resultTone } from './audit.js';
+import { guestTabs, searchForTab, tabFromSearch } from './guest.js';
 
 before(() => setLocale('en'));
 
@@ -13,6 +14,9 @@ describe('login messages', () => {
     assert.equal(loginErrorMessage({ status: 401, message: 'invalid username or password' }), 'The username or password is incorrect.');
     assert.match(loginErrorMessage({ status: 0 }), /Cannot reach the server/);
     assert.match(loginErrorMessage({ status: 503, message: 'directory down' }), /unavailable/);
+    // A realm that is down is named.
+    assert.equal(loginErrorMessage({ status: 503, message: 'the LDAP realm is unavailable' }, 'LDAP'),
+      'Signing in with LDAP is not possible right now: the service is unavailable. Try again later or choose another realm.');
     assert.equal(loginErrorMessage({ status: 400, message: 'malformed JSON at byte 2' }), 'malformed JSON at byte 2');
     assert.equal(loginErrorMessage({ status: 500, message: 'internal error' }), 'internal error');
     assert.match(loginErrorMessage({ status: 502 }), /went wrong/);
@@ -27,15 +31,40 @@ describe('shell and list helpers', () => {
     assert.equal(isReadOnly([]), false);
     assert.equal(isReadOnly(undefined), false);
   });
-  it('colours audit results', () => {
+  it('colours and names audit results', () => {
     assert.equal(resultTone('ok'), 'ok');
     assert.equal(resultTone('denied'), 'warn');
+    assert.equal(resultTone('denied:forbidden'), 'warn');
     assert.equal(resultTone('error:conflict'), 'danger');
+    assert.equal(resultLabel('ok'), 'OK');
+    assert.equal(resultLabel('denied:forbidden'), 'Denied · forbidden');
+    assert.equal(resultLabel('error:unprocessable'), 'Error · unprocessable');
+    assert.equal(resultLabel('error'), 'Error');
+    assert.equal(resultLabel('strange'), 'strange');
   });
   it('names graphics', () => {
     assert.equal(graphicsLabel('vnc'), 'VNC');
     assert.equal(graphicsLabel('spice'), 'SPICE');
     assert.equal(graphicsLabel(''), '—');
     assert.equal(graphicsLabel('rdp'), 'rdp');
+  });
+});
+
+describe('guest page tabs', () => {
+  it('shows the Access tab to administrators and auditors only', () => {
+    assert.deepEqual(guestTabs(['admin']), ['overview', 'access']);
+    assert.deepEqual(guestTabs(['auditor']), ['overview', 'access']);
+    assert.deepEqual(guestTabs(['user']), ['overview']);
+    assert.deepEqual(guestTabs(undefined), ['overview']);
+  });
+  it('keeps the tab in the URL', () => {
+    const tabs = ['overview', 'access'];
+    assert.equal(tabFromSearch('?tab=access', tabs), 'access');
+    assert.equal(tabFromSearch('', tabs), 'overview');
+    assert.equal(tabFromSearch('?tab=access', ['overview']), 'overview', 'a tab the caller lacks');
+    assert.equal(tabFromSearch('?tab=console', tabs), 'overview');
+    assert.equal(searchForTab('', 'access', tabs), '?tab=access');
+    assert.equal(searchForTab('?tab=access&x=1', 'overview', tabs), '?x=1');
+    assert.equal(searchForTab('?tab=access', 'overview', tabs), '');
   });
 });

@@ -6,8 +6,10 @@ import { t } from '../lib/i18n.js';
 
 /**
  * Ask for confirmation.
- * @param {{title: string, body: string, confirmLabel: string, danger?: boolean,
+ * @param {{title: string, body: string, confirmLabel: string, cancelLabel?: string, danger?: boolean,
+ *          content?: Node, wide?: boolean,
  *          checkbox?: {label: string, hint?: string, testid?: string}, testid?: string}} opts
+ *   content: more to show below the body (a list of changes…); wide: a wider dialog for it
  * @returns {Promise<{confirmed: boolean, checked: boolean}>}
  */
 export function confirmDialog(opts) {
@@ -18,7 +20,7 @@ export function confirmDialog(opts) {
       ? h('input', { type: 'checkbox', id: titleId + '-cb', 'data-testid': opts.checkbox.testid })
       : null;
     const cancel = h('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-cancel', autofocus: true },
-      t('common.cancel'));
+      opts.cancelLabel ?? t('common.cancel'));
     const accept = h('button', {
       type: 'button',
       class: 'btn ' + (opts.danger ? 'btn-danger' : 'btn-primary'),
@@ -26,7 +28,7 @@ export function confirmDialog(opts) {
     }, opts.confirmLabel);
 
     const dlg = h('dialog', {
-      class: 'dialog',
+      class: 'dialog' + (opts.wide ? ' dialog-wide' : ''),
       'aria-labelledby': titleId,
       'aria-describedby': bodyId,
       'data-testid': opts.testid ?? 'confirm-dialog',
@@ -34,6 +36,7 @@ export function confirmDialog(opts) {
     h('div', { class: 'dialog-inner' },
       h('h2', { id: titleId, class: 'dialog-title' }, opts.title),
       h('p', { id: bodyId, class: 'dialog-body' }, opts.body),
+      opts.content ?? null,
       box ? h('div', { class: 'check-row' },
         box,
         h('label', { for: box.id }, opts.checkbox.label,

@@ -55,11 +55,11 @@ e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivilege
 	if scripts/libvirtd.sh status; then echo "using the libvirtd that is running"; own=0; \
 	else scripts/libvirtd.sh start; own=1; fi; \
 	trap '[ $$own = 0 ] || scripts/libvirtd.sh stop' EXIT; \
-	VIRTPORTAL_E2E_URI=qemu:///system $(TEST_ENV) go test -tags e2e -count=1 -v ./e2e/ && \
-	$(TEST_ENV) npm run --silent test:browser
+	export VIRTPORTAL_E2E_URI=qemu:///system $(TEST_ENV); \
+	go test -tags e2e -count=1 -v ./e2e/ && npm run --silent test:browser
 
 bench: build ## benchmarks, each against a baseline measured in the same run
-	@scripts/deps.sh ldap
+	@scripts/deps.sh ldap websockify
 	$(TEST_ENV) go run ./e2e/bench -bin $(CURDIR)/$(BIN)
 	go test -run '^$$' -bench 'GuestAuthorization' -benchtime 25x ./handlers/
 	go test -run '^$$' -bench 'AllowedOnAtSize' -benchtime 200000x -benchmem ./handlers/

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a make target needs, only those missing.
-# Usage: scripts/deps.sh GROUP...   (groups: build libvirt browser ldap)
+# Usage: scripts/deps.sh GROUP...   (groups: build libvirt browser ldap websockify)
 # Quick and silent when everything is present.
 set -euo pipefail
 
@@ -9,6 +9,7 @@ declare -A groups=(
   [libvirt]="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base iptables"
   [browser]="chromium"
   [ldap]="slapd ldap-utils"
+  [websockify]="websockify"
 )
 
 missing=()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
@@ -70,7 +71,18 @@ type GrantSource interface {
 type Authorizer struct {
 	enf    *casbin.SyncedCachedEnforcer
 	grants GrantSource
+
+	// memo keeps Casbin's answers per (role, object, action). No person or
+	// grant is part of the key, so nothing here can outlive a revoke; the
+	// policy itself does not change while the server runs.
+	memoMu sync.RWMutex
+	memo   map[roleDecision]bool
 }
+
+type roleDecision struct{ role, obj, act string }
+
+// memoCap bounds the memo: role names come from admin-written metadata too.
+const memoCap = 4096
 
 // New builds an Authorizer from a Casbin model and policy text; grants may be nil
 // until per-guest grants are wired in.
@@ -89,7 +101,7 @@ func New(modelText, policyText string, grants GrantSource) (*Authorizer, error) 
 	// The cache is keyed by (role, object, action): a small, closed set, and
 	// no grant ever enters it, so a revoke needs no invalidation.
 	enf.EnableCache(true)
-	return &Authorizer{enf: enf, grants: grants}, nil
+	return &Authorizer{enf: enf, grants: grants, memo: map[roleDecision]bool{}}, nil
 }
 
 // checkPolicy refuses lines the string adapter would silently drop.
@@ -120,10 +132,22 @@ func (a *Authorizer) SetGrants(g GrantSource) { a.grants = g }
 
 // roleAllows asks Casbin whether one role may perform obj:act.
 func (a *Authorizer) roleAllows(role string, perm Permission) (bool, error) {
+	key := roleDecision{role, perm.Object, perm.Action}
+	a.memoMu.RLock()
+	ok, hit := a.memo[key]
+	a.memoMu.RUnlock()
+	if hit {
+		return ok, nil
+	}
 	ok, err := a.enf.Enforce(role, perm.Object, perm.Action)
 	if err != nil {
 		return false, fmt.Errorf("rbac: enforce %s %s: %w", role, perm, err)
 	}
+	a.memoMu.Lock()
+	if len(a.memo) < memoCap {
+		a.memo[key] = ok
+	}
+	a.memoMu.Unlock()
 	return ok, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/virtportal/virtportal/store"
 )
 
 func TestConfigPrecedence(t *testing.T) {
@@ -129,6 +131,25 @@ func TestUserCommands(t *testing.T) {
 	}
 	if err := do("", "user", "del", "bob"); err == nil {
 		t.Fatal("deleting a missing user succeeded")
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "virtportal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	evs, err := st.ListAudit(context.Background(), store.AuditFilter{Action: "user.*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Action+" "+e.Target)
+		if !strings.HasPrefix(e.Actor, "cli") {
+			t.Fatalf("actor %q", e.Actor)
+		}
+	}
+	if strings.Join(got, ",") != "user.del user:local:bob,user.add user:local:bob,user.add user:local:root2" {
+		t.Fatalf("audit %v", got)
 	}
 }
 

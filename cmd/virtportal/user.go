@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	osuser "os/user"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/store"
 )
@@ -90,6 +92,16 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		return auth.HashPassword(pw)
 	}
+	// The command line changes accounts too: it is audited like the API,
+	// with the operating-system user as the actor.
+	audit := func(action string) error {
+		actor := "cli"
+		if u, err := osuser.Current(); err == nil {
+			actor = "cli:" + u.Username
+		}
+		_, err := st.AddAudit(ctx, api.AuditEvent{Actor: actor, Action: action, Target: "user:local:" + name, Result: "ok", Client: "cli"})
+		return err
+	}
 	switch sub {
 	case "add":
 		hash, err := hashed()
@@ -100,6 +112,7 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		fmt.Fprintf(stdout, "added local user %s (admin: %t)\n", name, *admin)
+		return audit("user.add")
 	case "passwd":
 		hash, err := hashed()
 		if err != nil {
@@ -109,11 +122,16 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		fmt.Fprintf(stdout, "password of %s changed\n", name)
+		return audit("user.passwd")
 	case "del":
 		if err := st.DeleteUser(ctx, name); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "deleted local user %s\n", name)
+		if _, err := st.DeleteSessionsOf(ctx, "local:"+name); err != nil {
+			return err
+		}
+		return audit("user.del")
 	case "list":
 		users, err := st.ListUsers(ctx, "", 1000)
 		if err != nil {
@@ -125,8 +143,6 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprintf(tw, "%s\t%t\t%t\t%s\n", u.Name, u.Admin, u.Disabled, u.Created.Format("2006-01-02 15:04"))
 		}
 		return tw.Flush()
-	default:
-		return fmt.Errorf("user: unknown subcommand %q", sub)
 	}
-	return nil
+	return fmt.Errorf("user: unknown subcommand %q", sub)
 }

@@ -194,6 +194,16 @@ func (s *SessionStore) Current(r *http.Request) (SessionData, bool, error) {
 	return data, ok && !sess.IsNew, nil
 }
 
+// CurrentID returns the id of the request's live session, "" when it has
+// none. Console tokens are bound to it, and live consoles end with it.
+func (s *SessionStore) CurrentID(r *http.Request) (string, error) {
+	sess, err := s.Get(r, CookieName)
+	if err != nil || sess.IsNew {
+		return "", err
+	}
+	return sess.ID, nil
+}
+
 // Update stores changed data in the request's session, keeping its id.
 func (s *SessionStore) Update(w http.ResponseWriter, r *http.Request, data SessionData) error {
 	sess, err := s.Get(r, CookieName)

@@ -48,6 +48,12 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/vms/:name/access", Perm: perm("access", "read"), VM: "name", Handle: s.getAccess},
 		{Method: "PUT", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), VM: "name", Audit: "vm.access.set", Handle: s.putAccess},
 		{Method: "PATCH", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), VM: "name", Audit: "vm.access.change", Handle: s.patchAccess},
+		{Method: "GET", Path: "/api/v1/vms/:name/screenshot", Perm: perm("vm", "read"), VM: "name", Handle: s.screenshot},
+
+		// Consoles: a one-time token for a guest, then the WebSocket, whose
+		// guest comes from the token (its handler decides vm:console itself).
+		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), VM: "name", Audit: "vm.console.token", Handle: s.consoleToken},
+		{Method: "GET", Path: "/api/v1/console/ws", Perm: perm("session", "self"), Handle: s.consoleSocket},
 	}
 	for _, a := range vmActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), VM: "name",

@@ -31,6 +31,7 @@ type Options struct {
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
 	Version        string
+	Console        ConsoleOptions // consoles and screenshots
 }
 
 // Deps are the lower layers the handlers drive.
@@ -52,6 +53,10 @@ type Server struct {
 	pages  *template.Template
 	assets string // cache-busting version of the bundle
 	now    func() time.Time
+
+	consoles *consoleHub   // live consoles
+	shots    *shotCache    // recent screenshots
+	opener   consoleOpener // the guest side of consoles: s.d.Virt, or a fake in tests
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -71,6 +76,7 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	opt.Console.applyDefaults()
 	s := &Server{opt: opt, d: d, log: opt.Logger, now: opt.Now}
 	var err error
 	if s.pages, err = template.ParseFS(templates.FS, "*.html"); err != nil {
@@ -99,6 +105,7 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	e.NoRoute(s.wrapErr(s.noRoute))
 	e.NoMethod(s.wrapErr(func(c *gin.Context) error { return methodNotAllowed(c) }))
 	s.engine = e
+	s.initConsoles()
 	return s, nil
 }
 

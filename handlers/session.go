@@ -111,9 +111,15 @@ func (s *Server) getSession(c *gin.Context) error {
 }
 
 func (s *Server) logout(c *gin.Context) error {
+	id, err := s.d.Sessions.CurrentID(c.Request)
+	if err != nil {
+		return s.internal(c, "logout", err)
+	}
 	if err := s.d.Sessions.Logout(c.Writer, c.Request); err != nil {
 		return s.internal(c, "logout", err)
 	}
+	// The session's consoles end with it.
+	s.endSessionConsoles(id, reasonLoggedOut)
 	c.Status(http.StatusNoContent)
 	return nil
 }

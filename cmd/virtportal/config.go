@@ -60,6 +60,15 @@ type Config struct {
 			Enabled bool `yaml:"enabled" usage:"enable the local (database) realm, the break-glass accounts"`
 		} `yaml:"local"`
 	} `yaml:"realms"`
+	Console struct {
+		TokenTTL         time.Duration `yaml:"token_ttl" usage:"how long a one-time console token waits for its WebSocket"`
+		IdleTimeout      time.Duration `yaml:"idle_timeout" usage:"a console with no traffic either way for this long closes"`
+		Keepalive        time.Duration `yaml:"keepalive" usage:"WebSocket ping period of a console; a ping unanswered within it closes the console"`
+		MaxPerUser       int           `yaml:"max_per_user" usage:"live consoles per user"`
+		MaxPerGuest      int           `yaml:"max_per_guest" usage:"live consoles per guest"`
+		ScreenshotCache  time.Duration `yaml:"screenshot_cache" usage:"how long a guest's screenshot is reused before a new one is taken"`
+		SpicePasswordTTL time.Duration `yaml:"spice_password_ttl" usage:"validity of the one-time password set on a SPICE display"`
+	} `yaml:"console"`
 	Audit struct {
 		Retention time.Duration `yaml:"retention" usage:"audit events older than this are purged"`
 	} `yaml:"audit"`
@@ -91,6 +100,13 @@ func defaults() Config {
 	c.Limits.RequestBody = 1 << 20
 	c.Realms.Local.Enabled = true
 	c.Realms.PAM.PAMConfig = auth.DefaultPAMConfig()
+	c.Console.TokenTTL = 30 * time.Second
+	c.Console.IdleTimeout = 15 * time.Minute
+	c.Console.Keepalive = 20 * time.Second
+	c.Console.MaxPerUser = 8
+	c.Console.MaxPerGuest = 4
+	c.Console.ScreenshotCache = 5 * time.Second
+	c.Console.SpicePasswordTTL = 60 * time.Second
 	c.Audit.Retention = 90 * 24 * time.Hour
 	c.Log.Level = "info"
 	c.Log.Format = "text"

@@ -194,6 +194,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	srv, err := handlers.New(handlers.Options{
 		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
 		GroupRefresh: cfg.Session.GroupRefresh,
+		Console: handlers.ConsoleOptions{
+			TokenTTL: cfg.Console.TokenTTL, IdleTimeout: cfg.Console.IdleTimeout, Keepalive: cfg.Console.Keepalive,
+			MaxPerUser: cfg.Console.MaxPerUser, MaxPerGuest: cfg.Console.MaxPerGuest,
+			ScreenshotCache: cfg.Console.ScreenshotCache, SpicePasswordTTL: cfg.Console.SpicePasswordTTL,
+		},
 	}, handlers.Deps{
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),
@@ -216,6 +221,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown leaves hijacked connections (consoles) alone: close them
+	// with a close frame while it drains the rest.
+	hs.RegisterOnShutdown(srv.CloseConsoles)
 	scheme := "http"
 	if tls {
 		scheme = "https"
@@ -243,6 +251,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
+	// Once more, to wait until every console is closed and audited before
+	// the database closes.
+	srv.CloseConsoles()
 	log.Info("stopped")
 	return nil
 }
@@ -287,7 +298,7 @@ func displayAddr(a net.Addr) string {
 	return s
 }
 
-// housekeeping purges expired sessions, stale throttle entries and old audit events.
+// housekeeping purges expired sessions and console tokens, stale throttle entries and old audit events.
 func housekeeping(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -301,6 +312,9 @@ func housekeeping(ctx context.Context, st *store.Store, cfg Config, log *slog.Lo
 		}
 		if _, err := st.PurgeAudit(ctx, now.Add(-cfg.Audit.Retention)); err != nil && ctx.Err() == nil {
 			log.Warn("purge audit", "err", err)
+		}
+		if _, err := st.PurgeConsoleTokens(ctx, now); err != nil && ctx.Err() == nil {
+			log.Warn("purge console tokens", "err", err)
 		}
 		select {
 		case <-ctx.Done():

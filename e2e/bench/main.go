@@ -31,7 +31,7 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin/virtportal", "server binary")
-	only := flag.String("only", "list,access,ldap,pam", "comma-separated sections to run")
+	only := flag.String("only", "list,access,ldap,pam,console", "comma-separated sections to run")
 	flag.Parse()
 	sections := []struct {
 		name string
@@ -41,6 +41,7 @@ func main() {
 		{"access", func() error { return benchUserList(*bin) }},
 		{"ldap", benchLDAP},
 		{"pam", benchPAM},
+		{"console", benchConsole},
 	}
 	failed := false
 	for _, s := range sections {

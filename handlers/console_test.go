@@ -1,0 +1,665 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/store"
+)
+
+// consoleGuest is a running guest of the demo fixture with a VNC display
+// and a serial port; the tests grant it to op (operator) and view (viewer).
+const consoleGuest = "db01"
+
+// fakeClock is a settable clock for token expiry.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fakeOpener hands out one end of an in-memory connection as the guest
+// side of each console and gives the test the other end.
+type fakeOpener struct {
+	guests chan net.Conn
+	fail   error
+}
+
+func newFakeOpener() *fakeOpener { return &fakeOpener{guests: make(chan net.Conn, 16)} }
+
+func (f *fakeOpener) open() (io.ReadWriteCloser, error) {
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	a, b := net.Pipe()
+	f.guests <- b
+	return a, nil
+}
+
+func (f *fakeOpener) OpenGraphics(context.Context, string) (io.ReadWriteCloser, error) {
+	return f.open()
+}
+func (f *fakeOpener) OpenSerial(context.Context, string) (io.ReadWriteCloser, error) { return f.open() }
+
+func (f *fakeOpener) next(t *testing.T) net.Conn {
+	t.Helper()
+	select {
+	case g := <-f.guests:
+		t.Cleanup(func() { g.Close() })
+		return g
+	case <-time.After(5 * time.Second):
+		t.Fatal("no guest side was opened")
+		return nil
+	}
+}
+
+// consoleEnv is newEnv with consoleGuest granted to op and view, and a
+// cleanup that closes the consoles still open.
+func consoleEnv(t *testing.T, opts ...envOpt) *env {
+	t.Helper()
+	e := newEnv(t, opts...)
+	t.Cleanup(e.srv.CloseConsoles)
+	err := e.vm.SetGrants(context.Background(), consoleGuest, []api.Grant{
+		{Kind: "user", Realm: "local", Name: "op", Role: rbac.RoleOperator},
+		{Kind: "user", Realm: "local", Name: "view", Role: rbac.RoleViewer},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (c *client) ticket(t *testing.T, guest, kind string) ConsoleTicket {
+	t.Helper()
+	r := c.do("POST", "/api/v1/vms/"+guest+"/console", ConsoleRequest{Kind: kind})
+	want(t, r, http.StatusOK, "")
+	var tk ConsoleTicket
+	r.decode(t, &tk)
+	return tk
+}
+
+// dial opens a WebSocket as c with the given Origin ("-": none) and returns
+// the refusal's status and error code, or the connection.
+func (c *client) dial(t *testing.T, wsURL, origin string) (int, string, *websocket.Conn) {
+	t.Helper()
+	h := http.Header{}
+	if origin != "-" {
+		h.Set("Origin", origin)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, res, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h, Subprotocols: []string{"binary"}})
+	if err == nil {
+		t.Cleanup(func() { ws.CloseNow() })
+		return http.StatusSwitchingProtocols, "", ws
+	}
+	if res == nil {
+		t.Fatalf("dial: %v", err)
+	}
+	var eb api.ErrorBody
+	if res.Body != nil {
+		b, _ := io.ReadAll(res.Body)
+		_ = json.Unmarshal(b, &eb)
+	}
+	code := ""
+	if eb.Error != nil {
+		code = eb.Error.Code
+	}
+	return res.StatusCode, code, nil
+}
+
+func (c *client) connect(t *testing.T, tk ConsoleTicket) *websocket.Conn {
+	t.Helper()
+	st, code, ws := c.dial(t, tk.WSURL, c.e.url)
+	if ws == nil {
+		t.Fatalf("console refused: %d %s", st, code)
+	}
+	if ws.Subprotocol() != "binary" {
+		t.Fatalf("subprotocol %q", ws.Subprotocol())
+	}
+	// The server sends up to DefaultPipeBuf per message.
+	ws.SetReadLimit(1 << 20)
+	return ws
+}
+
+// closedWith reads until the server closes ws, and checks how and how soon.
+func closedWith(t *testing.T, ws *websocket.Conn, code websocket.StatusCode, reason string, within time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for {
+		_, _, err := ws.Read(ctx)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("console not closed with a close frame within %v: %v", within, err)
+		}
+		if ce.Code != code || ce.Reason != reason {
+			t.Fatalf("closed with %d %q, want %d %q", ce.Code, ce.Reason, code, reason)
+		}
+		return
+	}
+}
+
+func auditActions(t *testing.T, e *env, action string) []api.AuditEvent {
+	t.Helper()
+	return e.audit(store.AuditFilter{Action: action, Target: "vm:" + consoleGuest})
+}
+
+func TestConsoleTokenIssue(t *testing.T) {
+	clk := &fakeClock{t: time.Now()}
+	e := consoleEnv(t, withOptions(func(o *Options) { o.Now = clk.Now }))
+	op := e.as("local", "op")
+
+	tk := op.ticket(t, consoleGuest, "vnc")
+	if len(tk.Token) != 43 || tk.Kind != "vnc" || tk.VV != "" || !tk.Expires.Equal(clk.Now().Add(30*time.Second).UTC()) {
+		t.Fatalf("ticket %+v", tk)
+	}
+	if want := "ws://" + strings.TrimPrefix(e.url, "http://") + "/api/v1/console/ws?token=" + tk.Token; tk.WSURL != want {
+		t.Fatalf("ws_url %q, want %q", tk.WSURL, want)
+	}
+	if tk2 := op.ticket(t, consoleGuest, "serial"); tk2.Token == tk.Token {
+		t.Fatal("two tickets share a token")
+	}
+	// The database holds no usable token.
+	if _, err := e.st.ConsumeConsoleToken(context.Background(), store.SessionHash(tk.Token), clk.Now()); !api.IsStatus(err, http.StatusNotFound) {
+		t.Fatalf("the token's hash opens a console: %v", err)
+	}
+
+	for _, tc := range []struct {
+		who, guest, kind string
+		status           int
+		code             string
+	}{
+		{"op", consoleGuest, "rdp", 400, "bad_request"},
+		{"op", consoleGuest, "", 400, "bad_request"},
+		{"op", consoleGuest, "spice", 409, "conflict"},         // it has VNC only
+		{"admin", "jenkins-old", "vnc", 409, "conflict"},       // shut off
+		{"admin", "win2022-ad", "spice", 501, "not_supported"}, // the test driver sets no passwords
+		{"view", consoleGuest, "vnc", 403, "forbidden"},
+		{"alice", consoleGuest, "vnc", 404, "not_found"},
+	} {
+		t.Run(tc.who+"/"+tc.guest+"/"+tc.kind, func(t *testing.T) {
+			want(t, e.as("local", tc.who).do("POST", "/api/v1/vms/"+tc.guest+"/console", ConsoleRequest{Kind: tc.kind}), tc.status, tc.code)
+		})
+	}
+	// CSRF and cross-origin protection hold as for every unsafe route.
+	noCSRF := e.as("local", "op")
+	noCSRF.csrf = ""
+	want(t, noCSRF.do("POST", "/api/v1/vms/"+consoleGuest+"/console", ConsoleRequest{Kind: "vnc"}), 403, "csrf")
+	want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", ConsoleRequest{Kind: "vnc"}, "Origin", "https://evil.example"), 403, "bad_origin")
+
+	evs := auditActions(t, e, "vm.console.token")
+	if len(evs) < 3 || evs[len(evs)-1].Result != "ok" || evs[len(evs)-1].Reason != "kind=vnc" || evs[len(evs)-1].Actor != "local:op" {
+		t.Fatalf("audit %+v", evs)
+	}
+}
+
+// TestConsoleRefusals: every check of the WebSocket runs before a console
+// is opened, so the test driver (which has none) shows each refusal.
+func TestConsoleRefusals(t *testing.T) {
+	clk := &fakeClock{t: time.Now()}
+	e := consoleEnv(t, withOptions(func(o *Options) { o.Now = clk.Now }))
+	op := e.as("local", "op")
+
+	t.Run("valid token reaches the test driver, which has no consoles", func(t *testing.T) {
+		tk := op.ticket(t, consoleGuest, "vnc")
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 501 || code != "not_supported" {
+			t.Fatalf("got %d %s", st, code)
+		}
+		// Spent: a replay is refused.
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 410 || code != "token_used" {
+			t.Fatalf("replay: %d %s", st, code)
+		}
+		tk = op.ticket(t, consoleGuest, "serial")
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 501 || code != "not_supported" {
+			t.Fatalf("serial: %d %s", st, code)
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		tk := op.ticket(t, consoleGuest, "vnc")
+		clk.Add(31 * time.Second)
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 410 || code != "token_expired" {
+			t.Fatalf("got %d %s", st, code)
+		}
+	})
+	t.Run("unknown token", func(t *testing.T) {
+		tk := op.ticket(t, consoleGuest, "vnc")
+		if st, code, _ := op.dial(t, tk.WSURL+"x", e.url); st != 404 || code != "not_found" {
+			t.Fatalf("got %d %s", st, code)
+		}
+	})
+	t.Run("another session of the same user, another user", func(t *testing.T) {
+		for _, other := range []*client{e.as("local", "op"), e.as("local", "admin")} {
+			tk := op.ticket(t, consoleGuest, "vnc")
+			if st, code, _ := other.dial(t, tk.WSURL, e.url); st != 403 || code != "token_session" {
+				t.Fatalf("got %d %s", st, code)
+			}
+			// And the token is spent for its owner too.
+			if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 410 || code != "token_used" {
+				t.Fatalf("owner after theft: %d %s", st, code)
+			}
+		}
+	})
+	t.Run("origin", func(t *testing.T) {
+		tk := op.ticket(t, consoleGuest, "vnc")
+		for _, origin := range []string{"https://evil.example", "-", "null", strings.Replace(e.url, "127.0.0.1", "localhost", 1)} {
+			if st, code, _ := op.dial(t, tk.WSURL, origin); st != 403 || code != "bad_origin" {
+				t.Fatalf("origin %q: %d %s", origin, st, code)
+			}
+		}
+		// A refused origin does not spend the token.
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 501 {
+			t.Fatalf("after bad origins: %d %s", st, code)
+		}
+	})
+	t.Run("not logged in, no token, not a WebSocket", func(t *testing.T) {
+		tk := op.ticket(t, consoleGuest, "vnc")
+		if st, _, _ := e.client().dial(t, tk.WSURL, e.url); st != 401 {
+			t.Fatalf("anonymous: %d", st)
+		}
+		if st, code, _ := op.dial(t, strings.Split(tk.WSURL, "?")[0], e.url); st != 400 || code != "bad_request" {
+			t.Fatalf("no token: %d %s", st, code)
+		}
+		want(t, op.do("GET", "/api/v1/console/ws?token="+tk.Token, nil, "Origin", e.url), 426, "upgrade_required")
+	})
+	t.Run("grant lowered or revoked between POST and GET", func(t *testing.T) {
+		admin := e.as("local", "admin")
+		access := func(p api.AccessPatch) {
+			t.Helper()
+			want(t, admin.do("PATCH", "/api/v1/vms/"+consoleGuest+"/access", p), 200, "")
+		}
+		opAs := func(role string) api.AccessPatch {
+			return api.AccessPatch{Add: []api.Grant{{Kind: "user", Realm: "local", Name: "op", Role: role}}}
+		}
+		tk := op.ticket(t, consoleGuest, "vnc")
+		access(opAs(rbac.RoleViewer))
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 403 || code != "forbidden" {
+			t.Fatalf("demoted to viewer: %d %s", st, code)
+		}
+		access(opAs(rbac.RoleOperator))
+		tk = op.ticket(t, consoleGuest, "vnc")
+		access(api.AccessPatch{Remove: []api.Grant{{Kind: "user", Realm: "local", Name: "op"}}})
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 404 || code != "not_found" {
+			t.Fatalf("revoked: %d %s", st, code)
+		}
+		access(opAs(rbac.RoleOperator))
+	})
+
+	evs := e.audit(store.AuditFilter{Action: "vm.console.open", Limit: 1000})
+	results := map[string]int{}
+	for _, ev := range evs {
+		results[ev.Result]++
+	}
+	for _, r := range []string{"error:not_supported", "denied:token_used", "denied:token_expired", "denied:not_found",
+		"denied:token_session", "denied:bad_origin", "denied:forbidden", "denied:bad_request", "denied:upgrade_required"} {
+		if results[r] == 0 {
+			t.Errorf("no %s audited: %v", r, results)
+		}
+	}
+	if strings.Contains(e.logs.String(), "token=") {
+		t.Error("a console token reached the logs")
+	}
+}
+
+// TestConsoleProxy runs whole consoles with an in-memory guest side.
+func TestConsoleProxy(t *testing.T) {
+	ctx := context.Background()
+	setup := func(t *testing.T, f func(*Options)) (*env, *fakeOpener) {
+		fake := newFakeOpener()
+		e := consoleEnv(t, withOptions(func(o *Options) {
+			o.Console.Keepalive = 100 * time.Millisecond
+			if f != nil {
+				f(o)
+			}
+		}))
+		e.srv.opener = fake
+		return e, fake
+	}
+
+	t.Run("bytes both ways, audited", func(t *testing.T) {
+		e, fake := setup(t, nil)
+		op := e.as("local", "op")
+		ws := op.connect(t, op.ticket(t, consoleGuest, "vnc"))
+		guest := fake.next(t)
+		go func() { _, _ = guest.Write([]byte("RFB 003.008\n")) }()
+		typ, b, err := ws.Read(ctx)
+		if err != nil || typ != websocket.MessageBinary || string(b) != "RFB 003.008\n" {
+			t.Fatalf("read %v %q %v", typ, b, err)
+		}
+		if err := ws.Write(ctx, websocket.MessageBinary, []byte("RFB 003.008\n")); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, 12)
+		if _, err := io.ReadFull(guest, got); err != nil || string(got) != "RFB 003.008\n" {
+			t.Fatalf("guest got %q %v", got, err)
+		}
+		// A large burst arrives whole and in order.
+		big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
+		go func() { _, _ = guest.Write(big) }()
+		var rcv []byte
+		for len(rcv) < len(big) {
+			_, b, err := ws.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rcv = append(rcv, b...)
+		}
+		if !bytes.Equal(rcv, big) {
+			t.Fatal("burst corrupted")
+		}
+		// Several keepalive periods pass while the browser reads (and so answers pings).
+		go func() { time.Sleep(500 * time.Millisecond); guest.Close() }()
+		closedWith(t, ws, websocket.StatusNormalClosure, "console closed", 5*time.Second)
+
+		eventually(t, "open and close audited", func() bool { return len(auditActions(t, e, "vm.console.close")) == 1 })
+		open, closed := auditActions(t, e, "vm.console.open"), auditActions(t, e, "vm.console.close")
+		if len(open) != 1 || open[0].Result != "ok" || open[0].Actor != "local:op" || open[0].Reason != "kind=vnc" {
+			t.Fatalf("open audit %+v", open)
+		}
+		if r := closed[0].Reason; closed[0].Actor != "local:op" || !strings.Contains(r, "reason=console closed; duration=") ||
+			!strings.Contains(r, "bytes_from_guest=1048588; bytes_to_guest=12") {
+			t.Fatalf("close audit %+v", closed[0])
+		}
+	})
+
+	t.Run("revoke closes within a second", func(t *testing.T) {
+		e, fake := setup(t, nil)
+		op := e.as("local", "op")
+		ws := op.connect(t, op.ticket(t, consoleGuest, "serial"))
+		fake.next(t)
+		patch := api.AccessPatch{Remove: []api.Grant{{Kind: "user", Realm: "local", Name: "op"}}}
+		want(t, e.as("local", "admin").do("PATCH", "/api/v1/vms/"+consoleGuest+"/access", patch), 200, "")
+		closedWith(t, ws, CloseAccessRevoked, "access revoked", time.Second)
+		eventually(t, "close audited", func() bool {
+			c := auditActions(t, e, "vm.console.close")
+			return len(c) == 1 && strings.HasPrefix(c[0].Reason, "reason=access revoked;")
+		})
+	})
+
+	t.Run("an unrelated grant change keeps the console", func(t *testing.T) {
+		e, fake := setup(t, nil)
+		op := e.as("local", "op")
+		ws := op.connect(t, op.ticket(t, consoleGuest, "vnc"))
+		guest := fake.next(t)
+		patch := api.AccessPatch{Add: []api.Grant{{Kind: "user", Realm: "local", Name: "alice", Role: rbac.RoleViewer}}}
+		want(t, e.as("local", "admin").do("PATCH", "/api/v1/vms/"+consoleGuest+"/access", patch), 200, "")
+		go func() { _, _ = guest.Write([]byte("still here")) }()
+		if _, b, err := ws.Read(ctx); err != nil || string(b) != "still here" {
+			t.Fatalf("%q %v", b, err)
+		}
+	})
+
+	t.Run("logout closes that session's consoles only", func(t *testing.T) {
+		e, fake := setup(t, nil)
+		op, op2 := e.as("local", "op"), e.as("local", "op")
+		ws := op.connect(t, op.ticket(t, consoleGuest, "vnc"))
+		fake.next(t)
+		ws2 := op2.connect(t, op2.ticket(t, consoleGuest, "vnc"))
+		guest2 := fake.next(t)
+		want(t, op.do("DELETE", "/api/v1/session", nil), 204, "")
+		closedWith(t, ws, CloseLoggedOut, "logged out", time.Second)
+		go func() { _, _ = guest2.Write([]byte("other session")) }()
+		if _, b, err := ws2.Read(ctx); err != nil || string(b) != "other session" {
+			t.Fatalf("%q %v", b, err)
+		}
+	})
+
+	t.Run("a session ended elsewhere closes its consoles", func(t *testing.T) {
+		e, fake := setup(t, nil)
+		op := e.as("local", "op")
+		ws := op.connect(t, op.ticket(t, consoleGuest, "vnc"))
+		fake.next(t)
+		if _, err := e.st.DeleteSessionsOf(ctx, "local:op"); err != nil {
+			t.Fatal(err)
+		}
+		closedWith(t, ws, CloseSessionEnded, "session ended", time.Second)
+	})
+
+	t.Run("guest stopped", func(t *testing.T) {
+		e, fake := setup(t, nil)
+		op := e.as("local", "op")
+		ws := op.connect(t, op.ticket(t, consoleGuest, "vnc"))
+		fake.next(t)
+		want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/poweroff", nil), 200, "")
+		closedWith(t, ws, CloseGuestStopped, "guest stopped", time.Second)
+	})
+
+	t.Run("idle", func(t *testing.T) {
+		e, fake := setup(t, func(o *Options) { o.Console.IdleTimeout = 300 * time.Millisecond; o.Console.Keepalive = time.Minute })
+		op := e.as("local", "op")
+		ws := op.connect(t, op.ticket(t, consoleGuest, "vnc"))
+		guest := fake.next(t)
+		// Traffic defers the idle close.
+		start := time.Now()
+		for range 4 {
+			time.Sleep(150 * time.Millisecond)
+			go func() { _, _ = guest.Write([]byte("x")) }()
+			if _, _, err := ws.Read(ctx); err != nil {
+				t.Fatal(err, auditActions(t, e, "vm.console.close"))
+			}
+		}
+		closedWith(t, ws, CloseIdle, "idle", 2*time.Second)
+		if d := time.Since(start); d < 850*time.Millisecond {
+			t.Fatalf("closed as idle after %v of traffic", d)
+		}
+	})
+
+	t.Run("a browser that stops answering is dropped", func(t *testing.T) {
+		e, fake := setup(t, nil)
+		op := e.as("local", "op")
+		// Never read: pongs are sent only by a reading client.
+		op.connect(t, op.ticket(t, consoleGuest, "vnc"))
+		fake.next(t)
+		eventually(t, "keepalive timeout audited", func() bool {
+			c := auditActions(t, e, "vm.console.close")
+			return len(c) == 1 && strings.HasPrefix(c[0].Reason, "reason=keepalive timeout;")
+		})
+	})
+
+	t.Run("caps and one serial writer", func(t *testing.T) {
+		e, fake := setup(t, func(o *Options) { o.Console.MaxPerUser = 2; o.Console.MaxPerGuest = 3 })
+		op, admin := e.as("local", "op"), e.as("local", "admin")
+		serial := op.connect(t, op.ticket(t, consoleGuest, "serial"))
+		fake.next(t)
+		// A second serial session is refused, at the POST and at the socket.
+		r := admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", ConsoleRequest{Kind: "serial"})
+		want(t, r, 409, "conflict")
+		if !strings.Contains(string(r.body), "already open (by local:op") {
+			t.Fatalf("message %s", r.body)
+		}
+		op.connect(t, op.ticket(t, consoleGuest, "vnc"))
+		fake.next(t)
+		want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
+		admin.connect(t, admin.ticket(t, consoleGuest, "vnc"))
+		fake.next(t)
+		want(t, admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
+		// Freed when one closes.
+		serial.Close(websocket.StatusNormalClosure, "")
+		eventually(t, "slot freed", func() bool { return e.srv.consoles.count() == 2 })
+		admin.connect(t, admin.ticket(t, consoleGuest, "serial"))
+		fake.next(t)
+	})
+
+	t.Run("shutdown closes every console", func(t *testing.T) {
+		e, fake := setup(t, nil)
+		op := e.as("local", "op")
+		tk := op.ticket(t, consoleGuest, "vnc")
+		var wss []*websocket.Conn
+		for range 3 {
+			wss = append(wss, op.connect(t, op.ticket(t, consoleGuest, "vnc")))
+			fake.next(t)
+		}
+		done := make(chan struct{})
+		go func() { e.srv.CloseConsoles(); close(done) }()
+		for _, ws := range wss {
+			closedWith(t, ws, websocket.StatusGoingAway, "server shutting down", 2*time.Second)
+		}
+		<-done
+		if n := len(auditActions(t, e, "vm.console.close")); n != 3 {
+			t.Fatalf("%d closes audited before CloseConsoles returned", n)
+		}
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 503 || code != "unavailable" {
+			t.Fatalf("after shutdown: %d %s", st, code)
+		}
+	})
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5 s", what)
+		}
+	}
+}
+
+func TestScreenshot(t *testing.T) {
+	e := consoleEnv(t)
+	view := e.as("local", "view")
+	r := view.do("GET", "/api/v1/vms/"+consoleGuest+"/screenshot", nil)
+	want(t, r, 200, "")
+	if !bytes.HasPrefix(r.body, []byte("\x89PNG\r\n\x1a\n")) || r.header.Get("Content-Type") != "image/png" {
+		t.Fatalf("not a PNG: %q %q", r.header.Get("Content-Type"), r.body[:min(8, len(r.body))])
+	}
+	if cc := r.header.Get("Cache-Control"); !strings.HasPrefix(cc, "private, max-age=") {
+		t.Fatalf("Cache-Control %q", cc)
+	}
+	lm := r.header.Get("Last-Modified")
+	// Within the cache period the same capture is served.
+	for range 3 {
+		if r2 := view.do("GET", "/api/v1/vms/"+consoleGuest+"/screenshot", nil); r2.header.Get("Last-Modified") != lm || !bytes.Equal(r2.body, r.body) {
+			t.Fatal("a second capture within the cache period")
+		}
+	}
+	want(t, e.as("local", "admin").do("GET", "/api/v1/vms/jenkins-old/screenshot", nil), 409, "conflict")
+	want(t, e.as("local", "alice").do("GET", "/api/v1/vms/"+consoleGuest+"/screenshot", nil), 404, "not_found")
+}
+
+func TestShotCacheSharesOneCapture(t *testing.T) {
+	sc := &shotCache{m: map[string]*shot{}}
+	now := time.Now()
+	var mu sync.Mutex
+	calls := 0
+	take := func() ([]byte, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+		return []byte("png"), nil
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if b, _, err := sc.get("g", now, time.Second, take); err != nil || string(b) != "png" {
+				t.Errorf("%q %v", b, err)
+			}
+		})
+	}
+	wg.Wait()
+	if calls != 1 {
+		t.Fatalf("%d captures for 20 concurrent requests", calls)
+	}
+	if _, _, _ = sc.get("g", now.Add(2*time.Second), time.Second, take); calls != 2 {
+		t.Fatalf("an expired capture was served (%d)", calls)
+	}
+	fail := errors.New("boom")
+	if _, _, err := sc.get("h", now, time.Second, func() ([]byte, error) { return nil, fail }); err != fail {
+		t.Fatal(err)
+	}
+	if _, _, err := sc.get("h", now, time.Second, take); err != nil {
+		t.Fatal("an error was cached")
+	}
+}
+
+// BenchmarkPipe pushes bytes from a TCP source through Pipe to a WebSocket
+// client on loopback (the throughput half of `make bench`'s console
+// section, for profiling), and checks that the copy loop allocates nothing
+// per message.
+func BenchmarkPipe(b *testing.B) {
+	const chunk = 256 << 10
+	src, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	go func() {
+		c, err := src.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, chunk)
+		for {
+			if _, err := c.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		guest, err := net.Dial("tcp", src.Addr().String())
+		if err != nil {
+			return
+		}
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		Pipe(context.Background(), ws, guest, PipeOptions{})
+	}))
+	defer hs.Close()
+	ctx := context.Background()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(-1)
+	buf := make([]byte, chunk)
+	b.SetBytes(chunk)
+	b.ReportAllocs()
+	b.ResetTimer()
+	got := 0
+	for i := 0; i < b.N; i++ {
+		for want := (i + 1) * chunk; got < want; {
+			_, r, err := ws.Reader(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for {
+				n, err := r.Read(buf)
+				got += n
+				if err != nil {
+					break
+				}
+			}
+		}
+	}
+}

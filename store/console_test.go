@@ -1,0 +1,123 @@
+package store
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/virtportal/virtportal/api"
+)
+
+func asErr(err error) *api.Error {
+	if e := api.As(err); e != nil {
+		return e
+	}
+	return &api.Error{}
+}
+
+func consoleToken(sessionID string) ConsoleToken {
+	return ConsoleToken{Identity: "pam:alice", SessionHash: SessionHash(sessionID), Guest: "web01", Kind: "vnc",
+		Created: base, Expires: base.Add(30 * time.Second)}
+}
+
+func TestConsoleTokens(t *testing.T) {
+	s, _ := openStore(t, "")
+	ctx := t.Context()
+	tok := consoleToken("sid-1")
+	wantStatus(t, s.CreateConsoleToken(ctx, "secret-1", tok), 0)
+
+	t.Run("only the hash is stored", func(t *testing.T) {
+		var n int
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM console_tokens WHERE token_hash = ? OR session_hash = ?`, "secret-1", "sid-1").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatal("token or session id stored as is")
+		}
+	})
+	t.Run("unknown", func(t *testing.T) {
+		_, err := s.ConsumeConsoleToken(ctx, "no-such", base)
+		wantStatus(t, err, http.StatusNotFound)
+	})
+	t.Run("consume once", func(t *testing.T) {
+		got, err := s.ConsumeConsoleToken(ctx, "secret-1", base.Add(time.Second))
+		wantStatus(t, err, 0)
+		if got.Guest != "web01" || got.Kind != "vnc" || got.Identity != "pam:alice" || !got.Expires.Equal(tok.Expires) ||
+			!got.Used.Equal(base.Add(time.Second)) || !got.IssuedTo("sid-1") || got.IssuedTo("sid-2") || got.IssuedTo("") {
+			t.Fatalf("got %+v", got)
+		}
+		again, err := s.ConsumeConsoleToken(ctx, "secret-1", base.Add(2*time.Second))
+		wantStatus(t, err, http.StatusGone)
+		if e := asErr(err); e.Code != "token_used" || again.Guest != "web01" || !again.Used.Equal(got.Used) {
+			t.Fatalf("replay: %v %+v", err, again)
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		wantStatus(t, s.CreateConsoleToken(ctx, "secret-2", tok), 0)
+		// Valid up to, not at, the expiry instant.
+		_, err := s.ConsumeConsoleToken(ctx, "secret-2", tok.Expires)
+		wantStatus(t, err, http.StatusGone)
+		if e := asErr(err); e.Code != "token_expired" {
+			t.Fatalf("expired: %v", err)
+		}
+	})
+	t.Run("incomplete refused", func(t *testing.T) {
+		bad := tok
+		bad.SessionHash = ""
+		if err := s.CreateConsoleToken(ctx, "secret-3", bad); err == nil {
+			t.Fatal("a token without a session was stored")
+		}
+		if err := s.CreateConsoleToken(ctx, "", tok); err == nil {
+			t.Fatal("an empty token was stored")
+		}
+	})
+	t.Run("purge", func(t *testing.T) {
+		wantStatus(t, s.CreateConsoleToken(ctx, "secret-4", ConsoleToken{Identity: "x", SessionHash: "h", Guest: "g", Kind: "serial",
+			Created: base.Add(time.Hour), Expires: base.Add(time.Hour + 30*time.Second)}), 0)
+		n, err := s.PurgeConsoleTokens(ctx, base.Add(time.Minute))
+		wantStatus(t, err, 0)
+		if n != 2 || countRows(t, s, "console_tokens") != 1 {
+			t.Fatalf("purged %d, %d left", n, countRows(t, s, "console_tokens"))
+		}
+	})
+}
+
+// TestConsoleTokenRace: many requests present one token at once; exactly
+// one wins and every other one is told it was used.
+func TestConsoleTokenRace(t *testing.T) {
+	s, _ := openStore(t, "")
+	ctx := t.Context()
+	for round := range 5 {
+		secret := "race-" + string(rune('a'+round))
+		if err := s.CreateConsoleToken(ctx, secret, consoleToken("sid")); err != nil {
+			t.Fatal(err)
+		}
+		const n = 16
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins, gone := 0, 0
+		start := make(chan struct{})
+		for range n {
+			wg.Go(func() {
+				<-start
+				_, err := s.ConsumeConsoleToken(ctx, secret, base.Add(time.Second))
+				mu.Lock()
+				defer mu.Unlock()
+				switch e := asErr(err); {
+				case err == nil:
+					wins++
+				case e != nil && e.Status == http.StatusGone && e.Code == "token_used":
+					gone++
+				default:
+					t.Errorf("unexpected: %v", err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if wins != 1 || gone != n-1 {
+			t.Fatalf("round %d: %d winners, %d refused", round, wins, gone)
+		}
+	}
+}

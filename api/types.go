@@ -202,3 +202,20 @@ type AccessPatch struct {
 	Add    []Grant `json:"add"`
 	Remove []Grant `json:"remove"`
 }
+
+// ConsoleRequest is the body of POST /api/v1/vms/{name}/console.
+type ConsoleRequest struct {
+	Kind string `json:"kind"` // vnc, spice or serial
+}
+
+// ConsoleTicket answers POST /api/v1/vms/{name}/console. For vnc and serial
+// it carries a one-time token and the WebSocket URL to present it to; for
+// spice it carries a remote-viewer file instead (VV), whose password
+// expires at Expires.
+type ConsoleTicket struct {
+	Kind    string    `json:"kind"`
+	Token   string    `json:"token,omitempty"`
+	WSURL   string    `json:"ws_url,omitempty"`
+	Expires time.Time `json:"expires"`
+	VV      string    `json:"vv,omitempty"`
+}

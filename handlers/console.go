@@ -59,23 +59,6 @@ func (o *ConsoleOptions) applyDefaults() {
 	}
 }
 
-// ConsoleRequest is the body of POST /api/v1/vms/{name}/console.
-type ConsoleRequest struct {
-	Kind string `json:"kind"` // vnc, spice or serial
-}
-
-// ConsoleTicket answers POST /api/v1/vms/{name}/console. For vnc and serial
-// it carries a one-time token and the WebSocket URL to present it to; for
-// spice it carries a remote-viewer file instead (VV), whose password
-// expires at Expires.
-type ConsoleTicket struct {
-	Kind    string    `json:"kind"`
-	Token   string    `json:"token,omitempty"`
-	WSURL   string    `json:"ws_url,omitempty"`
-	Expires time.Time `json:"expires"`
-	VV      string    `json:"vv,omitempty"`
-}
-
 // CloseReason is why a console ended: the WebSocket close code and the
 // short text the browser shows.
 type CloseReason struct {
@@ -527,7 +510,7 @@ type consoleOpener interface {
 
 // consoleToken answers POST /api/v1/vms/{name}/console.
 func (s *Server) consoleToken(c *gin.Context) error {
-	var req ConsoleRequest
+	var req api.ConsoleRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
@@ -570,7 +553,7 @@ func (s *Server) consoleToken(c *gin.Context) error {
 		scheme = "wss"
 	}
 	u := url.URL{Scheme: scheme, Host: c.Request.Host, Path: "/api/v1/console/ws", RawQuery: "token=" + token}
-	c.JSON(http.StatusOK, ConsoleTicket{Kind: req.Kind, Token: token, WSURL: u.String(), Expires: t.Expires.UTC()})
+	c.JSON(http.StatusOK, api.ConsoleTicket{Kind: req.Kind, Token: token, WSURL: u.String(), Expires: t.Expires.UTC()})
 	return nil
 }
 
@@ -605,7 +588,7 @@ func (s *Server) spiceTicket(c *gin.Context, name string) error {
 	fmt.Fprintf(&vv, "password=%s\ntitle=%s (virtportal)\ndelete-this-file=1\n", t.Password, name)
 	vv.WriteString("secure-attention=ctrl+alt+end\nrelease-cursor=shift+f12\ntoggle-fullscreen=shift+f11\n")
 	c.Set(keyReason, "kind=spice; password valid until "+t.ValidTo.Format(time.RFC3339))
-	c.JSON(http.StatusOK, ConsoleTicket{Kind: virt.ConsoleSpice, Expires: t.ValidTo, VV: vv.String()})
+	c.JSON(http.StatusOK, api.ConsoleTicket{Kind: virt.ConsoleSpice, Expires: t.ValidTo, VV: vv.String()})
 	return nil
 }
 

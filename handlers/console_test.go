@@ -94,11 +94,11 @@ func consoleEnv(t *testing.T, opts ...envOpt) *env {
 	return e
 }
 
-func (c *client) ticket(t *testing.T, guest, kind string) ConsoleTicket {
+func (c *client) ticket(t *testing.T, guest, kind string) api.ConsoleTicket {
 	t.Helper()
-	r := c.do("POST", "/api/v1/vms/"+guest+"/console", ConsoleRequest{Kind: kind})
+	r := c.do("POST", "/api/v1/vms/"+guest+"/console", api.ConsoleRequest{Kind: kind})
 	want(t, r, http.StatusOK, "")
-	var tk ConsoleTicket
+	var tk api.ConsoleTicket
 	r.decode(t, &tk)
 	return tk
 }
@@ -133,7 +133,7 @@ func (c *client) dial(t *testing.T, wsURL, origin string) (int, string, *websock
 	return res.StatusCode, code, nil
 }
 
-func (c *client) connect(t *testing.T, tk ConsoleTicket) *websocket.Conn {
+func (c *client) connect(t *testing.T, tk api.ConsoleTicket) *websocket.Conn {
 	t.Helper()
 	st, code, ws := c.dial(t, tk.WSURL, c.e.url)
 	if ws == nil {
@@ -207,14 +207,14 @@ func TestConsoleTokenIssue(t *testing.T) {
 		{"alice", consoleGuest, "vnc", 404, "not_found"},
 	} {
 		t.Run(tc.who+"/"+tc.guest+"/"+tc.kind, func(t *testing.T) {
-			want(t, e.as("local", tc.who).do("POST", "/api/v1/vms/"+tc.guest+"/console", ConsoleRequest{Kind: tc.kind}), tc.status, tc.code)
+			want(t, e.as("local", tc.who).do("POST", "/api/v1/vms/"+tc.guest+"/console", api.ConsoleRequest{Kind: tc.kind}), tc.status, tc.code)
 		})
 	}
 	// CSRF and cross-origin protection hold as for every unsafe route.
 	noCSRF := e.as("local", "op")
 	noCSRF.csrf = ""
-	want(t, noCSRF.do("POST", "/api/v1/vms/"+consoleGuest+"/console", ConsoleRequest{Kind: "vnc"}), 403, "csrf")
-	want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", ConsoleRequest{Kind: "vnc"}, "Origin", "https://evil.example"), 403, "bad_origin")
+	want(t, noCSRF.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 403, "csrf")
+	want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}, "Origin", "https://evil.example"), 403, "bad_origin")
 
 	evs := auditActions(t, e, "vm.console.token")
 	if len(evs) < 3 || evs[len(evs)-1].Result != "ok" || evs[len(evs)-1].Reason != "kind=vnc" || evs[len(evs)-1].Actor != "local:op" {
@@ -490,17 +490,17 @@ func TestConsoleProxy(t *testing.T) {
 		serial := op.connect(t, op.ticket(t, consoleGuest, "serial"))
 		fake.next(t)
 		// A second serial session is refused, at the POST and at the socket.
-		r := admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", ConsoleRequest{Kind: "serial"})
+		r := admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "serial"})
 		want(t, r, 409, "conflict")
 		if !strings.Contains(string(r.body), "already open (by local:op") {
 			t.Fatalf("message %s", r.body)
 		}
 		op.connect(t, op.ticket(t, consoleGuest, "vnc"))
 		fake.next(t)
-		want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
+		want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
 		admin.connect(t, admin.ticket(t, consoleGuest, "vnc"))
 		fake.next(t)
-		want(t, admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
+		want(t, admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
 		// Freed when one closes.
 		serial.Close(websocket.StatusNormalClosure, "")
 		eventually(t, "slot freed", func() bool { return e.srv.consoles.count() == 2 })

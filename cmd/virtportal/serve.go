@@ -115,6 +115,9 @@ func demoSetup(ctx context.Context, cfg *Config, uriSet bool, st *store.Store, s
 	if err := st.CreateUser(ctx, store.User{Name: "admin", Hash: hash, Admin: true}); err != nil {
 		return err
 	}
+	if _, err := st.AddAudit(ctx, api.AuditEvent{Actor: "system", Action: "user.add", Target: "user:local:admin", Result: "ok", Reason: "demo", Client: "local"}); err != nil {
+		return err
+	}
 	fmt.Fprintln(stdout, "demo admin user: admin")
 	fmt.Fprintln(stdout, "admin password:", pw)
 	return nil

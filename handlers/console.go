@@ -504,6 +504,9 @@ func (s *Server) CloseConsoles() {
 // consoleOpener opens the guest side of a console; *virt.Manager is the
 // real one, tests put a fake in its place.
 type consoleOpener interface {
+	// ConsoleCapable says whether this host can open consoles at all, so a
+	// token is never handed out for a console that cannot exist.
+	ConsoleCapable() error
 	OpenGraphics(ctx context.Context, name string) (io.ReadWriteCloser, error)
 	OpenSerial(ctx context.Context, name string) (io.ReadWriteCloser, error)
 }
@@ -521,6 +524,9 @@ func (s *Server) consoleToken(c *gin.Context) error {
 		return api.BadRequest("unknown console kind %q; use vnc, spice or serial", truncate(req.Kind, 16))
 	}
 	c.Set(keyReason, "kind="+req.Kind)
+	if err := s.opener.ConsoleCapable(); err != nil {
+		return err
+	}
 	sess, _ := sessionOf(c)
 	sid, err := s.d.Sessions.CurrentID(c.Request)
 	if err != nil {

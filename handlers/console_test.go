@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -60,6 +61,8 @@ func (f *fakeOpener) open() (io.ReadWriteCloser, error) {
 	f.guests <- b
 	return a, nil
 }
+
+func (f *fakeOpener) ConsoleCapable() error { return nil }
 
 func (f *fakeOpener) OpenGraphics(context.Context, string) (io.ReadWriteCloser, error) {
 	return f.open()
@@ -176,6 +179,9 @@ func auditActions(t *testing.T, e *env, action string) []api.AuditEvent {
 func TestConsoleTokenIssue(t *testing.T) {
 	clk := &fakeClock{t: time.Now()}
 	e := consoleEnv(t, withOptions(func(o *Options) { o.Now = clk.Now }))
+	// The test driver itself has no consoles: no token is handed out.
+	want(t, e.as("local", "op").do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 501, "not_supported")
+	unopenable(e)
 	op := e.as("local", "op")
 
 	tk := op.ticket(t, consoleGuest, "vnc")
@@ -217,9 +223,19 @@ func TestConsoleTokenIssue(t *testing.T) {
 	want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}, "Origin", "https://evil.example"), 403, "bad_origin")
 
 	evs := auditActions(t, e, "vm.console.token")
-	if len(evs) < 3 || evs[len(evs)-1].Result != "ok" || evs[len(evs)-1].Reason != "kind=vnc" || evs[len(evs)-1].Actor != "local:op" {
+	issued := slices.ContainsFunc(evs, func(ev api.AuditEvent) bool {
+		return ev.Result == "ok" && ev.Reason == "kind=vnc" && ev.Actor == "local:op"
+	})
+	refused := slices.ContainsFunc(evs, func(ev api.AuditEvent) bool { return ev.Result == "error:not_supported" })
+	if !issued || !refused {
 		t.Fatalf("audit %+v", evs)
 	}
+}
+
+// unopenable claims consoles and fails to open them as the test driver
+// would, so every check before the opening runs on the test driver.
+func unopenable(e *env) {
+	e.srv.opener = &fakeOpener{fail: api.Errorf(http.StatusNotImplemented, "not_supported", "no consoles here")}
 }
 
 // TestConsoleRefusals: every check of the WebSocket runs before a console
@@ -227,9 +243,10 @@ func TestConsoleTokenIssue(t *testing.T) {
 func TestConsoleRefusals(t *testing.T) {
 	clk := &fakeClock{t: time.Now()}
 	e := consoleEnv(t, withOptions(func(o *Options) { o.Now = clk.Now }))
+	unopenable(e)
 	op := e.as("local", "op")
 
-	t.Run("valid token reaches the test driver, which has no consoles", func(t *testing.T) {
+	t.Run("a valid token reaches the guest side", func(t *testing.T) {
 		tk := op.ticket(t, consoleGuest, "vnc")
 		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 501 || code != "not_supported" {
 			t.Fatalf("got %d %s", st, code)

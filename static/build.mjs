@@ -1,7 +1,9 @@
 // Builds the browser app: static/src → static/dist (app.js, app.css,
-// theme.js, logo.svg, source maps). `node static/build.mjs [--watch]`.
+// theme.js, logo.svg, source maps, and the chunks app.js loads on demand:
+// the consoles, noVNC and xterm.js, which the guest list never pays for).
+// `node static/build.mjs [--watch]`.
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,11 +28,48 @@ await rm(dist, { recursive: true, force: true });
 await mkdir(dist, { recursive: true });
 await copyFile(join(src, 'assets', 'logo.svg'), join(dist, 'logo.svg'));
 
+// The bundle strips license comments: the licenses of the npm packages it
+// contains go next to it (served as /static/THIRD-PARTY-LICENSES.txt).
+const modules = join(here, '..', 'node_modules');
+const licenses = [
+  ['@novnc/novnc (noVNC, MPL-2.0; the chunk vnc-*.js; its source is in the source map)', '@novnc/novnc/LICENSE.txt'],
+  ['MPL-2.0', '@novnc/novnc/docs/LICENSE.MPL-2.0'],
+  ['pako (in noVNC, MIT)', '@novnc/novnc/vendor/pako/LICENSE'],
+  ['BSD-3-Clause (parts of noVNC)', '@novnc/novnc/docs/LICENSE.BSD-3-Clause'],
+  ['noVNC core/crypto/des.js (its notice)', '@novnc/novnc/core/crypto/des.js', 'header'],
+  ['@xterm/xterm (xterm.js, MIT; the chunk serial-*.js)', '@xterm/xterm/LICENSE'],
+  ['@xterm/addon-fit (MIT; the chunk serial-*.js)', '@xterm/addon-fit/LICENSE'],
+];
+const texts = await Promise.all(licenses.map(async ([what, file, part]) => {
+  let text = await readFile(join(modules, file), 'utf8');
+  if (part === 'header') text = text.slice(0, text.indexOf('*/') + 2); // a source file's leading comment
+  return `==== ${what}\n\n${text.trim()}\n`;
+}));
+await writeFile(join(dist, 'THIRD-PARTY-LICENSES.txt'), texts.join('\n'));
+
+// xterm.js's stylesheet is imported as text by the serial console and
+// applied as a constructed stylesheet (CSP: no inline <style>), so it loads
+// with that chunk instead of weighing on app.css.
+const cssAsText = {
+  name: 'css-as-text',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@xterm[\\/]xterm[\\/]css[\\/]xterm\.css$/ }, async (args) => {
+      const css = await readFile(args.path, 'utf8');
+      const { code } = await esbuild.transform(css, { loader: 'css', minify: true, target });
+      return { contents: code, loader: 'text' };
+    });
+  },
+};
+
 const app = {
   ...common,
   entryPoints: { app: join(src, 'main.js') },
   outdir: dist,
   format: 'esm',
+  // Dynamic import() becomes a chunk next to app.js, loaded when first needed.
+  splitting: true,
+  chunkNames: '[name]-[hash]',
+  plugins: [cssAsText],
 };
 // The theme script runs before first paint as a classic script: no imports, no map.
 const theme = {
@@ -48,6 +87,7 @@ if (watch) {
   console.log('watching static/src …');
 } else {
   await Promise.all([esbuild.build(app), esbuild.build(theme)]);
-  const sizes = await Promise.all(['app.js', 'app.css', 'theme.js'].map(async (f) => `${f} ${((await stat(join(dist, f))).size / 1024).toFixed(1)} KiB`));
+  const chunks = (await readdir(dist)).filter((f) => f.endsWith('.js') && !['app.js', 'theme.js'].includes(f)).sort();
+  const sizes = await Promise.all(['app.js', 'app.css', 'theme.js', ...chunks].map(async (f) => `${f} ${((await stat(join(dist, f))).size / 1024).toFixed(1)} KiB`));
   console.log(`static/dist: ${sizes.join(', ')}`);
 }

@@ -1,7 +1,8 @@
 // Package static holds the browser app's build output (static/dist: app.js,
-// app.css, theme.js, logo.svg and their source maps), produced by
-// `npm run build` from static/src and embedded into the binary. The server
-// serves FS's dist folder at /static/.
+// app.css, theme.js, logo.svg, the lazily loaded console chunks, source maps
+// and THIRD-PARTY-LICENSES.txt), produced by `npm run build` from
+// static/src and embedded into the binary. The server serves FS's dist
+// folder at /static/.
 package static
 
 import "embed"

@@ -146,6 +146,15 @@ func checkDevice(name string, d *libvirtxml.Domain, kind string) error {
 	return api.BadRequest("unknown console kind %q; use vnc, spice or serial", kind)
 }
 
+// ConsoleCapable answers 501 on libvirt's test driver, which has neither
+// consoles nor graphics passwords; other drivers decide per guest.
+func (m *Manager) ConsoleCapable() error {
+	if strings.HasPrefix(m.cfg.URI, "test:") {
+		return api.Errorf(http.StatusNotImplemented, "not_supported", "consoles are not available on this host (libvirt's test driver has none)")
+	}
+	return nil
+}
+
 // CheckConsole says whether a console of kind can be opened on the guest
 // now: it has a live process and the device. It opens nothing.
 func (m *Manager) CheckConsole(ctx context.Context, name, kind string) error {

@@ -144,11 +144,13 @@ describe('access tab', () => {
     assert.equal(await page.getByTestId('nav-host').count(), 0);
     await screenshot(page, 'carol-guests');
 
-    // The detail page: no Access tab (even when asked for), the same actions.
+    // The detail page: no Access tab (even when asked for), the Console tab
+    // (an operator may use it), the same actions.
     await page.goto(`${server.url}/guests/${encodeURIComponent(guest)}?tab=access`);
     await page.getByTestId('fact-uuid').waitFor();
-    assert.equal(await page.getByTestId('guest-tabs').isVisible(), false);
     assert.equal(await page.getByTestId('tab-access').count(), 0);
+    assert.equal(await page.getByTestId('tab-console').isVisible(), true);
+    assert.equal(await page.getByTestId('tab-overview').getAttribute('aria-selected'), 'true');
     assert.equal(new URL(page.url()).search, '', 'a tab carol does not have is dropped from the URL');
     assert.equal(await page.getByTestId('my-role').textContent(), 'Your role: Operator');
     assert.equal(await page.getByTestId('vm-primary-action').getAttribute('data-action'), 'shutdown');
@@ -182,6 +184,7 @@ describe('access tab', () => {
     await c.goto(`${server.url}/guests/${encodeURIComponent(guest)}`);
     await c.getByTestId('fact-uuid').waitFor();
     assert.equal(await c.getByTestId('my-role').textContent(), 'Your role: Viewer');
+    assert.equal(await c.getByTestId('guest-tabs').isVisible(), false, 'a viewer has no Console tab');
     assert.equal(await c.getByTestId('vm-primary-action').isVisible(), false);
     assert.equal(await c.getByTestId('vm-menu-button').isVisible(), false);
     await screenshot(c, 'carol-viewer-detail');

@@ -74,6 +74,28 @@ export function apiGet(page, path) {
   }, path);
 }
 
+/**
+ * Call the API from inside the page with an unsafe method (the session's
+ * CSRF token in X-CSRF-Token).
+ * @param {import('playwright-core').Page} page
+ * @param {string} method
+ * @param {string} path below /api/v1
+ * @param {unknown} [body]
+ * @returns {Promise<{status: number, body: any}>}
+ */
+export function apiSend(page, method, path, body) {
+  return page.evaluate(async ([m, p, b]) => {
+    const session = await (await fetch('/api/v1/session', { credentials: 'same-origin' })).json();
+    const r = await fetch('/api/v1' + p, {
+      method: m, credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrf_token },
+      body: b === undefined ? undefined : JSON.stringify(b),
+    });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : null };
+  }, [method, path, body]);
+}
+
 /** Wait until fn (run in the page) returns truthy. */
 export function waitFor(page, fn, arg, timeout = 10000) {
   return page.waitForFunction(fn, arg, { timeout, polling: 100 });

@@ -2,6 +2,8 @@
 //   ${VIRTPORTAL_BIN:-./bin/virtportal} serve --demo --allow-root
 //     --listen 127.0.0.1:0 --data-dir <fresh temp dir>
 // and waits for the lines that give its URL and the demo admin password.
+// With {demo: false, libvirtURI} it serves a real libvirt instead (no demo
+// admin: setup() adds users to the data directory before the start).
 // A missing binary or a server that is not up within 20 s fails loudly.
 // cli() runs the same binary's other commands (user add/del) on its data
 // directory, which works while the server runs.
@@ -27,10 +29,14 @@ export function serverBinary() {
 
 /**
  * Start the server.
- * @param {{env?: Record<string,string>, args?: string[]}} [opts]
+ * @param {{env?: Record<string,string>, args?: string[], demo?: boolean, libvirtURI?: string,
+ *          setup?: (dataDir: string) => Promise<void>}} [opts]
+ *   demo (default true): the demo host and its printed admin password; false
+ *   with libvirtURI: that libvirt, and setup() to add users before the start
  * @returns {Promise<{url: string, password: string, dataDir: string, log: () => string, stop: () => Promise<void>}>}
  */
 export async function startServer(opts = {}) {
+  const demo = opts.demo ?? true;
   const bin = serverBinary();
   try {
     accessSync(bin, constants.X_OK);
@@ -39,7 +45,16 @@ export async function startServer(opts = {}) {
       'Build it first (make build) or point VIRTPORTAL_BIN at it.');
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'virtportal-e2e-'));
-  const child = spawn(bin, ['serve', '--demo', '--allow-root', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(opts.args ?? [])], {
+  if (opts.setup) {
+    try {
+      await opts.setup(dataDir);
+    } catch (err) {
+      await rm(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+  const mode = demo ? ['--demo'] : ['--libvirt-uri', opts.libvirtURI ?? 'qemu:///system'];
+  const child = spawn(bin, ['serve', ...mode, '--allow-root', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(opts.args ?? [])], {
     cwd: REPO,
     env: { ...process.env, ...(opts.env ?? {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,12 +98,12 @@ export async function startServer(opts = {}) {
         const p = PASSWORD_RE.exec(line.trimEnd());
         if (p && !password) password = p[1];
       }
-      if (url && password) res({ url, password });
+      if (url && (password || !demo)) res({ url, password });
     };
     child.stdout.on('data', onData('stdout'));
     child.stderr.on('data', onData('stderr'));
     exitPromise.then((e) => rej(new Error(`virtportal exited before it was ready (${e.error?.message ?? `code ${e.code}, signal ${e.signal}`}). Output:\n${log}`)));
-    const timer = setTimeout(() => rej(new Error(`virtportal did not print its URL and admin password within ${START_TIMEOUT_MS / 1000} s. Output:\n${log}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => rej(new Error(`virtportal did not print its URL${demo ? ' and admin password' : ''} within ${START_TIMEOUT_MS / 1000} s. Output:\n${log}`)), START_TIMEOUT_MS);
     timer.unref();
   });
 

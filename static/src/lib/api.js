@@ -114,6 +114,29 @@ export async function request(method, path, opts = {}) {
   throw err;
 }
 
+/**
+ * GET an image (a guest's screenshot). Not an error to throw: the caller
+ * wants the status (409 and 501 mean "no screen", not a failure).
+ * @param {string} path below /api/v1
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<{status: number, blob: Blob|null}>} status 0: no answer
+ */
+export async function requestImage(path, signal) {
+  let res;
+  try {
+    res = await fetch(API + path, { credentials: 'same-origin', cache: 'no-store', signal, headers: { Accept: 'image/png' } });
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+    return { status: 0, blob: null };
+  }
+  if (res.status === 401 && onUnauthorized) onUnauthorized();
+  if (!res.ok || !(res.headers.get('Content-Type') ?? '').startsWith('image/')) {
+    res.body?.cancel().catch(() => {});
+    return { status: res.ok ? 415 : res.status, blob: null };
+  }
+  return { status: res.status, blob: await res.blob() };
+}
+
 const enc = encodeURIComponent;
 
 /** The calls the app makes, one per API endpoint. */
@@ -135,6 +158,15 @@ export const api = {
   /** kind "user" or "group"; realm '' searches every realm */
   directory: (kind, { q, realm, limit }, signal) =>
     request('GET', kind === 'group' ? '/directory/groups' : '/directory/users', { query: { q, realm: realm || undefined, limit }, signal }),
+  /**
+   * A one-time console ticket: {kind, token, ws_url, expires, read_only?} for
+   * vnc and serial, {kind, vv, expires} (a remote-viewer file) for spice.
+   * @param {string} name
+   * @param {'vnc'|'spice'|'serial'} kind
+   */
+  consoleTicket: (name, kind) => request('POST', `/vms/${enc(name)}/console`, { body: { kind } }),
+  /** The guest's screen as PNG (cached a few seconds by the server). */
+  screenshot: (name, signal) => requestImage(`/vms/${enc(name)}/screenshot`, signal),
   deleteVM: (name, { volumes = false } = {}) =>
     request('DELETE', `/vms/${enc(name)}`, { query: volumes ? { volumes: 'true' } : undefined }),
 };

@@ -1,8 +1,9 @@
 // Searching users and groups of every realm for the Access tab's typeahead.
 // Pure apart from the query function it is given: the merge of the users and
-// groups answers (best matches first), and the way round a realm whose
-// directory is down (the merged search answers 503 as a whole; each realm is
-// then asked on its own so the others still answer).
+// groups answers (best matches first), and a realm whose directory is down:
+// the merged search answers the others' results and names it in
+// "unavailable"; an older server answers 503 as a whole, and each realm is
+// then asked on its own so the others still answer.
 
 import { grantKey } from './grants.js';
 
@@ -100,6 +101,9 @@ export async function searchDirectory(q, { query, realms = [] }) {
     const first = await attempt(kind, '');
     if (first.ok) {
       answers.push(first.r);
+      for (const realm of Array.isArray(first.r?.unavailable) ? first.r.unavailable : []) {
+        if (!unavailable.has(realm)) unavailable.set(realm, '');
+      }
       return;
     }
     if (first.e?.status !== 503) throw first.e;

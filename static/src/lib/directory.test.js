@@ -72,6 +72,19 @@ describe('searchDirectory', () => {
     assert.deepEqual(r.unavailable, [{ realm: 'ldap', message: 'the LDAP directory is unavailable' }]);
     assert.equal(calls.length, 2 + 6);
   });
+  it('says which realm the merged search could not ask', async () => {
+    const calls = [];
+    const r = await searchDirectory('adm', {
+      realms: ['local', 'ldap'],
+      query: async (kind, realm) => {
+        calls.push(`${kind}@${realm}`);
+        return { items: kind === 'user' ? [user('local', 'admin')] : [], truncated: false, unavailable: ['ldap'] };
+      },
+    });
+    assert.deepEqual(calls.sort(), ['group@', 'user@'], 'no second round');
+    assert.deepEqual(r.items.map((e) => `${e.realm}:${e.name}`), ['local:admin']);
+    assert.deepEqual(r.unavailable, [{ realm: 'ldap', message: '' }]);
+  });
   it('reports an unavailable directory when there is nothing to fall back to', async () => {
     const r = await searchDirectory('a', { realms: ['ldap'], query: async () => { throw err(503, 'down'); } });
     assert.deepEqual(r, { items: [], truncated: false, unavailable: [{ realm: 'ldap', message: 'down' }] });

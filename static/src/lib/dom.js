@@ -93,6 +93,12 @@ const ICONS = {
   plus: ['M12 5v14', 'M5 12h14'],
   filter: ['M4 5h16l-6 7.5V19l-4 1.5v-8z'],
   shield: ['M12 3l8 3v6c0 4.5-3.4 8.1-8 9-4.6-.9-8-4.5-8-9V6z'],
+  screen: ['M3 4h18v12H3z', 'M8 20h8', 'M12 16v4'],
+  keyboard: ['M3 6h18v12H3z', 'M7 10h.01', 'M11 10h.01', 'M15 10h.01', 'M7 14h10'],
+  clipboard: ['M9 4h6v3H9z', 'M9 5.5H6v15h12v-15h-3', 'M9 12h6', 'M9 16h4'],
+  fit: ['M4 9V4h5', 'M20 9V4h-5', 'M4 15v5h5', 'M20 15v5h-5', 'M9 9h6v6H9z'],
+  expand: ['M4 9V4h5', 'M20 9V4h-5', 'M4 15v5h5', 'M20 15v5h-5'],
+  download: ['M12 4v11', 'M7 10.5l5 5 5-5', 'M5 20h14'],
 };
 
 /**

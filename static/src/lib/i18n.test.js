@@ -11,6 +11,8 @@ import { NAV } from './router.js';
 import { GRANT_KINDS, GRANT_ROLES } from './grants.js';
 import { ACTION_PRESETS, RESULT_FILTERS } from './auditfilter.js';
 import { GUEST_TABS } from '../pages/guest.js';
+import { CLOSE_MESSAGES, CONSOLE_VIEWS } from './console.js';
+import { THUMB_STATES } from '../ui/thumbs.js';
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,6 +52,9 @@ function dynamicKeys() {
     ...['admin', 'auditor', 'user'].map((r) => `role.${r}`),
     ...['vnc', 'spice'].map((g) => `graphics.${g}`),
     ...GUEST_TABS.map((tab) => `guest.tab.${tab.id}`),
+    ...CONSOLE_VIEWS.map((v) => `console.view.${v}`),
+    ...CLOSE_MESSAGES.map((m) => `console.closed.${m}`),
+    ...THUMB_STATES.map((s) => `thumb.${s}`),
     ...GRANT_ROLES.flatMap((r) => [`access.role.${r}`, `access.roleHelp.${r}`]),
     ...GRANT_KINDS.map((k) => `access.kind.${k}`),
     ...['added', 'changed', 'removed'].map((k) => `access.diff.${k}`),

@@ -1,11 +1,13 @@
 // The detail page of one guest (/guests/NAME): the same actions as the list
 // (those the caller's role allows) above tabs: Overview (fields, usage and
-// device summary, refreshed every 3 s while visible) and Access (who may use
+// device summary, refreshed every 3 s while visible), Console (the guest's
+// display or serial port, for roles that allow it) and Access (who may use
 // the guest; administrators and auditors). The tab is in the URL
-// (?tab=access), so deep links work. Later releases add Console and Snapshots.
+// (?tab=console), so deep links work. A later release adds Snapshots.
 
 import { actionLabel, runAction } from '../actions.js';
 import { api } from '../lib/api.js';
+import { consoleOffered, mayUseConsole } from '../lib/console.js';
 import { h, icon, setAttr, setText } from '../lib/dom.js';
 import { formatMiB, formatNumber, formatOS, formatRate, formatTime, none } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
@@ -13,23 +15,30 @@ import { createPoller } from '../lib/poller.js';
 import { DESTRUCTIVE, allowedActions, fallbackRole, isActive, stateTone } from '../lib/vmstate.js';
 import { closeMenu, isMenuOpenFor, toggleMenu, updateMenu } from '../ui/menu.js';
 import { mountAccess } from './access.js';
+import { mountConsole } from './console.js';
 import { graphicsLabel, REFRESH_MS, setUsage } from './guests.js';
 
+/** Only auditors: may change nothing, open no console. */
+const auditorOnly = (roles) => Array.isArray(roles) && roles.length > 0 && roles.every((r) => r === 'auditor');
+
 /**
- * The tabs of the guest page, in display order; who sees each. Console and
+ * The tabs of the guest page, in display order; which global roles see
+ * each. The Console tab also needs a role on the guest that allows it
+ * (my_role: operator, manager, admin), known once the guest is loaded.
  * Snapshots join here.
  */
 export const GUEST_TABS = Object.freeze([
-  { id: 'overview', roles: null },
-  { id: 'access', roles: ['admin', 'auditor'] },
+  { id: 'overview', visible: () => true },
+  { id: 'console', visible: (roles) => !auditorOnly(roles) },
+  { id: 'access', visible: (roles) => ['admin', 'auditor'].some((r) => roles?.includes(r)) },
 ]);
 
 /**
- * The tabs a caller with these global roles sees.
+ * The tabs a caller with these global roles may see.
  * @param {string[]|undefined} roles
  */
 export function guestTabs(roles) {
-  return GUEST_TABS.filter((tab) => !tab.roles || tab.roles.some((r) => roles?.includes(r))).map((tab) => tab.id);
+  return GUEST_TABS.filter((tab) => tab.visible(roles)).map((tab) => tab.id);
 }
 
 /**
@@ -97,6 +106,11 @@ export function mountGuest(main, ctx) {
   let tab = tabFromSearch(location.search, tabs);
   /** @type {ReturnType<typeof mountAccess>|null} */
   let access = null;
+  /** @type {ReturnType<typeof mountConsole>|null} */
+  let consoleView = null;
+  let consoleFocus = false;
+  /** Tabs hidden for this guest (the console, when the role on it does not allow one). */
+  const hiddenTabs = new Set(['console']); // until the guest's answer says the role allows it
   let vm = null;
   let busy = false;
   let structureKey = '';
@@ -109,7 +123,9 @@ export function mountGuest(main, ctx) {
   const menuButton = h('button', {
     type: 'button', class: 'btn', 'data-testid': 'vm-menu-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false', hidden: true,
   }, h('span', null, t('guest.moreActions')), icon('more'));
-  const actions = h('div', { class: 'detail-actions' }, primary, menuButton);
+  const consoleButton = h('button', { type: 'button', class: 'btn', 'data-testid': 'vm-console-button', hidden: true },
+    icon('screen'), h('span', null, t('console.open')));
+  const actions = h('div', { class: 'detail-actions' }, consoleButton, primary, menuButton);
   const refreshNote = h('span', { class: 'refresh-note' });
 
   const errorText = h('span', { class: 'banner-text' });
@@ -144,7 +160,7 @@ export function mountGuest(main, ctx) {
     tabLinks.set(id, a);
     panels.set(id, h('div', { role: 'tabpanel', id: `panel-${id}`, class: 'tab-panel', 'aria-labelledby': `tab-${id}`, 'data-testid': `panel-${id}`, hidden: true }));
   }
-  const tablist = h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('guest.tabs'), 'data-testid': 'guest-tabs', hidden: tabs.length < 2 },
+  const tablist = h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('guest.tabs'), 'data-testid': 'guest-tabs', hidden: visibleTabs().length < 2 },
     [...tabLinks.values()]);
   panels.get('overview').append(loading, body);
 
@@ -185,6 +201,7 @@ export function mountGuest(main, ctx) {
       primary.hidden = true;
     }
     menuButton.hidden = more.length === 0;
+    consoleButton.hidden = tab === 'console' || !consoleOffered(vm, { readOnly: ctx.readOnly, fallbackRole: fallbackRole(ctx.roles) });
     primary.disabled = busy;
     menuButton.disabled = busy;
     setAttr(page, 'aria-busy', busy ? 'true' : null);
@@ -255,7 +272,7 @@ export function mountGuest(main, ctx) {
       h('h3', null, t('guests.col.graphics')),
       list((d.graphics ?? []).map(graphicsLabel), 'graphics-list'),
       h('h3', null, t('guest.consoles')),
-      list(d.consoles, 'consoles-list'));
+      list((d.consoles ?? []).map((k) => (k === 'serial' ? t('console.view.serial') : graphicsLabel(k))), 'consoles-list'));
     body.replaceChildren(overview, usageCard, gfx, disks, nics);
   }
 
@@ -273,9 +290,11 @@ export function mountGuest(main, ctx) {
       roleTag.title = t(`access.roleHelp.${role}`);
     }
     loading.hidden = true;
+    renderTabs();
     renderActions();
     renderUsage();
     renderBody();
+    consoleView?.update(vm);
     setText(refreshNote, lastOk ? t('guests.updatedAt', { time: formatTime(lastOk) }) : '');
   }
 
@@ -284,6 +303,8 @@ export function mountGuest(main, ctx) {
     closeMenu();
     access?.unmount();
     access = null;
+    consoleView?.unmount();
+    consoleView = null;
     page.replaceChildren(
       h('nav', { class: 'crumbs', 'aria-label': t('nav.breadcrumb') },
         h('a', { href: '/guests' }, icon('back'), t('nav.guests'))),
@@ -345,6 +366,25 @@ export function mountGuest(main, ctx) {
   });
 
   // ---- tabs
+  /** The tabs shown now: those of the global roles, less the ones this guest hides. */
+  function visibleTabs() {
+    return tabs.filter((id) => !hiddenTabs.has(id) || id === tab);
+  }
+
+  /** The Console tab needs a role on this guest that allows consoles. */
+  function renderTabs() {
+    if (!tabs.includes('console')) return;
+    const allowed = !ctx.readOnly && mayUseConsole(myRole());
+    if (allowed) hiddenTabs.delete('console');
+    else hiddenTabs.add('console');
+    // Shown while selected: a console that just lost its access says so there.
+    tabLinks.get('console').hidden = !allowed && tab !== 'console';
+    tablist.hidden = visibleTabs().length < 2;
+    if (!allowed && tab === 'console' && !consoleView?.hasNews()) {
+      selectTab(tabs[0]);
+    }
+  }
+
   function showTab(id) {
     tab = id;
     for (const [tid, a] of tabLinks) {
@@ -353,6 +393,20 @@ export function mountGuest(main, ctx) {
       a.setAttribute('tabindex', on ? '0' : '-1');
       panels.get(tid).hidden = !on;
     }
+    if (id === 'console' && !consoleView) {
+      consoleView = mountConsole(panels.get('console'), {
+        name, readOnly: ctx.readOnly, fallbackRole: fallbackRole(ctx.roles), focus: consoleFocus,
+      });
+      consoleFocus = false;
+      if (vm) consoleView.update(vm);
+    } else if (id !== 'console' && consoleView) {
+      consoleView.unmount();
+      consoleView = null;
+      panels.get('console').replaceChildren();
+    }
+    if (tabLinks.has('console')) tabLinks.get('console').hidden = hiddenTabs.has('console') && id !== 'console';
+    tablist.hidden = visibleTabs().length < 2;
+    if (vm) renderActions();
     if (id === 'access' && !access) {
       access = mountAccess(panels.get('access'), { name, canEdit: canEditAccess });
     } else if (id !== 'access' && access) {
@@ -386,12 +440,13 @@ export function mountGuest(main, ctx) {
     selectTab(a.id.slice('tab-'.length), { focus: true });
   });
   tablist.addEventListener('keydown', (e) => {
-    const i = tabs.indexOf(tab);
+    const shown = visibleTabs();
+    const i = shown.indexOf(tab);
     let next = null;
-    if (e.key === 'ArrowRight') next = tabs[(i + 1) % tabs.length];
-    else if (e.key === 'ArrowLeft') next = tabs[(i - 1 + tabs.length) % tabs.length];
-    else if (e.key === 'Home') next = tabs[0];
-    else if (e.key === 'End') next = tabs[tabs.length - 1];
+    if (e.key === 'ArrowRight') next = shown[(i + 1) % shown.length];
+    else if (e.key === 'ArrowLeft') next = shown[(i - 1 + shown.length) % shown.length];
+    else if (e.key === 'Home') next = shown[0];
+    else if (e.key === 'End') next = shown[shown.length - 1];
     else if (e.key === ' ') next = tab; // links do not answer Space
     if (next === null) return;
     e.preventDefault();
@@ -402,6 +457,15 @@ export function mountGuest(main, ctx) {
   if (location.search !== searchForTab(location.search, tab, tabs)) {
     history.replaceState(history.state, '', location.pathname + searchForTab(location.search, tab, tabs) + location.hash);
   }
+
+  consoleButton.addEventListener('click', () => {
+    if (tab === 'console') {
+      consoleView?.focusScreen();
+      return;
+    }
+    consoleFocus = true;
+    selectTab('console');
+  });
 
   const poller = createPoller(refresh, { interval: REFRESH_MS });
   retry.addEventListener('click', () => poller.now());
@@ -417,6 +481,8 @@ export function mountGuest(main, ctx) {
       closeMenu();
       access?.unmount();
       access = null;
+      consoleView?.unmount();
+      consoleView = null;
     },
   };
 }

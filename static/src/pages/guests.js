@@ -2,10 +2,14 @@
 // name search, a state filter with counts, sortable columns and per-row
 // actions. The server's full list is fetched every 3 s while the tab is
 // visible; rows are keyed by name and updated in place (no re-render, no
-// flicker, focus and open menus survive).
+// flicker, focus and open menus survive). Running guests with a display
+// show a screenshot thumbnail in the Graphics column (ui/thumbs.js: only
+// rows on screen, at most every 10 s each, never per list refresh), and a
+// Console link when the caller's role on them allows one.
 
 import { actionLabel, runAction } from '../actions.js';
 import { api } from '../lib/api.js';
+import { consoleOffered } from '../lib/console.js';
 import { h, icon, setAttr, setText } from '../lib/dom.js';
 import { formatMiB, formatNumber, formatOS, formatPercent, formatRate, formatTime, none } from '../lib/format.js';
 import { hasKey, t } from '../lib/i18n.js';
@@ -14,6 +18,7 @@ import { createPoller } from '../lib/poller.js';
 import { DEFAULT_SORT, SORT_KEYS, countGroups, parseSort, sortSpec, toggleSort, viewVMs } from '../lib/vmlist.js';
 import { GROUPS, allowedActions, fallbackRole, isActive, stateTone } from '../lib/vmstate.js';
 import { closeMenu, isMenuOpenFor, repositionMenu, toggleMenu, updateMenu } from '../ui/menu.js';
+import { createThumbs } from '../ui/thumbs.js';
 
 export const REFRESH_MS = 3000;
 
@@ -57,7 +62,10 @@ function rowPrototype() {
   c[6].classList.add('usage');
   c[7].classList.add('io');
   c[8].classList.add('io');
+  // The screenshot box: decorative (the name links to the same place), its placeholder drawn by CSS.
+  c[9].append(h('a', { class: 'thumb', 'data-testid': 'vm-thumb', 'data-thumb': 'off', tabindex: '-1', 'aria-hidden': 'true' }));
   c[10].append(
+    h('a', { class: 'icon-button console-link is-empty', 'data-testid': 'vm-console' }),
     h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'vm-primary-action' }),
     h('button', { type: 'button', class: 'icon-button more-button', 'data-testid': 'vm-menu-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false' }));
   return tr;
@@ -68,8 +76,8 @@ class Row {
   /**
    * @param {HTMLTableRowElement} proto
    * @param {any} vm
-   * @param {{readOnly: boolean, fallbackRole: string}} opts fallbackRole: the role
-   *   assumed when the server does not send my_role
+   * @param {{readOnly: boolean, fallbackRole: string, thumbs: ReturnType<typeof createThumbs>}} opts
+   *   fallbackRole: the role assumed when the server does not send my_role
    */
   constructor(proto, vm, opts) {
     const tr = /** @type {HTMLTableRowElement} */ (proto.cloneNode(true));
@@ -88,9 +96,11 @@ class Row {
     this.mem = c[6];
     this.disk = c[7];
     this.net = c[8];
-    this.gfx = c[9];
-    this.primary = c[10].firstChild;
+    this.thumb = c[9].firstChild;
+    this.consoleLink = c[10].firstChild;
+    this.primary = c[10].children[1];
     this.menuButton = c[10].lastChild;
+    this.consoleKey = null;
 
     tr.dataset.name = vm.name;
     this.link.href = guestPath(vm.name);
@@ -126,8 +136,32 @@ class Row {
     setText(this.net, active
       ? `${t('guests.io.rx', { rate: formatRate(vm.net_rx_bps) })}\n${t('guests.io.tx', { rate: formatRate(vm.net_tx_bps) })}`
       : none());
-    setText(this.gfx, graphicsLabel(vm.graphics));
+    const gfx = graphicsLabel(vm.graphics);
+    if (this.thumb.dataset.label !== gfx) this.thumb.dataset.label = gfx;
+    this.renderConsole();
+    this.opts.thumbs.update(this.thumb, vm);
     this.renderActions();
+  }
+
+  /** The Console link and where the thumbnail leads: the console when the role allows it, else the detail. */
+  renderConsole() {
+    const offered = consoleOffered(this.vm, this.opts);
+    if (offered === this.consoleKey) return;
+    this.consoleKey = offered;
+    const a = this.consoleLink;
+    const detail = guestPath(this.name);
+    if (offered) {
+      a.href = `${detail}?tab=console`;
+      a.setAttribute('aria-label', t('guests.consoleFor', { name: this.name }));
+      a.title = t('console.open');
+      a.classList.remove('is-empty');
+    } else {
+      a.removeAttribute('href');
+      a.removeAttribute('aria-label');
+      a.removeAttribute('title');
+      a.classList.add('is-empty');
+    }
+    this.thumb.href = offered ? `${detail}?tab=console` : detail;
   }
 
   /** What the caller may do to this guest now: its state and the caller's role on it. */
@@ -248,7 +282,8 @@ export function mountGuests(main, ctx) {
   /** @type {Map<string, Row>} */
   const rows = new Map();
   const proto = rowPrototype();
-  const rowOpts = { readOnly: ctx.readOnly, fallbackRole: fallbackRole(ctx.roles) };
+  const thumbs = createThumbs();
+  const rowOpts = { readOnly: ctx.readOnly, fallbackRole: fallbackRole(ctx.roles), thumbs };
 
   // ---- structure
   const heading = h('h1', { class: 'page-title', tabindex: '-1' }, t('guests.title'));
@@ -396,6 +431,7 @@ export function mountGuests(main, ctx) {
         if (isMenuOpenFor(r.menuButton)) closeMenu();
         r.tr.remove();
         rows.delete(name);
+        thumbs.forget(name);
       }
     }
 
@@ -610,6 +646,7 @@ export function mountGuests(main, ctx) {
     heading,
     unmount() {
       poller.stop();
+      thumbs.stop();
       cancelAnimationFrame(frame);
       document.removeEventListener('keydown', onSlash);
       closeMenu();

@@ -51,18 +51,20 @@ describe('shell and list helpers', () => {
 });
 
 describe('guest page tabs', () => {
-  it('shows the Access tab to administrators and auditors only', () => {
-    assert.deepEqual(guestTabs(['admin']), ['overview', 'access']);
+  it('shows the Access tab to administrators and auditors, the Console tab to all but auditors', () => {
+    assert.deepEqual(guestTabs(['admin']), ['overview', 'console', 'access']);
     assert.deepEqual(guestTabs(['auditor']), ['overview', 'access']);
-    assert.deepEqual(guestTabs(['user']), ['overview']);
-    assert.deepEqual(guestTabs(undefined), ['overview']);
+    assert.deepEqual(guestTabs(['auditor', 'admin']), ['overview', 'console', 'access']);
+    assert.deepEqual(guestTabs(['user']), ['overview', 'console']);
+    assert.deepEqual(guestTabs(undefined), ['overview', 'console']);
   });
   it('keeps the tab in the URL', () => {
     const tabs = ['overview', 'access'];
     assert.equal(tabFromSearch('?tab=access', tabs), 'access');
     assert.equal(tabFromSearch('', tabs), 'overview');
     assert.equal(tabFromSearch('?tab=access', ['overview']), 'overview', 'a tab the caller lacks');
-    assert.equal(tabFromSearch('?tab=console', tabs), 'overview');
+    assert.equal(tabFromSearch('?tab=console', tabs), 'overview', 'a tab that does not exist for the caller');
+    assert.equal(tabFromSearch('?tab=console', ['overview', 'console']), 'console');
     assert.equal(searchForTab('', 'access', tabs), '?tab=access');
     assert.equal(searchForTab('?tab=access&x=1', 'overview', tabs), '?x=1');
     assert.equal(searchForTab('?tab=access', 'overview', tabs), '');

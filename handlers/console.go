@@ -2,7 +2,7 @@ package handlers
 
 // Browser consoles (DESIGN.md §6): one-time tokens, the WebSocket proxy to
 // the guest's display or serial port, the hub that ends live consoles when
-// their reason to exist goes away, and cached screenshots.
+// their reason to exist goes away, and screenshots (cached by virt).
 
 import (
 	"context"
@@ -424,7 +424,6 @@ func (h *consoleHub) count() int {
 // changes re-check the live consoles of the guest concerned.
 func (s *Server) initConsoles() {
 	s.consoles = newConsoleHub()
-	s.shots = &shotCache{m: make(map[string]*shot)}
 	s.opener = s.d.Virt
 	if s.d.Virt == nil {
 		return
@@ -817,73 +816,11 @@ func (s *Server) auditConsole(ev api.AuditEvent) {
 	}
 }
 
-// shotCache keeps each guest's last screenshot for a few seconds, so a
-// guest list with thumbnails costs one screenshot per guest per period
-// however many people look, and concurrent requests share one capture.
-type shotCache struct {
-	mu sync.Mutex
-	m  map[string]*shot
-}
-
-type shot struct {
-	done chan struct{}
-	png  []byte
-	err  error
-	at   time.Time
-}
-
-// get returns the guest's screenshot taken less than ttl ago, taking one
-// with take otherwise.
-func (sc *shotCache) get(name string, now time.Time, ttl time.Duration, take func() ([]byte, error)) ([]byte, time.Time, error) {
-	sc.mu.Lock()
-	if e, ok := sc.m[name]; ok {
-		select {
-		case <-e.done:
-			if now.Sub(e.at) < ttl {
-				sc.mu.Unlock()
-				return e.png, e.at, nil
-			}
-		default:
-			sc.mu.Unlock()
-			<-e.done
-			return e.png, e.at, e.err
-		}
-	}
-	e := &shot{done: make(chan struct{})}
-	sc.m[name] = e
-	for n, old := range sc.m {
-		select {
-		case <-old.done:
-			if now.Sub(old.at) >= ttl {
-				delete(sc.m, n)
-			}
-		default:
-		}
-	}
-	sc.mu.Unlock()
-	e.png, e.err = take()
-	e.at = now
-	if e.err != nil {
-		sc.mu.Lock()
-		if sc.m[name] == e {
-			delete(sc.m, name)
-		}
-		sc.mu.Unlock()
-	}
-	close(e.done)
-	return e.png, e.at, e.err
-}
-
 // screenshot answers GET /api/v1/vms/{name}/screenshot with a PNG.
 func (s *Server) screenshot(c *gin.Context) error {
 	name := c.Param("name")
 	ttl := s.opt.Console.ScreenshotCache
-	png, at, err := s.shots.get(name, s.now(), ttl, func() ([]byte, error) {
-		// Detached from this request: others may be waiting on the same capture.
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		return s.d.Virt.Screenshot(ctx, name)
-	})
+	png, at, err := s.d.Virt.CachedScreenshot(name, s.now(), ttl)
 	if err != nil {
 		return err
 	}

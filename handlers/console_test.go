@@ -580,42 +580,6 @@ func TestScreenshot(t *testing.T) {
 	want(t, e.as("local", "alice").do("GET", "/api/v1/vms/"+consoleGuest+"/screenshot", nil), 404, "not_found")
 }
 
-func TestShotCacheSharesOneCapture(t *testing.T) {
-	sc := &shotCache{m: map[string]*shot{}}
-	now := time.Now()
-	var mu sync.Mutex
-	calls := 0
-	take := func() ([]byte, error) {
-		mu.Lock()
-		calls++
-		mu.Unlock()
-		time.Sleep(50 * time.Millisecond)
-		return []byte("png"), nil
-	}
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			if b, _, err := sc.get("g", now, time.Second, take); err != nil || string(b) != "png" {
-				t.Errorf("%q %v", b, err)
-			}
-		})
-	}
-	wg.Wait()
-	if calls != 1 {
-		t.Fatalf("%d captures for 20 concurrent requests", calls)
-	}
-	if _, _, _ = sc.get("g", now.Add(2*time.Second), time.Second, take); calls != 2 {
-		t.Fatalf("an expired capture was served (%d)", calls)
-	}
-	fail := errors.New("boom")
-	if _, _, err := sc.get("h", now, time.Second, func() ([]byte, error) { return nil, fail }); err != fail {
-		t.Fatal(err)
-	}
-	if _, _, err := sc.get("h", now, time.Second, take); err != nil {
-		t.Fatal("an error was cached")
-	}
-}
-
 // BenchmarkPipe pushes bytes from a TCP source through Pipe to a WebSocket
 // client on loopback (the throughput half of `make bench`'s console
 // section, for profiling), and checks that the copy loop allocates nothing

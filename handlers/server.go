@@ -55,7 +55,6 @@ type Server struct {
 	now    func() time.Time
 
 	consoles *consoleHub   // live consoles
-	shots    *shotCache    // recent screenshots
 	opener   consoleOpener // the guest side of consoles: s.d.Virt, or a fake in tests
 }
 

@@ -110,6 +110,7 @@ type Manager struct {
 	kick    chan struct{}
 
 	grantLocks grantLocks
+	shots      shotCache
 
 	subMu  sync.Mutex
 	subs   map[uint64]func(Event)

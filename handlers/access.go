@@ -50,17 +50,9 @@ func (s *Server) patchAccess(c *gin.Context) error {
 		return api.BadRequest("nothing to add or remove")
 	}
 	return s.changeAccess(c, func(cur []api.Grant) ([]api.Grant, error) {
-		next := slices.DeleteFunc(slices.Clone(cur), func(g api.Grant) bool {
-			return slices.ContainsFunc(req.Remove, func(r api.Grant) bool { return samePrincipal(g, r) }) ||
-				slices.ContainsFunc(req.Add, func(a api.Grant) bool { return samePrincipal(g, a) })
-		})
-		next = append(next, req.Add...)
+		next := virt.PatchGrants(cur, req.Add, req.Remove)
 		return next, s.checkGrants(c.Request.Context(), next, cur)
 	})
-}
-
-func samePrincipal(a, b api.Grant) bool {
-	return a.Kind == b.Kind && a.Realm == b.Realm && a.Name == b.Name
 }
 
 // checkGrants names every bad entry of next in one 422: its shape, then

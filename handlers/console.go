@@ -641,7 +641,7 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 			}
 			ev.Reason = truncate(e.Message, 200)
 		}
-		s.auditConsole(ev)
+		s.writeAudit(ev)
 		return err
 	}
 	if !isWebSocket(r) {
@@ -671,7 +671,7 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 		return refuse(tok.Guest, api.Errorf(http.StatusForbidden, "token_session", "this console token was issued to another session"))
 	}
 	p := sess.Principal()
-	if err := s.mayConsole(c, p, tok.Guest); err != nil {
+	if err := s.decideOnGuest(c, p, permConsole, tok.Guest); err != nil {
 		return refuse(tok.Guest, err)
 	}
 	lc := &liveConsole{identity: identity, sessionID: sid, sessHash: tok.SessionHash, guest: tok.Guest, kind: tok.Kind, opened: s.now()}
@@ -683,7 +683,7 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 	defer s.consoles.done(lc)
 	// The grant may have gone between the check and the admission, when no
 	// re-check could see this console yet.
-	if err := s.mayConsole(c, p, tok.Guest); err != nil {
+	if err := s.decideOnGuest(c, p, permConsole, tok.Guest); err != nil {
 		return refuse(tok.Guest, err)
 	}
 	octx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
@@ -706,14 +706,14 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 		// Accept has answered the client already.
 		_ = guestSide.Close()
 		ev.Target, ev.Result, ev.Reason = "vm:"+tok.Guest, "error:handshake", truncate(err.Error(), 200)
-		s.auditConsole(ev)
+		s.writeAudit(ev)
 		return nil
 	}
 	// Input messages are small (keys, pointer, pasted text); a bound keeps
 	// a misbehaving page from streaming one endless message.
 	ws.SetReadLimit(1 << 20)
 	ev.Target, ev.Result, ev.Reason = "vm:"+tok.Guest, "ok", "kind="+tok.Kind
-	s.auditConsole(ev)
+	s.writeAudit(ev)
 	s.log.Info("console opened", "request_id", ev.ReqID, "guest", tok.Guest, "kind", tok.Kind, "user", identity)
 
 	res := Pipe(lc.ctx, ws, guestSide, PipeOptions{
@@ -725,30 +725,10 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 	dur := s.now().Sub(lc.opened)
 	ev.Action, ev.Reason = "vm.console.close", fmt.Sprintf("reason=%s; duration=%s; kind=%s; bytes_from_guest=%d; bytes_to_guest=%d",
 		res.Reason.Text, dur.Round(time.Millisecond), tok.Kind, res.FromGuest, res.ToGuest)
-	s.auditConsole(ev)
+	s.writeAudit(ev)
 	s.log.Info("console closed", "request_id", ev.ReqID, "guest", tok.Guest, "kind", tok.Kind, "user", identity,
 		"reason", res.Reason.Text, "duration", dur, "err", res.Err)
 	return nil
-}
-
-// mayConsole decides vm:console on guest now, hiding a guest the caller
-// may not even see (404), as the route guard does.
-func (s *Server) mayConsole(c *gin.Context, p rbac.Principal, guest string) error {
-	ok, err := s.d.Authz.AllowedOn(p, permConsole, guest)
-	if err != nil {
-		return s.internal(c, "authorize", err)
-	}
-	if ok {
-		return nil
-	}
-	sees, err := s.d.Authz.AllowedOn(p, rbac.Permission{Object: "vm", Action: "read"}, guest)
-	if err != nil {
-		return s.internal(c, "authorize", err)
-	}
-	if !sees || !s.d.Virt.Exists(guest) {
-		return guestNotFound(guest)
-	}
-	return api.Forbidden("your role on guest %q may not open its console", guest)
 }
 
 // guestEnded names why a console's guest side ended: the guest stopped,
@@ -803,17 +783,6 @@ func (s *Server) consoleTick(lc *liveConsole, last time.Time) *CloseReason {
 		return reasonRevoked
 	}
 	return nil
-}
-
-// auditConsole writes a console event through the same store path as the
-// audit middleware, which covers unsafe routes only.
-func (s *Server) auditConsole(ev api.AuditEvent) {
-	ev.Time = s.now().UTC()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := s.d.Store.AddAudit(ctx, ev); err != nil {
-		s.log.Error("audit write failed", "request_id", ev.ReqID, "action", ev.Action, "err", err)
-	}
 }
 
 // screenshot answers GET /api/v1/vms/{name}/screenshot with a PNG.

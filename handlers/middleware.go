@@ -25,6 +25,7 @@ const (
 	keyActor   = "vp.actor"  // identity to audit when there is no session (login)
 	keyReason  = "vp.reason" // audit reason class, never shown to the client
 	keyTarget  = "vp.target" // audit target when no guest parameter names it
+	keyRetry   = "vp.retry"  // seconds for the Retry-After of a 429
 )
 
 const csrfHeader = "X-CSRF-Token"
@@ -229,27 +230,35 @@ func (s *Server) guard(c *gin.Context, rt Route) error {
 	if err := virt.ValidateName(name); err != nil {
 		return err
 	}
-	ok, err := s.d.Authz.AllowedOn(p, rt.Perm, name)
+	return s.decideOnGuest(c, p, rt.Perm, name)
+}
+
+// decideOnGuest allows perm on guest, or refuses: someone who may not see
+// the guest learns nothing of it, not even that it exists (404); someone who
+// sees it but may not do this gets 403.
+func (s *Server) decideOnGuest(c *gin.Context, p rbac.Principal, perm rbac.Permission, guest string) error {
+	ok, err := s.d.Authz.AllowedOn(p, perm, guest)
 	if err != nil {
 		return s.internal(c, "authorize", err)
 	}
 	if ok {
 		return nil
 	}
-	// Someone who may not see a guest learns nothing of it, not even that it exists.
-	sees, err := s.d.Authz.AllowedOn(p, rbac.Permission{Object: "vm", Action: "read"}, name)
+	sees, err := s.d.Authz.AllowedOn(p, rbac.Permission{Object: "vm", Action: "read"}, guest)
 	if err != nil {
 		return s.internal(c, "authorize", err)
 	}
-	if !sees || !s.d.Virt.Exists(name) {
-		return guestNotFound(name)
+	if !sees || !s.d.Virt.Exists(guest) {
+		return guestNotFound(guest)
 	}
-	return api.Forbidden("your role on guest %q does not allow %s", name, permText(rt.Perm))
+	return api.Forbidden("your role on guest %q does not allow %s", guest, permText(perm))
 }
 
 // permText words a permission for a person: "power it", "read its access list".
 func permText(p rbac.Permission) string {
 	switch {
+	case p.Object == "vm" && p.Action == "console":
+		return "opening its console"
 	case p.Object == "vm":
 		return p.Action + " actions"
 	case p.Object == "access" && p.Action == "read":
@@ -297,10 +306,16 @@ func (s *Server) audit(c *gin.Context, rt Route, err error, denied bool) {
 			ev.Result = "denied:" + code
 		}
 	}
-	// The audit must outlive a client that hung up.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
+	s.writeAudit(ev)
+}
+
+// writeAudit stores one audit event, stamped now. It runs on its own
+// context: the record must outlive a client that hung up.
+func (s *Server) writeAudit(ev api.AuditEvent) {
+	ev.Time = s.now().UTC()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, aerr := s.d.Store.AddAudit(ctx, ev); aerr != nil {
-		s.log.Error("audit write failed", "request_id", ev.ReqID, "action", ev.Action, "err", aerr)
+	if _, err := s.d.Store.AddAudit(ctx, ev); err != nil {
+		s.log.Error("audit write failed", "request_id", ev.ReqID, "action", ev.Action, "err", err)
 	}
 }

@@ -22,7 +22,7 @@ func (s *Server) render(c *gin.Context, err error) {
 		e = api.Internal()
 	}
 	if e.Status == http.StatusTooManyRequests {
-		if ra := c.GetString("vp.retry"); ra != "" {
+		if ra := c.GetString(keyRetry); ra != "" {
 			c.Header("Retry-After", ra)
 		}
 	}
@@ -92,4 +92,4 @@ func bodyError(err error) error {
 }
 
 // retryAfter sets the Retry-After the renderer sends with a 429.
-func retryAfter(c *gin.Context, seconds int) { c.Set("vp.retry", strconv.Itoa(seconds)) }
+func retryAfter(c *gin.Context, seconds int) { c.Set(keyRetry, strconv.Itoa(seconds)) }

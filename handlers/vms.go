@@ -48,13 +48,18 @@ func (s *Server) listVMs(c *gin.Context) error {
 	return nil
 }
 
+// roleOn is the caller's effective role on guest, for the UI's buttons.
+func (s *Server) roleOn(c *gin.Context, guest string) string {
+	d, _ := sessionOf(c)
+	return s.d.Authz.RoleOn(d.Principal(), guest)
+}
+
 func (s *Server) getVM(c *gin.Context) error {
 	vm, err := s.d.Virt.Get(c.Request.Context(), c.Param("name"))
 	if err != nil {
 		return err
 	}
-	d, _ := sessionOf(c)
-	vm.MyRole = s.d.Authz.RoleOn(d.Principal(), vm.Name)
+	vm.MyRole = s.roleOn(c, vm.Name)
 	// Where the host keeps its files is the host's business, not a tenant's:
 	// per-guest roles see pool and volume names only.
 	if vm.MyRole != rbac.RoleAdmin && vm.MyRole != rbac.RoleAuditor {
@@ -76,8 +81,7 @@ func (s *Server) vmAction(action string) func(*gin.Context) error {
 		if err != nil {
 			return err
 		}
-		d, _ := sessionOf(c)
-		vm.MyRole = s.d.Authz.RoleOn(d.Principal(), vm.Name)
+		vm.MyRole = s.roleOn(c, vm.Name)
 		c.JSON(http.StatusOK, vm)
 		return nil
 	}

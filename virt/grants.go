@@ -76,6 +76,18 @@ func (m *Manager) ListNames(ctx context.Context, names []string) ([]api.VM, erro
 	return out, nil
 }
 
+// PatchGrants applies a PATCH to cur: entries named in remove go (matched by
+// kind, realm and name, whatever the role), an entry in add replaces the same
+// principal's entry, and the adds come last in their order.
+func PatchGrants(cur, add, remove []api.Grant) []api.Grant {
+	same := func(a, b api.Grant) bool { return a.Kind == b.Kind && a.Realm == b.Realm && a.Name == b.Name }
+	next := slices.DeleteFunc(slices.Clone(cur), func(g api.Grant) bool {
+		return slices.ContainsFunc(remove, func(r api.Grant) bool { return same(g, r) }) ||
+			slices.ContainsFunc(add, func(a api.Grant) bool { return same(g, a) })
+	})
+	return append(next, add...)
+}
+
 // grantLocks serialises read-modify-write of one guest's grants.
 type grantLocks struct {
 	mu    sync.Mutex

@@ -298,13 +298,18 @@ export function mountGuest(main, ctx) {
     setText(refreshNote, lastOk ? t('guests.updatedAt', { time: formatTime(lastOk) }) : '');
   }
 
-  function notFound() {
+  // teardown stops polling and unmounts the tabs' views.
+  function teardown() {
     poller.stop();
     closeMenu();
     access?.unmount();
     access = null;
     consoleView?.unmount();
     consoleView = null;
+  }
+
+  function notFound() {
+    teardown();
     page.replaceChildren(
       h('nav', { class: 'crumbs', 'aria-label': t('nav.breadcrumb') },
         h('a', { href: '/guests' }, icon('back'), t('nav.guests'))),
@@ -476,13 +481,6 @@ export function mountGuest(main, ctx) {
     heading,
     isDirty: () => access?.isDirty() ?? false,
     confirmLeave: () => (access ? access.confirmLeave() : Promise.resolve(true)),
-    unmount() {
-      poller.stop();
-      closeMenu();
-      access?.unmount();
-      access = null;
-      consoleView?.unmount();
-      consoleView = null;
-    },
+    unmount: teardown,
   };
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"libvirt.org/go/libvirt"
@@ -91,6 +92,10 @@ type Manager struct {
 	cbIDs  []int
 	lost   chan struct{} // a hint that the connection may be gone
 	drop   chan struct{} // reconnect now, alive or not
+
+	// beforeConnect, when set (tests only), runs before every connection
+	// attempt; the test driver reconnects faster than a poll can see.
+	beforeConnect atomic.Pointer[func()]
 
 	// mu guards the index and the ready state.
 	mu        sync.RWMutex
@@ -332,6 +337,9 @@ func (m *Manager) connLoop() {
 			case <-ch: // stale requests about the previous connection
 			default:
 			}
+		}
+		if hook := m.beforeConnect.Load(); hook != nil {
+			(*hook)()
 		}
 		if err := m.connect(); err != nil {
 			if m.ctx.Err() != nil {

@@ -776,13 +776,27 @@ func TestReconnectRebuildsIndex(t *testing.T) {
 		mu.Unlock()
 	})()
 
+	// Hold the next connection attempt so the gap is observable: the test
+	// driver reconnects within microseconds.
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hook := func() { once.Do(func() { close(held); <-release }) }
+	m.beforeConnect.Store(&hook)
+	defer m.beforeConnect.Store(nil)
+
 	// A new connection to a test:///file URI starts from the file again,
 	// which is what a libvirtd restart with changed guests looks like.
 	m.Reconnect()
-	eventually(t, 5*time.Second, "not ready while reconnecting", func() bool { return m.Ready() != nil })
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the manager did not try to reconnect")
+	}
+	wantStatus(t, m.Ready(), http.StatusServiceUnavailable)
 	if _, err := m.List(ctx); !api.IsStatus(err, http.StatusServiceUnavailable) {
 		t.Fatalf("List while reconnecting: %v", err)
 	}
+	close(release)
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := m.WaitReady(wctx); err != nil {

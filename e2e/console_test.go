@@ -115,7 +115,7 @@ func (c *session) dial(t *testing.T, wsURL, origin string) (*websocket.Conn, int
 	defer cancel()
 	ws, res, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: c.hc, HTTPHeader: h, Subprotocols: []string{"binary"}})
 	if err == nil {
-		ws.SetReadLimit(1 << 20)
+		ws.SetReadLimit(4 << 20) // the proxy sends at most 1 MiB per message
 		t.Cleanup(func() { ws.CloseNow() })
 		return ws, http.StatusSwitchingProtocols, ""
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/sys/unix"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/rbac"
@@ -44,8 +46,10 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// fakeOpener hands out one end of an in-memory connection as the guest
-// side of each console and gives the test the other end.
+// fakeOpener hands out one end of a connection as the guest side of each
+// console and gives the test the other end: for graphics a Unix socket
+// pair, as OpenGraphicsFD gives, for serial an in-memory pipe standing in
+// for a libvirt stream (no descriptor).
 type fakeOpener struct {
 	guests chan net.Conn
 	fail   error
@@ -53,7 +57,21 @@ type fakeOpener struct {
 
 func newFakeOpener() *fakeOpener { return &fakeOpener{guests: make(chan net.Conn, 16)} }
 
-func (f *fakeOpener) open() (io.ReadWriteCloser, error) {
+func (f *fakeOpener) ConsoleCapable() error { return nil }
+
+func (f *fakeOpener) OpenGraphics(context.Context, string) (io.ReadWriteCloser, error) {
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	a, b, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	f.guests <- b
+	return a, nil
+}
+
+func (f *fakeOpener) OpenSerial(context.Context, string) (io.ReadWriteCloser, error) {
 	if f.fail != nil {
 		return nil, f.fail
 	}
@@ -62,12 +80,24 @@ func (f *fakeOpener) open() (io.ReadWriteCloser, error) {
 	return a, nil
 }
 
-func (f *fakeOpener) ConsoleCapable() error { return nil }
-
-func (f *fakeOpener) OpenGraphics(context.Context, string) (io.ReadWriteCloser, error) {
-	return f.open()
+// socketPair is a connected pair of Unix stream sockets.
+func socketPair() (net.Conn, net.Conn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	var conns [2]net.Conn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		conns[i] = c
+	}
+	return conns[0], conns[1], nil
 }
-func (f *fakeOpener) OpenSerial(context.Context, string) (io.ReadWriteCloser, error) { return f.open() }
 
 func (f *fakeOpener) next(t *testing.T) net.Conn {
 	t.Helper()
@@ -145,8 +175,8 @@ func (c *client) connect(t *testing.T, tk api.ConsoleTicket) *websocket.Conn {
 	if ws.Subprotocol() != "binary" {
 		t.Fatalf("subprotocol %q", ws.Subprotocol())
 	}
-	// The server sends up to DefaultPipeBuf per message.
-	ws.SetReadLimit(1 << 20)
+	// The server sends up to MaxPipeMessage per message.
+	ws.SetReadLimit(2 * MaxPipeMessage)
 	return ws
 }
 
@@ -361,51 +391,54 @@ func TestConsoleProxy(t *testing.T) {
 		return e, fake
 	}
 
-	t.Run("bytes both ways, audited", func(t *testing.T) {
-		e, fake := setup(t, nil)
-		op := e.as("local", "op")
-		ws := op.connect(t, op.ticket(t, consoleGuest, "vnc"))
-		guest := fake.next(t)
-		go func() { _, _ = guest.Write([]byte("RFB 003.008\n")) }()
-		typ, b, err := ws.Read(ctx)
-		if err != nil || typ != websocket.MessageBinary || string(b) != "RFB 003.008\n" {
-			t.Fatalf("read %v %q %v", typ, b, err)
-		}
-		if err := ws.Write(ctx, websocket.MessageBinary, []byte("RFB 003.008\n")); err != nil {
-			t.Fatal(err)
-		}
-		got := make([]byte, 12)
-		if _, err := io.ReadFull(guest, got); err != nil || string(got) != "RFB 003.008\n" {
-			t.Fatalf("guest got %q %v", got, err)
-		}
-		// A large burst arrives whole and in order.
-		big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
-		go func() { _, _ = guest.Write(big) }()
-		var rcv []byte
-		for len(rcv) < len(big) {
-			_, b, err := ws.Read(ctx)
-			if err != nil {
+	// vnc's guest side is a socket (pooled buffers), serial's a stream.
+	for _, kind := range []string{"vnc", "serial"} {
+		t.Run("bytes both ways, audited: "+kind, func(t *testing.T) {
+			e, fake := setup(t, nil)
+			op := e.as("local", "op")
+			ws := op.connect(t, op.ticket(t, consoleGuest, kind))
+			guest := fake.next(t)
+			go func() { _, _ = guest.Write([]byte("RFB 003.008\n")) }()
+			typ, b, err := ws.Read(ctx)
+			if err != nil || typ != websocket.MessageBinary || string(b) != "RFB 003.008\n" {
+				t.Fatalf("read %v %q %v", typ, b, err)
+			}
+			if err := ws.Write(ctx, websocket.MessageBinary, []byte("RFB 003.008\n")); err != nil {
 				t.Fatal(err)
 			}
-			rcv = append(rcv, b...)
-		}
-		if !bytes.Equal(rcv, big) {
-			t.Fatal("burst corrupted")
-		}
-		// Several keepalive periods pass while the browser reads (and so answers pings).
-		go func() { time.Sleep(500 * time.Millisecond); guest.Close() }()
-		closedWith(t, ws, websocket.StatusNormalClosure, "console closed", 5*time.Second)
+			got := make([]byte, 12)
+			if _, err := io.ReadFull(guest, got); err != nil || string(got) != "RFB 003.008\n" {
+				t.Fatalf("guest got %q %v", got, err)
+			}
+			// A large burst arrives whole and in order.
+			big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
+			go func() { _, _ = guest.Write(big) }()
+			var rcv []byte
+			for len(rcv) < len(big) {
+				_, b, err := ws.Read(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rcv = append(rcv, b...)
+			}
+			if !bytes.Equal(rcv, big) {
+				t.Fatal("burst corrupted")
+			}
+			// Several keepalive periods pass while the browser reads (and so answers pings).
+			go func() { time.Sleep(500 * time.Millisecond); guest.Close() }()
+			closedWith(t, ws, websocket.StatusNormalClosure, "console closed", 5*time.Second)
 
-		eventually(t, "open and close audited", func() bool { return len(auditActions(t, e, "vm.console.close")) == 1 })
-		open, closed := auditActions(t, e, "vm.console.open"), auditActions(t, e, "vm.console.close")
-		if len(open) != 1 || open[0].Result != "ok" || open[0].Actor != "local:op" || open[0].Reason != "kind=vnc" {
-			t.Fatalf("open audit %+v", open)
-		}
-		if r := closed[0].Reason; closed[0].Actor != "local:op" || !strings.Contains(r, "reason=console closed; duration=") ||
-			!strings.Contains(r, "bytes_from_guest=1048588; bytes_to_guest=12") {
-			t.Fatalf("close audit %+v", closed[0])
-		}
-	})
+			eventually(t, "open and close audited", func() bool { return len(auditActions(t, e, "vm.console.close")) == 1 })
+			open, closed := auditActions(t, e, "vm.console.open"), auditActions(t, e, "vm.console.close")
+			if len(open) != 1 || open[0].Result != "ok" || open[0].Actor != "local:op" || open[0].Reason != "kind="+kind {
+				t.Fatalf("open audit %+v", open)
+			}
+			if r := closed[0].Reason; closed[0].Actor != "local:op" || !strings.Contains(r, "reason=console closed; duration=") ||
+				!strings.Contains(r, "bytes_from_guest=1048588; bytes_to_guest=12") {
+				t.Fatalf("close audit %+v", closed[0])
+			}
+		})
+	}
 
 	t.Run("revoke closes within a second", func(t *testing.T) {
 		e, fake := setup(t, nil)

@@ -32,7 +32,15 @@ import (
 func main() {
 	bin := flag.String("bin", "bin/virtportal", "server binary")
 	only := flag.String("only", "list,access,ldap,pam,console", "comma-separated sections to run")
+	child := flag.String("child", "", "internal: run as the console benchmark's source or proxy process")
 	flag.Parse()
+	if *child != "" {
+		if err := runChild(*child, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	sections := []struct {
 		name string
 		run  func() error

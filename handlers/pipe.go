@@ -64,9 +64,9 @@ type pipeEnd struct {
 // closes both, the WebSocket with a close frame where the browser is still
 // there, and returns when both copiers have stopped.
 //
-// Each direction has one reusable buffer and writes what it read before
-// reading more, so a slow reader on either side slows the other down
-// instead of filling memory; guest bytes go out as binary messages. The
+// Each direction reads into one buffer at a time and writes what it read
+// before reading more, so a slow reader on either side slows the other
+// down instead of filling memory; guest bytes go out as binary messages. The
 // writes use a context without deadline so that no per-message timer is
 // armed: a browser that stops reading blocks the write until the keepalive
 // ping (whose control frame waits for the same lock) fails and closes the

@@ -503,22 +503,25 @@ func TestConsoleProxy(t *testing.T) {
 	})
 
 	t.Run("idle", func(t *testing.T) {
-		e, fake := setup(t, func(o *Options) { o.Console.IdleTimeout = 300 * time.Millisecond; o.Console.Keepalive = time.Minute })
+		// Margins wide enough for a loaded CI machine under -race.
+		const idle = 600 * time.Millisecond
+		e, fake := setup(t, func(o *Options) { o.Console.IdleTimeout = idle; o.Console.Keepalive = time.Minute })
 		op := e.as("local", "op")
 		ws := op.connect(t, op.ticket(t, consoleGuest, "vnc"))
 		guest := fake.next(t)
-		// Traffic defers the idle close.
-		start := time.Now()
-		for range 4 {
-			time.Sleep(150 * time.Millisecond)
+		// Traffic every idle/3, for more than twice the timeout, defers the close.
+		var last time.Time
+		for range 7 {
+			time.Sleep(idle / 3)
 			go func() { _, _ = guest.Write([]byte("x")) }()
 			if _, _, err := ws.Read(ctx); err != nil {
 				t.Fatal(err, auditActions(t, e, "vm.console.close"))
 			}
+			last = time.Now()
 		}
-		closedWith(t, ws, CloseIdle, "idle", 2*time.Second)
-		if d := time.Since(start); d < 850*time.Millisecond {
-			t.Fatalf("closed as idle after %v of traffic", d)
+		closedWith(t, ws, CloseIdle, "idle", 5*time.Second)
+		if d := time.Since(last); d < idle-50*time.Millisecond {
+			t.Fatalf("closed as idle %v after the last byte", d)
 		}
 	})
 

@@ -150,7 +150,7 @@ func checkDevice(name string, d *libvirtxml.Domain, kind string) error {
 // consoles nor graphics passwords; other drivers decide per guest.
 func (m *Manager) ConsoleCapable() error {
 	if strings.HasPrefix(m.cfg.URI, "test:") {
-		return api.Errorf(http.StatusNotImplemented, "not_supported", "consoles are not available on this host (libvirt's test driver has none)")
+		return api.Errorf(http.StatusNotImplemented, "not_supported", "this host runs on libvirt's test driver, which has no consoles")
 	}
 	return nil
 }

@@ -113,9 +113,8 @@ export function createSerial(box, opts) {
   const enc = new TextEncoder();
   /** @type {WebSocket|null} */
   let ws = null;
-  let readOnly = true;
   const send = (data) => {
-    if (ws && ws.readyState === WebSocket.OPEN && !readOnly) ws.send(data);
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(data);
   };
   const onData = term.onData((d) => send(enc.encode(d)));
   const onBinary = term.onBinary((d) => send(Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff)));
@@ -141,23 +140,21 @@ export function createSerial(box, opts) {
     /**
      * Use a new connection.
      * @param {WebSocket} socket in state CONNECTING or OPEN
-     * @param {{readOnly?: boolean}} [o] readOnly: another session types; this one watches
      */
-    attach(socket, o = {}) {
+    attach(socket) {
       detach();
       ws = socket;
       ws.binaryType = 'arraybuffer';
-      readOnly = Boolean(o.readOnly);
       ws.addEventListener('message', onMessage);
-      ws.addEventListener('open', () => setInput(!readOnly), { once: true });
+      ws.addEventListener('open', () => setInput(true), { once: true });
       ws.addEventListener('close', () => setInput(false), { once: true });
-      if (ws.readyState === WebSocket.OPEN) setInput(!readOnly);
+      if (ws.readyState === WebSocket.OPEN) setInput(true);
     },
     /** Close the connection; the output stays. */
     detach,
     /** Type text as if pasted (bracketed when the guest asked for it). */
     paste(text) {
-      if (!readOnly && ws) term.paste(String(text));
+      if (ws) term.paste(String(text));
     },
     focus() {
       term.focus();

@@ -159,7 +159,7 @@ export const api = {
   directory: (kind, { q, realm, limit }, signal) =>
     request('GET', kind === 'group' ? '/directory/groups' : '/directory/users', { query: { q, realm: realm || undefined, limit }, signal }),
   /**
-   * A one-time console ticket: {kind, token, ws_url, expires, read_only?} for
+   * A one-time console ticket: {kind, token, ws_url, expires} for
    * vnc and serial, {kind, vv, expires} (a remote-viewer file) for spice.
    * @param {string} name
    * @param {'vnc'|'spice'|'serial'} kind

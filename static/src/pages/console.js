@@ -41,7 +41,7 @@ export function mountConsole(panel, ctx) {
   let avail = 'loading';
   let options = { graphics: null, serial: false };
   let view = null;
-  /** @type {null|{kind: string, ws: WebSocket|null, viewer: any, opened: boolean, connected: boolean, userClosed: boolean, readOnly: boolean}} */
+  /** @type {null|{kind: string, ws: WebSocket|null, viewer: any, opened: boolean, connected: boolean, userClosed: boolean}} */
   let session = null;
   /** idle | connecting | connected | reconnecting | closed | error */
   let phase = 'idle';
@@ -163,7 +163,7 @@ export function mountConsole(panel, ctx) {
       case 'connecting':
         return t('console.status.connecting');
       case 'connected':
-        return session?.readOnly ? t('console.status.connectedReadOnly') : t('console.status.connected');
+        return t('console.status.connected');
       case 'reconnecting':
         return t('console.status.reconnecting', { seconds: Math.max(1, Math.ceil((retryAt - Date.now()) / 1000)) });
       case 'closed':
@@ -185,12 +185,11 @@ export function mountConsole(panel, ctx) {
     setAttr(status, 'data-message', phase === 'closed' ? (outcome?.message ?? 'disconnected') : null);
     setAttr(status, 'data-reason', phase === 'closed' ? (outcome?.reason ?? '') : null);
     setText(statusText, statusLine());
-    status.classList.toggle('is-readonly', connected && Boolean(session?.readOnly));
 
     cadBtn.hidden = kind !== 'vnc';
     fitBtn.hidden = kind !== 'vnc';
     cadBtn.disabled = !connected;
-    pasteBtn.disabled = !connected || Boolean(session?.readOnly) || typing;
+    pasteBtn.disabled = !connected || typing;
     setAttr(fitBtn, 'aria-pressed', String(fit));
     screen.classList.toggle('is-actual', !fit);
 
@@ -212,8 +211,7 @@ export function mountConsole(panel, ctx) {
     stageNote.dataset.phase = phase;
     setText(stageText, phase === 'connecting' ? t('console.status.connecting') : statusLine());
     stage.classList.toggle('is-empty', note);
-    setText(hint, kind === 'vnc' ? t('console.hint.vnc') : connected && session?.readOnly ? t('console.hint.readOnly') : t('console.hint.serial'));
-    hint.classList.toggle('is-warn', connected && Boolean(session?.readOnly));
+    setText(hint, kind === 'vnc' ? t('console.hint.vnc') : t('console.hint.serial'));
   }
 
   function setPhase(p) {
@@ -289,7 +287,7 @@ export function mountConsole(panel, ctx) {
       setPhase('error');
       return;
     }
-    const s = { kind, ws, viewer: null, opened: false, connected: false, userClosed: false, readOnly: Boolean(ticket.read_only) };
+    const s = { kind, ws, viewer: null, opened: false, connected: false, userClosed: false };
     session = s;
     ws.addEventListener('open', () => {
       s.opened = true;
@@ -320,7 +318,7 @@ export function mountConsole(panel, ctx) {
         onCredentials: askPassword,
       });
     } else {
-      serialTerm.attach(s.ws, { readOnly: s.readOnly });
+      serialTerm.attach(s.ws);
       s.viewer = serialTerm;
     }
   }

@@ -30,6 +30,9 @@ auth_unix_ro = "none"
 auth_unix_rw = "none"
 CONF
   pgrep -x virtlogd >/dev/null || { virtlogd -d; touch "$state/virtlogd.ours"; }
+  # QEMU guests cannot start until virtlogd listens.
+  for _ in $(seq 1 40); do [[ -S /run/libvirt/virtlogd-sock ]] && break; sleep 0.25; done
+  [[ -S /run/libvirt/virtlogd-sock ]] || { echo "libvirtd.sh: virtlogd did not listen within 10 s" >&2; exit 1; }
   # One core: the two cores report different CPUID, which throws away the
   # capability cache and makes every start cold.
   taskset -c 0 libvirtd -d -f "$state/libvirtd.conf"
@@ -49,7 +52,13 @@ stop() {
   done
   pkill -x libvirtd || true
   for _ in $(seq 1 40); do pgrep -x libvirtd >/dev/null || break; sleep 0.25; done
-  if [[ -e "$state/virtlogd.ours" ]]; then pkill -x virtlogd || true; rm -f "$state/virtlogd.ours"; fi
+  if [[ -e "$state/virtlogd.ours" ]]; then
+    pkill -x virtlogd || true
+    # Wait for it to go: a start right after would otherwise see the dying
+    # one, start none, and find no socket when it has gone.
+    for _ in $(seq 1 40); do pgrep -x virtlogd >/dev/null || break; sleep 0.25; done
+    rm -f "$state/virtlogd.ours"
+  fi
   echo "libvirtd.sh: stopped"
 }
 

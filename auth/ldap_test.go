@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,32 +17,15 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/virtportal/virtportal/auth/ldaptest"
+	"github.com/virtportal/virtportal/internal/syncbuf"
 	"github.com/virtportal/virtportal/rbac"
 )
 
 var flavors = []string{ldaptest.FlavorOpenLDAP, ldaptest.FlavorAD}
 
-// logBuf collects the realm's log lines for assertions.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *logBuf) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *logBuf) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 type realmT struct {
 	*LDAP
-	logs *logBuf
+	logs *syncbuf.Buffer
 }
 
 // newRealm returns a realm on s (first URL s.URL unless cfg.URLs is set by mod).
@@ -67,7 +49,7 @@ func newRealm(t *testing.T, s *ldaptest.Server, mod func(*LDAPConfig)) realmT {
 	if mod != nil {
 		mod(&cfg)
 	}
-	logs := &logBuf{}
+	logs := &syncbuf.Buffer{}
 	l, err := NewLDAP(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -19,13 +18,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth/helperproto"
+	"github.com/virtportal/virtportal/internal/syncbuf"
 	"github.com/virtportal/virtportal/rbac"
 )
 
@@ -125,27 +124,10 @@ func pamDir(t *testing.T, service string) string {
 	return dir
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type helperProc struct {
 	socket  string
 	cmd     *exec.Cmd
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 	exited  chan error
 	stopped bool
 }
@@ -160,7 +142,7 @@ func startHelper(t *testing.T, bin string, args ...string) *helperProc {
 
 func startHelperAt(t *testing.T, bin, socket string, args ...string) *helperProc {
 	t.Helper()
-	h := &helperProc{socket: socket, logs: &syncBuffer{}, exited: make(chan error, 1)}
+	h := &helperProc{socket: socket, logs: &syncbuf.Buffer{}, exited: make(chan error, 1)}
 	h.cmd = exec.Command(bin, append([]string{"--socket", h.socket}, args...)...)
 	h.cmd.Stderr = h.logs
 	if err := h.cmd.Start(); err != nil {

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,13 +18,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth/helperproto"
+	"github.com/virtportal/virtportal/internal/syncbuf"
 )
 
 // TestPAMLogin runs the deployment of DESIGN.md §7 for real: the server
@@ -245,25 +244,10 @@ func pamCopy(t *testing.T, from, to string, mode os.FileMode) {
 	}
 }
 
-// pamLog collects a process's stderr for waiting on lines.
-type pamLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *pamLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *pamLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // wait waits for a line holding every part, failing if the process exits first.
+// pamLog collects a process's stderr for waiting on lines.
+type pamLog struct{ syncbuf.Buffer }
+
 func (l *pamLog) wait(t *testing.T, exited <-chan error, parts ...string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

@@ -13,35 +13,17 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/internal/syncbuf"
 	"github.com/virtportal/virtportal/policy"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
 )
-
-// syncBuffer collects the server's logs so tests can check what is (not) logged.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // staticRealm is a fake realm beside the real local one, only to give tests
 // callers with global roles the local realm cannot express (auditor).
@@ -79,7 +61,7 @@ type env struct {
 	url  string
 	st   *store.Store
 	vm   *virt.Manager
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 // envConfig is what newEnv's options may change.
@@ -112,7 +94,7 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 	if err := virt.WriteFixture(fixture, virt.FixtureOptions{Guests: n, Seed: 1, ImagesDir: filepath.Join(dir, "images")}); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	vm := virt.New(virt.Config{URI: "test://" + fixture, Logger: log})
 	if err := vm.Start(ctx); err != nil {

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/virtportal/virtportal/internal/syncbuf"
 )
 
 // childEnv switches the test binary into a client that connects to the
@@ -72,24 +74,7 @@ type testServer struct {
 	socket string
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *syncbuf.Buffer
 }
 
 // serve starts Serve on a fresh socket in dir (a temp dir when empty).
@@ -98,7 +83,7 @@ func serve(t *testing.T, dir string, h Handler, o ServeOptions) *testServer {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	ts := &testServer{socket: filepath.Join(dir, "h.sock"), done: make(chan error, 1), logs: &syncBuffer{}}
+	ts := &testServer{socket: filepath.Join(dir, "h.sock"), done: make(chan error, 1), logs: &syncbuf.Buffer{}}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: ts.socket, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,6 +17,7 @@ import (
 	"github.com/msteinert/pam/v2"
 
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/internal/syncbuf"
 )
 
 // benchPAM measures a PAM login through the realm and virtportal-helper
@@ -71,7 +71,7 @@ func benchPAM() error {
 	// Limits raised: the bench is a flood of logins for one user by design.
 	helper := exec.Command(bin, "--socket", socket, "--server-user", "0", "--pam-service", service, "--pam-dir", pamDir,
 		"--rate", "100000", "--burst", "100000", "--user-rate", "100000", "--user-burst", "100000", "--max-queue", "128", "--timeout", "30s")
-	var logs syncBuf
+	var logs syncbuf.Buffer
 	helper.Stderr = &logs
 	if err := helper.Start(); err != nil {
 		return err
@@ -214,22 +214,4 @@ func directPAM(service, dir, user, password string) error {
 		return err
 	}
 	return tx.AcctMgmt(pam.Silent | pam.DisallowNullAuthtok)
-}
-
-// syncBuf collects the helper's stderr.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

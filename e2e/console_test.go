@@ -5,9 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	bin "encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -45,32 +43,19 @@ const consoleTokenTTL = 3 * time.Second
 // 127.0.0.1 (autoport); it is destroyed and undefined in t.Cleanup.
 func consoleGuest(t *testing.T, conn *libvirt.Connect, display string) string {
 	t.Helper()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "vpe2e-" + hex.EncodeToString(b)
+	name := guestName()
 	g := libvirtxml.DomainGraphic{VNC: &libvirtxml.DomainGraphicVNC{AutoPort: "yes", Listen: "127.0.0.1"}}
 	if display == "spice" {
 		// A password that expired long ago: SPICE starts with ticketing on
 		// (without a password it is off, and none can be set later), and
 		// nobody can connect until the portal sets a fresh one.
 		g = libvirtxml.DomainGraphic{Spice: &libvirtxml.DomainGraphicSpice{AutoPort: "yes", Listen: "127.0.0.1",
-			Passwd: hex.EncodeToString(b) + "-expired", PasswdValidTo: "2000-01-01T00:00:00"}}
+			Passwd: name + "-expired", PasswdValidTo: "2000-01-01T00:00:00"}}
 	}
-	dom := &libvirtxml.Domain{
-		Type: "kvm", Name: name,
-		Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
-		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
-		OS: &libvirtxml.DomainOS{
-			Type: &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"},
-			BIOS: &libvirtxml.DomainBIOS{UseSerial: "yes"},
-		},
-		Devices: &libvirtxml.DomainDeviceList{
-			Serials:  []libvirtxml.DomainSerial{{Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}}}},
-			Consoles: []libvirtxml.DomainConsole{{Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}}, Target: &libvirtxml.DomainConsoleTarget{Type: "serial"}}},
-			Graphics: []libvirtxml.DomainGraphic{g},
-			Videos:   []libvirtxml.DomainVideo{{Model: libvirtxml.DomainVideoModel{Type: "vga"}}},
-		},
-	}
+	dom := tinyDomain(name)
+	dom.Devices.Consoles = []libvirtxml.DomainConsole{{Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}}, Target: &libvirtxml.DomainConsoleTarget{Type: "serial"}}}
+	dom.Devices.Graphics = []libvirtxml.DomainGraphic{g}
+	dom.Devices.Videos = []libvirtxml.DomainVideo{{Model: libvirtxml.DomainVideoModel{Type: "vga"}}}
 	doc, err := dom.Marshal()
 	if err != nil {
 		t.Fatal(err)

@@ -138,7 +138,7 @@ func TestPAMLogin(t *testing.T) {
 	t.Run("wrong password and unknown user", func(t *testing.T) {
 		for _, req := range []api.LoginRequest{
 			{Realm: "pam", Username: plain.Username, Password: pwAdmin},
-			{Realm: "pam", Username: "vpt-nobody-" + pamRandom(), Password: pwPlain},
+			{Realm: "pam", Username: "vpt-nobody-" + randomHex(), Password: pwPlain},
 			{Realm: "pam", Username: srvUser.Username, Password: pwPlain}, // a system account
 		} {
 			if st := pamClient(t, srv).call("POST", "/api/v1/session", req, nil); st != 401 {
@@ -181,7 +181,8 @@ func pamHelperBinary(t *testing.T) string {
 	return bin
 }
 
-func pamRandom() string {
+// randomHex is 8 random hex digits, for names no other run uses.
+func randomHex() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
@@ -207,7 +208,7 @@ func pamRun(t *testing.T, stdin, name string, args ...string) {
 
 func pamAddGroup(t *testing.T) string {
 	t.Helper()
-	name := "vpt-g" + pamRandom()
+	name := "vpt-g" + randomHex()
 	pamRun(t, "", "groupadd", name)
 	t.Cleanup(func() { _ = exec.Command("groupdel", name).Run() })
 	return name
@@ -216,7 +217,7 @@ func pamAddGroup(t *testing.T) string {
 // pamAddUser creates a user (password optional), removed in t.Cleanup.
 func pamAddUser(t *testing.T, prefix, password string, flags ...string) *user.User {
 	t.Helper()
-	name := prefix + pamRandom()
+	name := prefix + randomHex()
 	pamRun(t, "", "useradd", append(flags, name)...)
 	t.Cleanup(func() {
 		if out, err := exec.Command("userdel", "-r", name).CombinedOutput(); err != nil && !strings.Contains(string(out), "not found") {

@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +16,28 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 )
+
+// guestName is a fresh name with the prefix libvirtd.sh's stop destroys.
+func guestName() string { return "vpe2e-" + randomHex() }
+
+// tinyDomain is the smallest KVM guest the suites boot: 64 MiB, one vCPU,
+// SeaBIOS printing to a pty serial port, VNC on 127.0.0.1 (autoport).
+// Callers add disks or change the display.
+func tinyDomain(name string) *libvirtxml.Domain {
+	return &libvirtxml.Domain{
+		Type: "kvm", Name: name,
+		Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
+		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
+		OS: &libvirtxml.DomainOS{
+			Type: &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"},
+			BIOS: &libvirtxml.DomainBIOS{UseSerial: "yes"},
+		},
+		Devices: &libvirtxml.DomainDeviceList{
+			Serials:  []libvirtxml.DomainSerial{{Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}}}},
+			Graphics: []libvirtxml.DomainGraphic{{VNC: &libvirtxml.DomainGraphicVNC{AutoPort: "yes", Listen: "127.0.0.1"}}},
+		},
+	}
+}
 
 // kvmURI is the libvirt the suite drives; without it the suite fails, never skips.
 func kvmURI(t *testing.T) string {
@@ -45,9 +65,7 @@ func kvm(t *testing.T) (*libvirt.Connect, string) {
 // transient dir pool; everything it made is removed in t.Cleanup.
 func tinyGuest(t *testing.T, conn *libvirt.Connect) (name, pool, volPath string) {
 	t.Helper()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name = "vpe2e-" + hex.EncodeToString(b)
+	name = guestName()
 	pool = name + "-pool"
 	// Under /var/lib/libvirt/images so that qemu's user may traverse to the disk.
 	dir := filepath.Join("/var/lib/libvirt/images", pool)
@@ -78,25 +96,13 @@ func tinyGuest(t *testing.T, conn *libvirt.Connect) (name, pool, volPath string)
 	volPath, _ = v.GetPath()
 	_ = v.Free()
 
-	dom := &libvirtxml.Domain{
-		Type: "kvm", Name: name,
-		Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
-		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
-		OS: &libvirtxml.DomainOS{
-			Type: &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"},
-			BIOS: &libvirtxml.DomainBIOS{UseSerial: "yes"},
-		},
-		Devices: &libvirtxml.DomainDeviceList{
-			Disks: []libvirtxml.DomainDisk{{
-				Device: "disk",
-				Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "qcow2"},
-				Source: &libvirtxml.DomainDiskSource{Volume: &libvirtxml.DomainDiskSourceVolume{Pool: pool, Volume: "disk.qcow2"}},
-				Target: &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"},
-			}},
-			Serials:  []libvirtxml.DomainSerial{{Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}}}},
-			Graphics: []libvirtxml.DomainGraphic{{VNC: &libvirtxml.DomainGraphicVNC{AutoPort: "yes", Listen: "127.0.0.1"}}},
-		},
-	}
+	dom := tinyDomain(name)
+	dom.Devices.Disks = []libvirtxml.DomainDisk{{
+		Device: "disk",
+		Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "qcow2"},
+		Source: &libvirtxml.DomainDiskSource{Volume: &libvirtxml.DomainDiskSourceVolume{Pool: pool, Volume: "disk.qcow2"}},
+		Target: &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"},
+	}}
 	domXML, err := dom.Marshal()
 	if err != nil {
 		t.Fatal(err)

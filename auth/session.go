@@ -36,6 +36,9 @@ type SessionData struct {
 	Refreshed time.Time `json:"refreshed"`
 }
 
+// ID is the caller's identity, "realm:name", as rbac.Principal.ID.
+func (d SessionData) ID() string { return d.Principal().ID() }
+
 // Principal returns the session's caller.
 func (d SessionData) Principal() rbac.Principal {
 	return rbac.Principal{Realm: d.Realm, Name: d.Name, Groups: d.Groups, Roles: d.Roles}
@@ -149,7 +152,7 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 	}
 	now := s.now()
 	err = s.st.SaveSession(r.Context(), store.Session{
-		ID: sess.ID, Identity: data.Realm + ":" + data.Name, Data: raw,
+		ID: sess.ID, Identity: data.ID(), Data: raw,
 		Created: data.Created, LastSeen: now, IdleExpires: earlier(now.Add(s.Idle), data.Expires), AbsExpires: data.Expires,
 	})
 	if err != nil {

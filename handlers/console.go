@@ -236,10 +236,9 @@ func (s *Server) initConsoles() {
 		return
 	}
 	s.consoles.unsub = append(s.consoles.unsub,
-		s.OnAccessChange(s.recheckConsoles),
+		s.OnAccessChange(s.recheckConsoles), // grants, undefine, resync
 		s.d.Virt.Subscribe(func(e virt.Event) {
-			switch e.Kind {
-			case virt.EventState, virt.EventUndefined, virt.EventResync:
+			if e.Kind == virt.EventState {
 				s.recheckConsoles(e.Name)
 			}
 		}))
@@ -349,7 +348,7 @@ func (s *Server) consoleToken(c *gin.Context) error {
 	if req.Kind == virt.ConsoleSpice {
 		return s.spiceTicket(c, name)
 	}
-	identity := sess.Realm + ":" + sess.Name
+	identity := sess.ID()
 	// Refuse early what the WebSocket would refuse; it checks again.
 	if err := s.consoles.precheck(identity, name, req.Kind, s.opt.Console); err != nil {
 		return err
@@ -433,7 +432,7 @@ func consoleOrigin(r *http.Request) bool {
 // then it proxies until the console ends.
 func (s *Server) consoleSocket(c *gin.Context) error {
 	sess, _ := sessionOf(c)
-	identity := sess.Realm + ":" + sess.Name
+	identity := sess.ID()
 	r := c.Request
 	ev := api.AuditEvent{Actor: identity, Action: "vm.console.open", Client: c.ClientIP(), ReqID: c.GetString(keyReqID)}
 	refuse := func(guest string, err error) error {
@@ -464,12 +463,12 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 	}
 	sid, err := s.d.Sessions.CurrentID(r)
 	if err != nil {
-		return s.internal(c, "session id", err)
+		return refuse("", s.internal(c, "session id", err))
 	}
 	tok, err := s.d.Store.ConsumeConsoleToken(r.Context(), raw, s.now())
 	if err != nil {
 		if api.As(err) == nil {
-			return s.internal(c, "console token", err)
+			err = s.internal(c, "console token", err)
 		}
 		return refuse(tok.Guest, err)
 	}

@@ -24,7 +24,6 @@ const (
 	keySession = "vp.session"
 	keyActor   = "vp.actor"  // identity to audit when there is no session (login)
 	keyReason  = "vp.reason" // audit reason class, never shown to the client
-	keyTarget  = "vp.target" // audit target when no guest parameter names it
 	keyRetry   = "vp.retry"  // seconds for the Retry-After of a 429
 )
 
@@ -63,7 +62,7 @@ func (s *Server) accessLog(c *gin.Context) {
 	c.Next()
 	user := ""
 	if d, ok := sessionOf(c); ok {
-		user = d.Realm + ":" + d.Name
+		user = d.ID()
 	}
 	// The path only: query strings may carry one-time tokens.
 	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http",
@@ -148,11 +147,11 @@ func (s *Server) refreshSession(c *gin.Context, data auth.SessionData) (auth.Ses
 	case err == nil:
 		data.Groups, data.Roles, data.Refreshed = p.Groups, p.Roles, now
 	case reason == auth.ReasonUnknownUser || reason == auth.ReasonDisabled:
-		s.log.Info("session ended: user gone or disabled", "request_id", c.GetString(keyReqID), "user", data.Realm+":"+data.Name, "reason", reason)
+		s.log.Info("session ended: user gone or disabled", "request_id", c.GetString(keyReqID), "user", data.ID(), "reason", reason)
 		_ = s.d.Sessions.Logout(c.Writer, c.Request)
 		return data, false
 	default:
-		s.log.Warn("group refresh failed; keeping the groups from login", "request_id", c.GetString(keyReqID), "user", data.Realm+":"+data.Name, "err", err)
+		s.log.Warn("group refresh failed; keeping the groups from login", "request_id", c.GetString(keyReqID), "user", data.ID(), "err", err)
 		data.Refreshed = now.Add(time.Minute - s.opt.GroupRefresh)
 	}
 	if err := s.d.Sessions.Update(c.Writer, c.Request, data); err != nil {
@@ -280,16 +279,14 @@ func (s *Server) internal(c *gin.Context, what string, err error) error {
 // audit records one unsafe request.
 func (s *Server) audit(c *gin.Context, rt Route, err error, denied bool) {
 	ev := api.AuditEvent{
-		Time:   s.now().UTC(),
 		Action: rt.Audit,
 		Client: c.ClientIP(),
 		ReqID:  c.GetString(keyReqID),
 		Result: "ok",
 		Reason: c.GetString(keyReason),
-		Target: c.GetString(keyTarget),
 	}
 	if d, ok := sessionOf(c); ok {
-		ev.Actor = d.Realm + ":" + d.Name
+		ev.Actor = d.ID()
 	} else {
 		ev.Actor = c.GetString(keyActor)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/rbac"
 )
 
@@ -55,7 +56,7 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), VM: "name", Audit: "vm.console.token", Handle: s.consoleToken},
 		{Method: "GET", Path: "/api/v1/console/ws", Perm: perm("session", "self"), Handle: s.consoleSocket},
 	}
-	for _, a := range vmActions {
+	for _, a := range api.VMActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), VM: "name",
 			Audit: "vm." + a, Handle: s.vmAction(a)})
 	}
@@ -66,8 +67,6 @@ func (s *Server) routes() []Route {
 	rs = append(rs, Route{Method: "GET", Path: "/login", Perm: public, Handle: s.loginPage})
 	return rs
 }
-
-var vmActions = []string{"start", "shutdown", "poweroff", "reboot", "reset", "suspend", "resume"}
 
 func unsafeMethod(m string) bool {
 	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions

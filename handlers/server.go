@@ -120,9 +120,6 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// Routes lists the route table (for tests and docs).
-func (s *Server) Routes() []Route { return s.routes() }
-
 // GinRoutes lists what Gin actually registered.
 func (s *Server) GinRoutes() gin.RoutesInfo { return s.engine.Routes() }
 

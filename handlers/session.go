@@ -100,7 +100,7 @@ func sessionBody(d auth.SessionData) api.Session {
 	if roles == nil {
 		roles = []string{}
 	}
-	return api.Session{Identity: d.Realm + ":" + d.Name, Realm: d.Realm, Username: d.Name, Roles: roles,
+	return api.Session{Identity: d.ID(), Realm: d.Realm, Username: d.Name, Roles: roles,
 		Groups: groups, CSRFToken: d.CSRF, Expires: d.Expires}
 }
 

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"path"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -59,17 +58,12 @@ func (s *Server) getVM(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	vm.MyRole = s.roleOn(c, vm.Name)
-	// Where the host keeps its files is the host's business, not a tenant's:
-	// per-guest roles see pool and volume names only.
-	if vm.MyRole != rbac.RoleAdmin && vm.MyRole != rbac.RoleAuditor {
-		for i := range vm.Devices.Disks {
-			if vm.Devices.Disks[i].Volume != "" {
-				vm.Devices.Disks[i].Source = ""
-			} else {
-				vm.Devices.Disks[i].Source = path.Base(vm.Devices.Disks[i].Source)
-			}
-		}
+	d, _ := sessionOf(c)
+	vm.MyRole = s.d.Authz.RoleOn(d.Principal(), vm.Name)
+	// Where the host keeps its files is the host's business: only callers
+	// who may read the host see the paths (an rbac error hides them too).
+	if ok, err := s.d.Authz.Allowed(d.Principal(), perm("host", "read")); err != nil || !ok {
+		virt.HideHostPaths(&vm)
 	}
 	c.JSON(http.StatusOK, vm)
 	return nil

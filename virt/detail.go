@@ -3,6 +3,7 @@ package virt
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -10,6 +11,20 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 )
+
+// HideHostPaths strips where the host keeps a guest's disks, for callers
+// who may not read the host: pool volumes keep their pool and volume
+// names, other disks their file name only.
+func HideHostPaths(vm *api.VMDetail) {
+	for i := range vm.Devices.Disks {
+		d := &vm.Devices.Disks[i]
+		if d.Volume != "" {
+			d.Source = ""
+		} else {
+			d.Source = path.Base(d.Source)
+		}
+	}
+}
 
 // Get returns one guest with its devices: the listed fields from the index
 // and one GetXMLDesc for the rest.

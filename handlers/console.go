@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -323,10 +324,8 @@ func (s *Server) consoleToken(c *gin.Context) error {
 		return err
 	}
 	name := c.Param("name")
-	switch req.Kind {
-	case virt.ConsoleVNC, virt.ConsoleSpice, virt.ConsoleSerial:
-	default:
-		return api.BadRequest("unknown console kind %q; use vnc, spice or serial", truncate(req.Kind, 16))
+	if !slices.Contains(virt.ConsoleKinds, req.Kind) {
+		return api.BadRequest("unknown console kind %q; use %s", truncate(req.Kind, 16), strings.Join(virt.ConsoleKinds, ", "))
 	}
 	c.Set(keyReason, "kind="+req.Kind)
 	if err := s.opener.ConsoleCapable(); err != nil {
@@ -340,14 +339,14 @@ func (s *Server) consoleToken(c *gin.Context) error {
 	if sid == "" {
 		return api.Forbidden("consoles need a browser session")
 	}
+	if req.Kind == virt.ConsoleSpice {
+		return s.spiceTicket(c, name) // SetSpicePassword makes CheckConsole's checks
+	}
 	ctx := c.Request.Context()
 	if err := s.d.Virt.CheckConsole(ctx, name, req.Kind); err != nil {
 		return err
 	}
 	now := s.now()
-	if req.Kind == virt.ConsoleSpice {
-		return s.spiceTicket(c, name)
-	}
 	identity := sess.ID()
 	// Refuse early what the WebSocket would refuse; it checks again.
 	if err := s.consoles.precheck(identity, name, req.Kind, s.opt.Console); err != nil {

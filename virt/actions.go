@@ -285,11 +285,7 @@ func (m *Manager) Delete(ctx context.Context, name string, volumes bool) error {
 		if len(failed) > 1 {
 			noun = "volumes"
 		}
-		return &api.Error{
-			Status:  http.StatusInternalServerError,
-			Code:    "internal",
-			Message: fmt.Sprintf("guest %q was deleted, but its %s %s could not be removed", name, noun, strings.Join(failed, ", ")),
-		}
+		return api.Errorf(http.StatusInternalServerError, "internal", "guest %q was deleted, but its %s %s could not be removed", name, noun, strings.Join(failed, ", "))
 	}
 	return nil
 }
@@ -454,7 +450,12 @@ func (m *Manager) SetGrants(ctx context.Context, name string, grants []api.Grant
 		}
 		m.mu.RUnlock()
 		info.grants = grantsFromAccess(accessFrom(grants))
-		m.publish(m.setMeta(name, info))
+		// Under refreshMu, so a rebuild that read the XML before the write
+		// cannot put the old grants back after this.
+		m.refreshMu.Lock()
+		events := m.setMeta(name, info)
+		m.refreshMu.Unlock()
+		m.publish(events)
 	}
 	return nil
 }

@@ -120,8 +120,24 @@ func graphicsIndex(d *libvirtxml.Domain, kind string) int {
 	return -1
 }
 
+// hasSerial says whether d has a serial port or console OpenConsole can
+// attach to: a pty, or one without a source (libvirt gives it a pty).
 func hasSerial(d *libvirtxml.Domain) bool {
-	return d.Devices != nil && (len(d.Devices.Serials) > 0 || len(d.Devices.Consoles) > 0)
+	if d.Devices == nil {
+		return false
+	}
+	pty := func(src *libvirtxml.DomainChardevSource) bool { return src == nil || src.Pty != nil }
+	for _, s := range d.Devices.Serials {
+		if pty(s.Source) {
+			return true
+		}
+	}
+	for _, c := range d.Devices.Consoles {
+		if pty(c.Source) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkDevice says whether d has the device a console of kind needs.
@@ -150,7 +166,7 @@ func checkDevice(name string, d *libvirtxml.Domain, kind string) error {
 // consoles nor graphics passwords; other drivers decide per guest.
 func (m *Manager) ConsoleCapable() error {
 	if strings.HasPrefix(m.cfg.URI, "test:") {
-		return api.Errorf(http.StatusNotImplemented, "not_supported", "this host runs on libvirt's test driver, which has no consoles")
+		return notSupported("this host runs on libvirt's test driver, which has no consoles")
 	}
 	return nil
 }

@@ -146,19 +146,8 @@ func devicesOf(d *libvirtxml.Domain) api.Devices {
 			out.Consoles = append(out.Consoles, k)
 		}
 	}
-	hasSerial := false
-	for _, s := range d.Devices.Serials {
-		if s.Source == nil || s.Source.Pty != nil {
-			hasSerial = true
-		}
-	}
-	for _, s := range d.Devices.Consoles {
-		if s.Source == nil || s.Source.Pty != nil {
-			hasSerial = true
-		}
-	}
-	if hasSerial {
-		out.Consoles = append(out.Consoles, "serial")
+	if hasSerial(d) {
+		out.Consoles = append(out.Consoles, ConsoleSerial)
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package virt
 
 import (
 	"errors"
-	"net/http"
 
 	"libvirt.org/go/libvirt"
 
@@ -84,5 +83,5 @@ func (m *Manager) fail(op, name string, err error) error {
 		}
 	}
 	m.log.Error("libvirt call failed", "op", op, "guest", name, "err", err)
-	return &internalError{op: op, cause: err, api: &api.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}}
+	return &internalError{op: op, cause: err, api: api.Internal()}
 }

@@ -120,7 +120,7 @@ func (m *Manager) UpdateGrants(ctx context.Context, name string, change func(cur
 	defer unlock()
 	cur, ok := m.Grants(name)
 	if !ok {
-		return nil, api.NotFound("guest %q not found", name)
+		return nil, guestNotFound(name)
 	}
 	next, err := change(cur)
 	if err != nil {

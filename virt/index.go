@@ -504,11 +504,17 @@ func (m *Manager) rebuildOne(dom *libvirt.Domain, name string, old *entry) (*ent
 	if err != nil {
 		return nil, err
 	}
-	if old != nil && old.xmlHash != 0 && old.xmlHash == maphash.String(xmlSeed, doc) {
-		m.mu.RLock()
-		e := *old
-		m.mu.RUnlock()
-		return &e, nil
+	// xmlHash is written under m.mu (setMeta), so it is read under it too.
+	hash := maphash.String(xmlSeed, doc)
+	m.mu.RLock()
+	same := old != nil && old.xmlHash != 0 && old.xmlHash == hash
+	var kept entry
+	if same {
+		kept = *old
+	}
+	m.mu.RUnlock()
+	if same {
+		return &kept, nil
 	}
 	e, _, err := m.parseDomain(doc)
 	if err != nil {

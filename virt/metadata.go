@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/virtportal/virtportal/api"
@@ -91,23 +92,13 @@ type kimchiMeta struct {
 type guestInfo struct {
 	os     *api.OSInfo
 	grants []api.Grant
-	// kimchi is true when the grants came from Kimchi's metadata.
-	kimchi bool
 }
 
 func (g guestInfo) equal(o guestInfo) bool {
 	if (g.os == nil) != (o.os == nil) || (g.os != nil && *g.os != *o.os) {
 		return false
 	}
-	if g.kimchi != o.kimchi || len(g.grants) != len(o.grants) {
-		return false
-	}
-	for i := range g.grants {
-		if g.grants[i] != o.grants[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(g.grants, o.grants)
 }
 
 // parseGuestMeta decodes our element as GetMetadata returns it.
@@ -216,7 +207,6 @@ func infoFromMeta(ours, kimchi string) (guestInfo, error) {
 	}
 	if k.Access != nil {
 		info.grants = grantsFromKimchi(k.Access)
-		info.kimchi = len(info.grants) > 0
 	}
 	return info, nil
 }

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -229,9 +228,4 @@ func (s *SessionStore) Logout(w http.ResponseWriter, r *http.Request) error {
 	sess.Options = s.options()
 	sess.Options.MaxAge = -1
 	return s.Save(r, w, sess)
-}
-
-// EndSessionsOf deletes every session of identity (realm:name).
-func (s *SessionStore) EndSessionsOf(ctx context.Context, identity string) (int, error) {
-	return s.st.DeleteSessionsOf(ctx, identity)
 }

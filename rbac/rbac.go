@@ -69,7 +69,7 @@ type GrantSource interface {
 
 // Authorizer decides requests.
 type Authorizer struct {
-	enf    *casbin.SyncedCachedEnforcer
+	enf    *casbin.SyncedEnforcer
 	grants GrantSource
 
 	// memo keeps Casbin's answers per (role, object, action). No person or
@@ -94,13 +94,11 @@ func New(modelText, policyText string, grants GrantSource) (*Authorizer, error) 
 	if err := checkPolicy(policyText); err != nil {
 		return nil, err
 	}
-	enf, err := casbin.NewSyncedCachedEnforcer(m, stringadapter.NewAdapter(policyText))
+	// No Casbin cache: the memo below already keeps every answer.
+	enf, err := casbin.NewSyncedEnforcer(m, stringadapter.NewAdapter(policyText))
 	if err != nil {
 		return nil, fmt.Errorf("rbac: enforcer: %w", err)
 	}
-	// The cache is keyed by (role, object, action): a small, closed set, and
-	// no grant ever enters it, so a revoke needs no invalidation.
-	enf.EnableCache(true)
 	return &Authorizer{enf: enf, grants: grants, memo: map[roleDecision]bool{}}, nil
 }
 
@@ -126,9 +124,6 @@ func checkPolicy(text string) error {
 	}
 	return nil
 }
-
-// SetGrants plugs in the source of per-guest grants.
-func (a *Authorizer) SetGrants(g GrantSource) { a.grants = g }
 
 // roleAllows asks Casbin whether one role may perform obj:act.
 func (a *Authorizer) roleAllows(role string, perm Permission) (bool, error) {

@@ -153,6 +153,40 @@ func TestUserCommands(t *testing.T) {
 	}
 }
 
+// A password reset ends the user's sessions: it usually follows a leak.
+func TestPasswdEndsSessions(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	env := func(string) string { return "" }
+	user := func(args ...string) {
+		t.Helper()
+		full := append([]string{"user", args[0], "--data-dir", dir, "--password-stdin"}, args[1:]...)
+		if err := run(ctx, full, strings.NewReader("s3cret-pass\n"), io.Discard, io.Discard, env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	user("add", "carol")
+	st, err := store.Open(ctx, filepath.Join(dir, "virtportal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	for _, s := range []store.Session{{ID: "carols", Identity: "local:carol"}, {ID: "others", Identity: "local:dave"}} {
+		s.Created, s.LastSeen, s.IdleExpires, s.AbsExpires = now, now, now.Add(time.Hour), now.Add(time.Hour)
+		if err := st.SaveSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	user("passwd", "carol")
+	if _, err := st.GetSession(ctx, "carols", now); err == nil {
+		t.Error("carol's session outlived the password reset")
+	}
+	if _, err := st.GetSession(ctx, "others", now); err != nil {
+		t.Errorf("another user's session ended: %v", err)
+	}
+}
+
 // The documented example must stay loadable and list every setting.
 func TestExampleConfig(t *testing.T) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/store"
 )
 
@@ -121,14 +122,19 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if err := st.UpdatePassword(ctx, name, hash); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "password of %s changed\n", name)
+		// A reset usually follows a leak: sessions opened with the old
+		// password end with it.
+		if _, err := st.DeleteSessionsOf(ctx, rbac.Principal{Realm: "local", Name: name}.ID()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s changed; their sessions ended\n", name)
 		return audit("user.passwd")
 	case "del":
 		if err := st.DeleteUser(ctx, name); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "deleted local user %s\n", name)
-		if _, err := st.DeleteSessionsOf(ctx, "local:"+name); err != nil {
+		if _, err := st.DeleteSessionsOf(ctx, rbac.Principal{Realm: "local", Name: name}.ID()); err != nil {
 			return err
 		}
 		return audit("user.del")

@@ -228,26 +228,26 @@ func setRole(t *testing.T, admin *session, guest, role string) {
 	}
 }
 
+// waitRunning waits until the portal's index has guest as running.
+func waitRunning(t *testing.T, admin *session, guest string) {
+	t.Helper()
+	eventually(t, "the guest is indexed as running", 5*time.Second, func() bool {
+		var vm api.VMDetail
+		return admin.call("GET", "/api/v1/vms/"+guest, nil, &vm) == 200 && vm.State == api.StateRunning
+	})
+}
+
 // TestConsolesOnKVM: serial and VNC consoles of a real guest through the
 // real server, each refusal, and each way a console ends, all audited.
 func TestConsolesOnKVM(t *testing.T) {
-	uri := kvmURI(t)
-	conn, err := libvirt.NewConnect(uri)
-	if err != nil {
-		t.Fatalf("connect %s: %v", uri, err)
-	}
-	// A cleanup, not a defer: the guests' cleanups, registered later, run
-	// first and still need the connection.
-	t.Cleanup(func() { conn.Close() })
+	// Closed in a cleanup registered before the guests' own, which need it.
+	conn, uri := kvm(t)
 	t.Setenv("VIRTPORTAL_CONSOLE_TOKEN_TTL", consoleTokenTTL.String())
 	srv := startServer(t, uri)
 	admin := srv.login(t)
 	user := srv.loginAs(t, plainUser)
 	name := consoleGuest(t, conn, "vnc")
-	eventually(t, "the guest is indexed as running", 5*time.Second, func() bool {
-		var vm api.VMDetail
-		return admin.call("GET", "/api/v1/vms/"+name, nil, &vm) == 200 && vm.State == api.StateRunning
-	})
+	waitRunning(t, admin, name)
 	setRole(t, admin, name, "operator")
 
 	t.Run("serial shows SeaBIOS", func(t *testing.T) {
@@ -414,21 +414,12 @@ func TestConsolesOnKVM(t *testing.T) {
 // TestSpiceTicketOnKVM: a SPICE console is a remote-viewer file with a
 // one-time password that libvirt has set on the running display.
 func TestSpiceTicketOnKVM(t *testing.T) {
-	uri := kvmURI(t)
-	conn, err := libvirt.NewConnect(uri)
-	if err != nil {
-		t.Fatalf("connect %s: %v", uri, err)
-	}
-	// A cleanup, not a defer: the guests' cleanups, registered later, run
-	// first and still need the connection.
-	t.Cleanup(func() { conn.Close() })
+	// Closed in a cleanup registered before the guests' own, which need it.
+	conn, uri := kvm(t)
 	srv := startServer(t, uri)
 	admin := srv.login(t)
 	name := consoleGuest(t, conn, "spice")
-	eventually(t, "the guest is indexed as running", 5*time.Second, func() bool {
-		var vm api.VMDetail
-		return admin.call("GET", "/api/v1/vms/"+name, nil, &vm) == 200 && vm.State == api.StateRunning
-	})
+	waitRunning(t, admin, name)
 	tk := admin.ticket(t, name, "spice")
 	if tk.Token != "" || tk.WSURL != "" || time.Until(tk.Expires) < 50*time.Second || time.Until(tk.Expires) > 70*time.Second {
 		t.Fatalf("ticket %+v", tk)

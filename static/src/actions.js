@@ -18,7 +18,7 @@ export function actionLabel(action) {
  * @param {string} action
  * @returns {Promise<{confirmed: boolean, volumes: boolean}>}
  */
-export async function confirmAction(name, action) {
+async function confirmAction(name, action) {
   if (!DESTRUCTIVE.has(action)) return { confirmed: true, volumes: false };
   const r = await confirmDialog({
     title: t(`confirm.${action}.title`, { name }),

@@ -7,6 +7,7 @@ import { api } from '../lib/api.js';
 import { h, icon } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { safeNext } from '../lib/router.js';
+import { loadRealms } from '../realms.js';
 
 export const REALM_KEY = 'virtportal.realm';
 
@@ -147,19 +148,19 @@ export function mountLogin(root, info) {
 
   // Realms: filled from the API; hidden when there is only one.
   let realms = null;
-  async function loadRealms() {
-    const r = await api.realms();
-    const items = Array.isArray(r?.items) && r.items.length ? r.items : [{ name: r?.default || 'local', label: '' }];
+  async function fillRealms() {
+    const r = await loadRealms();
+    const items = r.items.length ? r.items : [{ name: r.default || 'local', label: '' }];
     realm.replaceChildren(...items.map((it) => h('option', { value: it.name }, it.label || it.name)));
     const saved = remembered();
-    realm.value = items.some((it) => it.name === saved) ? saved : (r?.default && items.some((it) => it.name === r.default) ? r.default : items[0].name);
+    realm.value = items.some((it) => it.name === saved) ? saved : (r.default && items.some((it) => it.name === r.default) ? r.default : items[0].name);
     realmField.hidden = items.length < 2;
     realms = items;
     return items;
   }
   // The last choice is kept for the next visit (also when signing in fails).
   realm.addEventListener('change', () => remember(realm.value));
-  const realmsLoaded = loadRealms().catch((err) => {
+  const realmsLoaded = fillRealms().catch((err) => {
     showError(loginErrorMessage(err));
     return null;
   });
@@ -195,7 +196,7 @@ export function mountLogin(root, info) {
     try {
       if (!realms) {
         await realmsLoaded;
-        if (!realms) await loadRealms();
+        if (!realms) await fillRealms();
       }
       chosen = realm.value;
       await api.login(chosen, username.value.trim(), password.value);

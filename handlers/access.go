@@ -12,9 +12,6 @@ import (
 	"github.com/virtportal/virtportal/virt"
 )
 
-// maxGrants bounds one guest's access list.
-const maxGrants = 500
-
 func accessBody(gs []api.Grant) api.Access {
 	if gs == nil {
 		gs = []api.Grant{}
@@ -58,11 +55,12 @@ func (s *Server) patchAccess(c *gin.Context) error {
 // checkGrants names every bad entry of next in one 422: its shape, then
 // whether each new user or group exists in its realm.
 func (s *Server) checkGrants(ctx context.Context, next, cur []api.Grant) error {
-	if len(next) > maxGrants {
-		return api.BadRequest("at most %d grants per guest", maxGrants)
-	}
 	var details []api.FieldError
-	if e := api.As(virt.ValidateGrants(next)); e != nil {
+	if err := virt.ValidateGrants(next); err != nil {
+		e := api.As(err)
+		if e == nil || e.Status != http.StatusUnprocessableEntity {
+			return err // too many: nothing to look up
+		}
 		details = e.Details
 	}
 	more, err := s.d.Realms.CheckGrants(ctx, next, cur)

@@ -287,14 +287,21 @@ func validGrant(g api.Grant) string {
 	return ""
 }
 
-// ValidateGrants checks the shape of a grant list (kinds, roles, realms,
-// names, duplicates), naming every bad entry in one 422.
+// ValidateGrants checks the size of a grant list (400 above MaxGrants) and
+// its shape (kinds, roles, realms, names, duplicates), naming every bad
+// entry in one 422.
 func ValidateGrants(grants []api.Grant) error { return validateGrants(grants) }
+
+// MaxGrants bounds one guest's access list: it lives in the domain XML.
+const MaxGrants = 500
 
 // validateGrants checks a whole grant list for SetGrants; duplicates of the
 // same principal are refused because they would make the effective role
 // depend on document order.
 func validateGrants(grants []api.Grant) error {
+	if len(grants) > MaxGrants {
+		return api.BadRequest("at most %d grants per guest", MaxGrants)
+	}
 	var details []api.FieldError
 	seen := make(map[[3]string]bool, len(grants))
 	for i, g := range grants {

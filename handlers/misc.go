@@ -62,24 +62,17 @@ func (s *Server) listAudit(c *gin.Context) error {
 		}
 	}
 	if v := c.Query("limit"); v != "" {
-		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit <= 0 || f.Limit > 1000 {
-			return api.BadRequest("limit must be between 1 and 1000")
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit <= 0 || f.Limit > store.MaxListLimit {
+			return api.BadRequest("limit must be between 1 and %d", store.MaxListLimit)
 		}
 	}
 	items, err := s.d.Store.ListAudit(c.Request.Context(), f)
 	if err != nil {
 		return s.internal(c, "audit list", err)
 	}
-	out := api.AuditList{Items: items}
+	out := api.AuditList{Items: items, Next: f.Next(items)}
 	if out.Items == nil {
 		out.Items = []api.AuditEvent{}
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
-	}
-	if len(items) == limit {
-		out.Next = strconv.FormatInt(items[len(items)-1].ID, 10)
 	}
 	c.JSON(http.StatusOK, out)
 	return nil

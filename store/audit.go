@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -45,8 +46,17 @@ type AuditFilter struct {
 	Until time.Time
 	// BeforeID returns only events older than that id: the paging cursor.
 	BeforeID int64
-	// Limit <= 0 means 100; at most 1000.
+	// Limit <= 0 means DefaultListLimit; at most MaxListLimit.
 	Limit int
+}
+
+// Next is the BeforeID of the page after items, a page ListAudit returned
+// for f; "" when items was the last page.
+func (f AuditFilter) Next(items []api.AuditEvent) string {
+	if len(items) == 0 || len(items) < clampLimit(f.Limit) {
+		return ""
+	}
+	return strconv.FormatInt(items[len(items)-1].ID, 10)
 }
 
 // ListAudit returns the matching events, newest (highest id) first.

@@ -208,13 +208,19 @@ func fromNS(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-// clampLimit applies the list default (100) and cap (1000).
+// The size of a list page when none is asked, and the most one may hold.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+// clampLimit applies DefaultListLimit and MaxListLimit.
 func clampLimit(n int) int {
 	switch {
 	case n <= 0:
-		return 100
-	case n > 1000:
-		return 1000
+		return DefaultListLimit
+	case n > MaxListLimit:
+		return MaxListLimit
 	}
 	return n
 }

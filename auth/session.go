@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -125,6 +126,30 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 		}
 	}
 	return sess, nil
+}
+
+// KeepAlive reads session id for a connection that outlives its request
+// (a console) and, if there was activity (last) since the session was last
+// seen plus a minute, slides its idle expiry as a request would. A session
+// that has gone is a 404. A failed touch still returns the session's data
+// with the error.
+func (s *SessionStore) KeepAlive(ctx context.Context, id string, last time.Time) (SessionData, error) {
+	now := s.now()
+	row, err := s.st.GetSession(ctx, id, now)
+	if err != nil {
+		return SessionData{}, err
+	}
+	var data SessionData
+	if err := json.Unmarshal(row.Data, &data); err != nil {
+		return SessionData{}, fmt.Errorf("auth: session data: %w", err)
+	}
+	if last.After(row.LastSeen.Add(time.Minute)) {
+		err := s.st.TouchSession(ctx, id, now, earlier(now.Add(s.Idle), row.AbsExpires))
+		if err != nil && !api.IsStatus(err, http.StatusNotFound) {
+			return data, err
+		}
+	}
+	return data, nil
 }
 
 // Save implements sessions.Store. A negative MaxAge deletes the session.

@@ -6,7 +6,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -561,27 +560,15 @@ func (s *Server) guestEnded(guest string) *CloseReason {
 func (s *Server) consoleTick(lc *liveConsole, last time.Time) *CloseReason {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	now := s.now()
-	row, err := s.d.Store.GetSession(ctx, lc.sessionID, now)
+	data, err := s.d.Sessions.KeepAlive(ctx, lc.sessionID, last)
 	if api.IsStatus(err, http.StatusNotFound) {
 		return reasonSessionEnded
 	}
 	if err != nil {
 		s.log.Warn("console session check", "guest", lc.guest, "err", err)
-		return nil
 	}
-	if last.After(row.LastSeen.Add(time.Minute)) {
-		idle := now.Add(s.d.Sessions.Idle)
-		if row.AbsExpires.Before(idle) {
-			idle = row.AbsExpires
-		}
-		if err := s.d.Store.TouchSession(ctx, lc.sessionID, now, idle); err != nil && !api.IsStatus(err, http.StatusNotFound) {
-			s.log.Warn("console session touch", "guest", lc.guest, "err", err)
-		}
-	}
-	var data auth.SessionData
-	if err := json.Unmarshal(row.Data, &data); err == nil {
-		p := data.Principal()
+	if data.Name != "" {
+		p := data.Principal() // groups and roles as the last refresh left them
 		lc.principal.Store(&p)
 	}
 	if ok, err := s.d.Authz.AllowedOn(*lc.principal.Load(), permConsole, lc.guest); err != nil || !ok {

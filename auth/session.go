@@ -254,3 +254,42 @@ func (s *SessionStore) Logout(w http.ResponseWriter, r *http.Request) error {
 	sess.Options.MaxAge = -1
 	return s.Save(r, w, sess)
 }
+
+// Refreshed is what RefreshSession decided.
+type Refreshed struct {
+	Data    SessionData // the session as it stands now
+	Changed bool        // Data must be saved
+	End     bool        // the session must end
+	Reason  string      // why it ends, when the user is gone or disabled
+	Err     error       // the realm could not answer: the groups from login stay
+}
+
+// RefreshSession re-reads the caller's groups and roles once they are older
+// than every (0: never). It ends the session of a user who no longer
+// exists or was disabled, or whose realm is no longer enabled. A realm
+// that cannot answer leaves the groups in place and is asked again a
+// minute later.
+func (r *Realms) RefreshSession(ctx context.Context, d SessionData, every time.Duration, now time.Time) Refreshed {
+	if every <= 0 || now.Sub(d.Refreshed) < every {
+		return Refreshed{Data: d}
+	}
+	realm, ok := r.Get(d.Realm)
+	if !ok {
+		return Refreshed{Data: d, End: true}
+	}
+	ref, ok := realm.(Refresher)
+	if !ok {
+		return Refreshed{Data: d}
+	}
+	p, err := ref.Refresh(ctx, d.Name)
+	switch reason := LoginReason(err); {
+	case err == nil:
+		d.Groups, d.Roles, d.Refreshed = p.Groups, p.Roles, now
+		return Refreshed{Data: d, Changed: true}
+	case reason == ReasonUnknownUser || reason == ReasonDisabled:
+		return Refreshed{Data: d, End: true, Reason: reason}
+	default:
+		d.Refreshed = now.Add(time.Minute - every)
+		return Refreshed{Data: d, Changed: true, Err: err}
+	}
+}

@@ -123,41 +123,25 @@ func (s *Server) loadSession(c *gin.Context) {
 	c.Next()
 }
 
-// refreshSession re-reads the caller's groups and roles once they are older
-// than the refresh interval; it ends the session of a user who no longer
-// exists or was disabled. A realm that cannot answer leaves the groups
-// captured at login in place, and is asked again a minute later.
+// refreshSession applies auth's refresh verdict: the cookie and the log.
 func (s *Server) refreshSession(c *gin.Context, data auth.SessionData) (auth.SessionData, bool) {
-	now := s.now()
-	if s.opt.GroupRefresh <= 0 || now.Sub(data.Refreshed) < s.opt.GroupRefresh {
-		return data, true
-	}
-	realm, ok := s.d.Realms.Get(data.Realm)
-	if !ok {
-		// The realm was disabled since login: so is the session.
+	res := s.d.Realms.RefreshSession(c.Request.Context(), data, s.opt.GroupRefresh, s.now())
+	if res.End {
+		if res.Reason != "" {
+			s.log.Info("session ended: user gone or disabled", "request_id", c.GetString(keyReqID), "user", data.ID(), "reason", res.Reason)
+		}
 		_ = s.d.Sessions.Logout(c.Writer, c.Request)
 		return data, false
 	}
-	ref, ok := realm.(auth.Refresher)
-	if !ok {
-		return data, true
+	if res.Err != nil {
+		s.log.Warn("group refresh failed; keeping the groups from login", "request_id", c.GetString(keyReqID), "user", data.ID(), "err", res.Err)
 	}
-	p, err := ref.Refresh(c.Request.Context(), data.Name)
-	switch reason := auth.LoginReason(err); {
-	case err == nil:
-		data.Groups, data.Roles, data.Refreshed = p.Groups, p.Roles, now
-	case reason == auth.ReasonUnknownUser || reason == auth.ReasonDisabled:
-		s.log.Info("session ended: user gone or disabled", "request_id", c.GetString(keyReqID), "user", data.ID(), "reason", reason)
-		_ = s.d.Sessions.Logout(c.Writer, c.Request)
-		return data, false
-	default:
-		s.log.Warn("group refresh failed; keeping the groups from login", "request_id", c.GetString(keyReqID), "user", data.ID(), "err", err)
-		data.Refreshed = now.Add(time.Minute - s.opt.GroupRefresh)
+	if res.Changed {
+		if err := s.d.Sessions.Update(c.Writer, c.Request, res.Data); err != nil {
+			s.log.Error("session update", "request_id", c.GetString(keyReqID), "err", err)
+		}
 	}
-	if err := s.d.Sessions.Update(c.Writer, c.Request, data); err != nil {
-		s.log.Error("session update", "request_id", c.GetString(keyReqID), "err", err)
-	}
-	return data, true
+	return res.Data, true
 }
 
 func sessionOf(c *gin.Context) (auth.SessionData, bool) {

@@ -7,7 +7,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/api"
-	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/virt"
 )
 
@@ -27,20 +26,28 @@ func (s *Server) listVMs(c *gin.Context) error {
 	}
 	var vms []api.VM
 	if all {
-		vms, err = s.d.Virt.List(c.Request.Context())
+		if vms, err = s.d.Virt.List(c.Request.Context()); err != nil {
+			return err
+		}
+		for i := range vms {
+			vms[i].MyRole = s.d.Authz.RoleOn(p, vms[i].Name) // admin or auditor, no grant read
+		}
 	} else {
-		// Walk the caller's grants, never every guest.
-		var names []string
-		if names, err = s.d.Authz.GuestsAllowed(p, rbac.Permission{Object: "vm", Action: "read"}); err != nil {
+		// Walk the caller's grants, never every guest; each guest's grants once.
+		grs, err := s.d.Authz.GrantedRoles(p, perm("vm", "read"))
+		if err != nil {
 			return s.internal(c, "authorize", err)
 		}
-		vms, err = s.d.Virt.ListNames(c.Request.Context(), names)
-	}
-	if err != nil {
-		return err
-	}
-	for i := range vms {
-		vms[i].MyRole = s.d.Authz.RoleOn(p, vms[i].Name)
+		names, roles := make([]string, len(grs)), make(map[string]string, len(grs))
+		for i, gr := range grs {
+			names[i], roles[gr.Guest] = gr.Guest, gr.Role
+		}
+		if vms, err = s.d.Virt.ListNames(c.Request.Context(), names); err != nil {
+			return err
+		}
+		for i := range vms {
+			vms[i].MyRole = roles[vms[i].Name]
+		}
 	}
 	vms = q.Apply(vms)
 	c.JSON(http.StatusOK, api.VMList{Items: vms, Total: len(vms)})

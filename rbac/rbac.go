@@ -190,45 +190,85 @@ func (a *Authorizer) AllowedOn(p Principal, perm Permission, vm string) (bool, e
 	if err != nil || ok {
 		return ok, err
 	}
-	for _, r := range a.GuestRolesOf(p, vm) {
-		ok, err := a.roleAllows(r, perm)
-		if err != nil || ok {
+	return a.anyAllows(a.GuestRolesOf(p, vm), perm)
+}
+
+// anyAllows reports whether one of roles may perform perm.
+func (a *Authorizer) anyAllows(roles []string, perm Permission) (bool, error) {
+	for _, r := range roles {
+		if ok, err := a.roleAllows(r, perm); err != nil || ok {
 			return ok, err
 		}
 	}
 	return false, nil
 }
 
+// GuestRole is a guest and the caller's effective role on it.
+type GuestRole struct{ Guest, Role string }
+
 // GuestsAllowed returns the guests on which p's grants allow perm, walking
 // p's grants rather than every guest.
 func (a *Authorizer) GuestsAllowed(p Principal, perm Permission) ([]string, error) {
+	grs, err := a.GrantedRoles(p, perm)
+	names := make([]string, len(grs))
+	for i, gr := range grs {
+		names[i] = gr.Guest
+	}
+	return names, err
+}
+
+// GrantedRoles is GuestsAllowed with p's role on each guest (as RoleOn),
+// reading each guest's grants once.
+func (a *Authorizer) GrantedRoles(p Principal, perm Permission) ([]GuestRole, error) {
 	if a.grants == nil {
 		return nil, nil
 	}
-	names := a.grants.GuestsGrantedTo(p.Realm, p.Name, p.Groups)
-	kept := names[:0]
-	for _, vm := range names {
-		ok, err := a.AllowedOn(p, perm, vm)
-		if err != nil {
-			return nil, err
+	global, err := a.Allowed(p, perm)
+	if err != nil {
+		return nil, err
+	}
+	var out []GuestRole
+	for _, vm := range a.grants.GuestsGrantedTo(p.Realm, p.Name, p.Groups) {
+		roles := a.GuestRolesOf(p, vm)
+		ok := global
+		if !ok {
+			if ok, err = a.anyAllows(roles, perm); err != nil {
+				return nil, err
+			}
 		}
 		if ok {
-			kept = append(kept, vm)
+			out = append(out, GuestRole{Guest: vm, Role: roleOf(p, roles)})
 		}
 	}
-	return kept, nil
+	return out, nil
 }
 
 // RoleOn names p's effective role on vm: a global admin or auditor role
 // first, else the strongest per-guest role, else "".
 func (a *Authorizer) RoleOn(p Principal, vm string) string {
+	if r := globalRole(p); r != "" {
+		return r
+	}
+	return roleOf(p, a.GuestRolesOf(p, vm))
+}
+
+// globalRole is p's admin or auditor role, if any.
+func globalRole(p Principal) string {
 	for _, r := range []string{RoleAdmin, RoleAuditor} {
 		if slices.Contains(p.Roles, r) {
 			return r
 		}
 	}
+	return ""
+}
+
+// roleOf is p's effective role given its roles from a guest's grants.
+func roleOf(p Principal, guestRoles []string) string {
+	if r := globalRole(p); r != "" {
+		return r
+	}
 	best := -1
-	for _, r := range a.GuestRolesOf(p, vm) {
+	for _, r := range guestRoles {
 		best = max(best, slices.Index(GuestRoles, r))
 	}
 	if best < 0 {

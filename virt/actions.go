@@ -199,7 +199,7 @@ func (m *Manager) Action(ctx context.Context, name, action string) (api.VM, erro
 
 	// Synchronously, so the answer and the next List agree with libvirt;
 	// the events that follow find nothing new.
-	if err := m.refresh(name, refreshFull); err != nil {
+	if err := m.refreshDom(dom, name, refreshFull); err != nil {
 		m.log.Warn("refresh after action failed", "guest", name, "action", action, "err", err)
 	}
 	vm, _, ok := m.vm(name)
@@ -439,7 +439,7 @@ func (m *Manager) SetGrants(ctx context.Context, name string, grants []api.Grant
 			return m.fail("write metadata", name, err)
 		}
 	}
-	if err := m.refresh(name, refreshMeta); err != nil {
+	if err := m.refreshDom(dom, name, refreshMeta); err != nil {
 		// A revoke must hold on the next request even if re-reading failed:
 		// put what was written into the index directly.
 		m.log.Warn("refresh after grant change failed", "guest", name, "err", err)

@@ -56,7 +56,7 @@ func (m *Manager) Get(ctx context.Context, name string) (api.VMDetail, error) {
 	if !ok {
 		// Removed between the check and the read: libvirt just answered,
 		// so the index is behind; have it catch up.
-		if err := m.refresh(name, refreshFull); err != nil {
+		if err := m.refreshDom(dom, name, refreshFull); err != nil {
 			return api.VMDetail{}, m.fail("read guest", name, err)
 		}
 		if vm, maxMem, ok = m.vm(name); !ok {

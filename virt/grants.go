@@ -64,13 +64,16 @@ func (m *Manager) ListNames(ctx context.Context, names []string) ([]api.VM, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := m.Ready(); err != nil {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if err := m.readyLocked(); err != nil {
 		return nil, err
 	}
 	out := make([]api.VM, 0, len(names))
-	for _, n := range names {
-		if vm, _, ok := m.vm(n); ok {
-			out = append(out, vm)
+	oses := make([]api.OSInfo, len(names))
+	for i, n := range names {
+		if e, ok := m.byName[n]; ok {
+			out = append(out, e.copyVM(&oses[i]))
 		}
 	}
 	return out, nil

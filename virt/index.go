@@ -206,18 +206,21 @@ func readMeta(dom *libvirt.Domain) (guestInfo, error) {
 	if err != nil {
 		return guestInfo{}, err
 	}
+	var g *guestMeta
 	if ours != "" {
-		// Kimchi's grants count only when ours have no <access>: skip the
-		// second call when they do (or cannot be read, which grants nothing).
-		if g, perr := parseGuestMeta(ours); perr != nil || g.Access != nil {
-			return infoFromMeta(ours, "")
+		if g, err = parseGuestMeta(ours); err != nil {
+			return guestInfo{}, err // unreadable grants of ours grant nothing
+		}
+		// Kimchi's grants count only when ours have no <access>.
+		if g.Access != nil {
+			return infoFromGuest(g, "")
 		}
 	}
 	kimchi, err := getMetadata(dom, KimchiNS, libvirt.DOMAIN_AFFECT_CURRENT)
 	if err != nil {
 		return guestInfo{}, err
 	}
-	return infoFromMeta(ours, kimchi)
+	return infoFromGuest(g, kimchi)
 }
 
 // getMetadata returns the element under ns, or "" when there is none.
@@ -256,7 +259,21 @@ func (m *Manager) refreshLocked(name string, kind refreshKind) ([]Event, error) 
 		return nil, err
 	}
 	defer dom.Free()
+	return m.reread(dom, name, kind)
+}
 
+// refreshDom is refresh through dom, a handle the caller already holds
+// (an action, a grant change): no second lookup.
+func (m *Manager) refreshDom(dom *libvirt.Domain, name string, kind refreshKind) error {
+	m.refreshMu.Lock()
+	events, err := m.reread(dom, name, kind)
+	m.refreshMu.Unlock()
+	m.publish(events)
+	return err
+}
+
+// reread reads dom (the guest name) into the index. Callers hold refreshMu.
+func (m *Manager) reread(dom *libvirt.Domain, name string, kind refreshKind) ([]Event, error) {
 	if kind == refreshMeta && m.Exists(name) {
 		info, err := readMeta(dom)
 		switch {
@@ -569,20 +586,13 @@ func (m *Manager) List(ctx context.Context) ([]api.VM, error) {
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if !m.ready {
-		if m.connected {
-			return nil, api.Unavailable("the guest index is being built")
-		}
-		return nil, errUnavailable()
+	if err := m.readyLocked(); err != nil {
+		return nil, err
 	}
 	out := make([]api.VM, len(m.sorted))
 	oses := make([]api.OSInfo, len(m.sorted))
 	for i, e := range m.sorted {
-		out[i] = e.vm
-		if e.vm.OS != nil {
-			oses[i] = *e.vm.OS
-			out[i].OS = &oses[i]
-		}
+		out[i] = e.copyVM(&oses[i])
 	}
 	return out, nil
 }
@@ -615,10 +625,16 @@ func (m *Manager) vm(name string) (api.VM, uint64, bool) {
 	if !ok {
 		return api.VM{}, 0, false
 	}
+	return e.copyVM(new(api.OSInfo)), e.maxMemMiB, true
+}
+
+// copyVM is e's VM with its OS copied into os, so that callers may keep it
+// past the lock. Callers hold m.mu.
+func (e *entry) copyVM(os *api.OSInfo) api.VM {
 	vm := e.vm
 	if vm.OS != nil {
-		os := *vm.OS
-		vm.OS = &os
+		*os = *vm.OS
+		vm.OS = os
 	}
-	return vm, e.maxMemMiB, true
+	return vm
 }

@@ -210,6 +210,11 @@ func (m *Manager) WaitReady(ctx context.Context) error {
 func (m *Manager) Ready() error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	return m.readyLocked()
+}
+
+// readyLocked is Ready for callers holding m.mu.
+func (m *Manager) readyLocked() error {
 	switch {
 	case m.ready:
 		return nil

@@ -176,16 +176,21 @@ func splitMetadata(inner string) (ours, kimchi string, err error) {
 // grants count only when ours carry no <access> at all, so that an empty
 // <access/> written by virtportal means "nobody" and is not overridden.
 func infoFromMeta(ours, kimchi string) (guestInfo, error) {
-	var info guestInfo
 	var g *guestMeta
 	if ours != "" {
 		var err error
 		if g, err = parseGuestMeta(ours); err != nil {
 			// Unreadable grants of ours grant nothing; falling back to
 			// Kimchi's would resurrect access someone meant to replace.
-			return info, err
+			return guestInfo{}, err
 		}
 	}
+	return infoFromGuest(g, kimchi)
+}
+
+// infoFromGuest is infoFromMeta with ours parsed already (nil: none).
+func infoFromGuest(g *guestMeta, kimchi string) (guestInfo, error) {
+	var info guestInfo
 	if g != nil {
 		if g.OS != nil && (g.OS.Distro != "" || g.OS.Version != "" || g.OS.Arch != "") {
 			info.os = &api.OSInfo{Distro: g.OS.Distro, Version: g.OS.Version, Arch: g.OS.Arch}

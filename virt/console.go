@@ -72,10 +72,31 @@ func (m *Manager) GuestActive(ctx context.Context, name string) (bool, error) {
 	return active, nil
 }
 
-// liveGuest finds a guest that has a live process and parses its live XML;
-// the caller releases c and frees dom. A guest without one is a 409.
-func (m *Manager) liveGuest(ctx context.Context, name string, flags libvirt.DomainXMLFlags) (*libvirt.Connect, *libvirt.Domain, *libvirtxml.Domain, error) {
+// liveDomain finds a guest that has a live process; the caller releases c
+// and frees dom. A guest without one is a 409 saying notRunning.
+func (m *Manager) liveDomain(ctx context.Context, name, notRunning string) (*libvirt.Connect, *libvirt.Domain, error) {
 	c, dom, err := m.lookup(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	active, err := dom.IsActive()
+	switch {
+	case err != nil:
+		err = m.fail("get state", name, err)
+	case !active:
+		err = api.Conflict("guest %q is not running; %s", name, notRunning)
+	}
+	if err != nil {
+		_ = dom.Free()
+		release(c)
+		return nil, nil, err
+	}
+	return c, dom, nil
+}
+
+// liveGuest is liveDomain with the live XML parsed.
+func (m *Manager) liveGuest(ctx context.Context, name string, flags libvirt.DomainXMLFlags) (*libvirt.Connect, *libvirt.Domain, *libvirtxml.Domain, error) {
+	c, dom, err := m.liveDomain(ctx, name, "start it first")
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -86,13 +107,6 @@ func (m *Manager) liveGuest(ctx context.Context, name string, flags libvirt.Doma
 			release(c)
 		}
 	}()
-	active, err := dom.IsActive()
-	if err != nil {
-		return nil, nil, nil, m.fail("get state", name, err)
-	}
-	if !active {
-		return nil, nil, nil, api.Conflict("guest %q is not running; start it first", name)
-	}
 	doc, err := dom.GetXMLDesc(flags)
 	if err != nil {
 		return nil, nil, nil, m.fail("read guest", name, err)
@@ -416,19 +430,12 @@ func (s *streamConn) Close() error {
 // where it can and PPM otherwise (the MIME type says which); PPM is
 // converted here.
 func (m *Manager) Screenshot(ctx context.Context, name string) ([]byte, error) {
-	c, dom, err := m.lookup(ctx, name)
+	c, dom, err := m.liveDomain(ctx, name, "it has no screen to show")
 	if err != nil {
 		return nil, err
 	}
 	defer release(c)
 	defer dom.Free()
-	active, err := dom.IsActive()
-	if err != nil {
-		return nil, m.fail("get state", name, err)
-	}
-	if !active {
-		return nil, api.Conflict("guest %q is not running; it has no screen to show", name)
-	}
 	st, err := c.NewStream(0)
 	if err != nil {
 		return nil, m.fail("screenshot", name, err)
@@ -448,6 +455,10 @@ func (m *Manager) Screenshot(ctx context.Context, name string) ([]byte, error) {
 	var buf bytes.Buffer
 	chunk := make([]byte, 256<<10)
 	for {
+		if err := ctx.Err(); err != nil {
+			_ = st.Abort()
+			return nil, m.fail("screenshot", name, err)
+		}
 		n, rerr := st.Recv(chunk)
 		if errors.Is(rerr, io.EOF) {
 			break

@@ -417,14 +417,6 @@ func headerHasToken(h http.Header, key, token string) bool {
 	return false
 }
 
-// consoleOrigin reports whether a WebSocket handshake comes from the
-// portal's own pages. Browsers always send Origin on WebSocket handshakes,
-// so a missing one is refused too: it is a script, not our page.
-func consoleOrigin(r *http.Request) bool {
-	u, err := url.Parse(r.Header.Get("Origin"))
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && strings.EqualFold(u.Host, r.Host)
-}
-
 // consoleSocket answers GET /api/v1/console/ws?token=…: every check comes
 // before the upgrade, so each refusal is a plain HTTP error (and audited);
 // then it proxies until the console ends.
@@ -456,7 +448,7 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 		return refuse("", api.BadRequest("the token parameter is missing; ask POST /api/v1/vms/{name}/console for one"))
 	}
 	// Before the token is spent: a page of another site must not burn it.
-	if !consoleOrigin(r) {
+	if !ownOrigin(r, true) {
 		return refuse("", api.Errorf(http.StatusForbidden, "bad_origin", "console connections are accepted from the portal's own pages only"))
 	}
 	sid, err := s.d.Sessions.CurrentID(r)

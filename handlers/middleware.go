@@ -153,14 +153,17 @@ func sessionOf(c *gin.Context) (auth.SessionData, bool) {
 	return d, ok
 }
 
-// sameOrigin reports whether an unsafe request's Origin (when the browser sent one) is ours.
-func sameOrigin(r *http.Request) bool {
+// ownOrigin reports whether r's Origin is the portal's own page: an http(s)
+// origin whose host is the one the request was sent to. A request without
+// an Origin passes unless required: browsers send one on unsafe requests
+// and WebSocket handshakes, so only a script can leave it out.
+func ownOrigin(r *http.Request, required bool) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		return true
+		return !required
 	}
 	u, err := url.Parse(origin)
-	return err == nil && u.Host == r.Host
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // chain builds the per-route part of the chain: CSRF → permission → handler,
@@ -185,7 +188,7 @@ func (s *Server) chain(rt Route) gin.HandlerFunc {
 func (s *Server) guard(c *gin.Context, rt Route) error {
 	sess, loggedIn := sessionOf(c)
 	if unsafeMethod(rt.Method) {
-		if !sameOrigin(c.Request) {
+		if !ownOrigin(c.Request, false) {
 			return api.Errorf(http.StatusForbidden, "bad_origin", "cross-origin request refused")
 		}
 		if loggedIn && !sess.CSRFMatches(c.GetHeader(csrfHeader)) {

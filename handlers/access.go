@@ -22,7 +22,7 @@ func accessBody(gs []api.Grant) api.Access {
 func (s *Server) getAccess(c *gin.Context) error {
 	gs, ok := s.d.Virt.Grants(c.Param("name"))
 	if !ok {
-		return guestNotFound(c.Param("name"))
+		return virt.GuestNotFound(c.Param("name"))
 	}
 	c.JSON(http.StatusOK, accessBody(gs))
 	return nil

@@ -235,7 +235,7 @@ func (s *Server) decideOnGuest(c *gin.Context, p rbac.Principal, perm rbac.Permi
 		return s.internal(c, "authorize", err)
 	}
 	if !sees || !s.d.Virt.Exists(guest) {
-		return guestNotFound(guest)
+		return virt.GuestNotFound(guest)
 	}
 	return api.Forbidden("your role on guest %q does not allow %s", guest, permText(perm))
 }
@@ -254,8 +254,6 @@ func permText(p rbac.Permission) string {
 	}
 	return p.String()
 }
-
-func guestNotFound(name string) error { return api.NotFound("guest %q not found", name) }
 
 // internal logs err with the request id and returns the opaque 500.
 func (s *Server) internal(c *gin.Context, what string, err error) error {

@@ -36,7 +36,7 @@ func (m *Manager) Get(ctx context.Context, name string) (api.VMDetail, error) {
 		if err := m.Ready(); err != nil {
 			return api.VMDetail{}, err
 		}
-		return api.VMDetail{}, guestNotFound(name)
+		return api.VMDetail{}, GuestNotFound(name)
 	}
 	c, dom, err := m.lookup(ctx, name)
 	if err != nil {
@@ -60,7 +60,7 @@ func (m *Manager) Get(ctx context.Context, name string) (api.VMDetail, error) {
 			return api.VMDetail{}, m.fail("read guest", name, err)
 		}
 		if vm, maxMem, ok = m.vm(name); !ok {
-			return api.VMDetail{}, guestNotFound(name)
+			return api.VMDetail{}, GuestNotFound(name)
 		}
 	}
 	out := api.VMDetail{VM: vm, Description: d.Description, MaxMemMiB: maxMem, Devices: devicesOf(&d)}

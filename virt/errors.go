@@ -22,7 +22,9 @@ func (e *internalError) Unwrap() []error { return []error{e.api, e.cause} }
 
 func errUnavailable() *api.Error { return api.Unavailable("libvirt is not reachable") }
 
-func guestNotFound(name string) *api.Error { return api.NotFound("guest %q not found", name) }
+// GuestNotFound is the 404 for a guest that does not exist, or that the
+// caller may not know of: both read the same.
+func GuestNotFound(name string) *api.Error { return api.NotFound("guest %q not found", name) }
 
 // libvirtCode returns err's libvirt error code, or -1.
 func libvirtCode(err error) libvirt.ErrorNumber {
@@ -72,7 +74,7 @@ func (m *Manager) fail(op, name string, err error) error {
 	if errors.As(err, &le) {
 		switch {
 		case le.Code == libvirt.ERR_NO_DOMAIN && name != "":
-			return guestNotFound(name)
+			return GuestNotFound(name)
 		case le.Code == libvirt.ERR_OPERATION_INVALID:
 			// libvirt's own wording ("domain is not running") carries no
 			// paths and helps the user.

@@ -123,7 +123,7 @@ func (m *Manager) UpdateGrants(ctx context.Context, name string, change func(cur
 	defer unlock()
 	cur, ok := m.Grants(name)
 	if !ok {
-		return nil, guestNotFound(name)
+		return nil, GuestNotFound(name)
 	}
 	next, err := change(cur)
 	if err != nil {

@@ -2,12 +2,17 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 
 	"github.com/virtportal/virtportal/api"
 )
+
+// ErrAmbiguous is a Lookup's answer when several entries carry the name: a
+// verdict about the name, not a directory that is down.
+var ErrAmbiguous = errors.New("several entries have this name")
 
 // Lookup is a realm that can tell whether a user or a group exists, so that
 // grants are only given to real people and groups.
@@ -46,6 +51,10 @@ func (r *Realms) CheckGrants(ctx context.Context, grants, known []api.Grant) ([]
 			exists, err = lk.LookupGroup(ctx, g.Name)
 		default:
 			continue // the shape check names it
+		}
+		if errors.Is(err, ErrAmbiguous) {
+			out = append(out, api.FieldError{Field: field, Message: fmt.Sprintf("several entries are called %q in realm %s; grant one of their groups instead", g.Name, g.Realm)})
+			continue
 		}
 		if err != nil {
 			return nil, api.Errorf(http.StatusServiceUnavailable, "unavailable", "the %s directory is unavailable: cannot check %s %q", realm.Label(), g.Kind, g.Name)

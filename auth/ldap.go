@@ -1124,7 +1124,7 @@ func (l *LDAP) lookup(ctx context.Context, base, filter, name string) (bool, err
 	})
 	switch {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded), err == nil && len(res.Entries) > 1:
-		return false, fmt.Errorf("ldap: several entries are called %q", logName(name))
+		return false, fmt.Errorf("ldap: %q: %w", logName(name), ErrAmbiguous)
 	case err != nil:
 		return false, Fail(ReasonUnavailable, err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth/ldaptest"
 	"github.com/virtportal/virtportal/internal/syncbuf"
 	"github.com/virtportal/virtportal/rbac"
@@ -634,7 +635,16 @@ func TestLDAPLookup(t *testing.T) {
 			if ok, err := r.LookupUser(ctx, "twin"); ok || err == nil {
 				t.Fatalf("ambiguous name: %v %v", ok, err)
 			}
-			_, err := r.Authenticate(ctx, "twin", ldaptest.Password("twin"))
+			// For a grant that is a verdict on the name (422), not a 503.
+			realms, err := NewRealms(r.LDAP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			twin := api.Grant{Kind: "user", Realm: r.LDAP.Name(), Name: "twin", Role: "viewer"}
+			if fe, err := realms.CheckGrants(ctx, []api.Grant{twin}, nil); err != nil || len(fe) != 1 || !strings.Contains(fe[0].Message, "several entries") {
+				t.Fatalf("grant to an ambiguous name: %v %v", fe, err)
+			}
+			_, err = r.Authenticate(ctx, "twin", ldaptest.Password("twin"))
 			wantReason(t, err, ReasonUnknownUser)
 		})
 	}

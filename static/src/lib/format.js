@@ -6,15 +6,26 @@ import { getLocale, t } from './i18n.js';
 
 const cache = new Map();
 
-/** A cached Intl.NumberFormat for the active locale. */
-function nf(options) {
-  const key = getLocale() + JSON.stringify(options);
+/**
+ * The formatter kept under name for the active locale, made once by make.
+ * @template T
+ * @param {string} name
+ * @param {(locale: string) => T} make
+ * @returns {T}
+ */
+function cached(name, make) {
+  const key = getLocale() + ':' + name;
   let f = cache.get(key);
   if (!f) {
-    f = new Intl.NumberFormat(getLocale(), options);
+    f = make(getLocale());
     cache.set(key, f);
   }
   return f;
+}
+
+/** A cached Intl.NumberFormat for the active locale. */
+function nf(options) {
+  return cached(JSON.stringify(options), (l) => new Intl.NumberFormat(l, options));
 }
 
 function finite(n) {
@@ -97,12 +108,7 @@ export function formatRate(bps) {
  */
 export function formatTime(date) {
   if (!(date instanceof Date) || Number.isNaN(date.getTime())) return none();
-  const key = getLocale() + ':time';
-  let f = cache.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat(getLocale(), { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    cache.set(key, f);
-  }
+  const f = cached('time', (l) => new Intl.DateTimeFormat(l, { hour: '2-digit', minute: '2-digit', second: '2-digit' }));
   return f.format(date);
 }
 
@@ -113,12 +119,7 @@ export function formatTime(date) {
 export function formatDateTime(value) {
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) return none();
-  const key = getLocale() + ':datetime';
-  let f = cache.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat(getLocale(), { dateStyle: 'medium', timeStyle: 'short' });
-    cache.set(key, f);
-  }
+  const f = cached('datetime', (l) => new Intl.DateTimeFormat(l, { dateStyle: 'medium', timeStyle: 'short' }));
   return f.format(date);
 }
 
@@ -128,12 +129,7 @@ export function formatDateTime(value) {
  */
 export function formatList(items) {
   if (!items || items.length === 0) return none();
-  const key = getLocale() + ':list';
-  let f = cache.get(key);
-  if (!f) {
-    f = new Intl.ListFormat(getLocale(), { style: 'long', type: 'conjunction' });
-    cache.set(key, f);
-  }
+  const f = cached('list', (l) => new Intl.ListFormat(l, { style: 'long', type: 'conjunction' }));
   return f.format(items);
 }
 
@@ -179,12 +175,7 @@ export function formatRelative(value, now = Date.now()) {
   const date = value instanceof Date ? value : new Date(value);
   const ref = now instanceof Date ? now.getTime() : now;
   if (Number.isNaN(date.getTime()) || !Number.isFinite(ref)) return none();
-  const key = getLocale() + ':relative';
-  let f = cache.get(key);
-  if (!f) {
-    f = new Intl.RelativeTimeFormat(getLocale(), { numeric: 'auto', style: 'long' });
-    cache.set(key, f);
-  }
+  const f = cached('relative', (l) => new Intl.RelativeTimeFormat(l, { numeric: 'auto', style: 'long' }));
   let v = (date.getTime() - ref) / 1000;
   if (Math.abs(v) < 45) return f.format(0, 'second');
   for (const [unit, size] of RELATIVE_STEPS) {
@@ -201,13 +192,8 @@ export function formatRelative(value, now = Date.now()) {
 export function formatFullDateTime(value) {
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) return none();
-  const key = getLocale() + ':fulldatetime';
-  let f = cache.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat(getLocale(), {
-      year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
-    });
-    cache.set(key, f);
-  }
+  const f = cached('fulldatetime', (l) => new Intl.DateTimeFormat(l, {
+    year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+  }));
   return f.format(date);
 }

@@ -97,7 +97,7 @@ function diskSource(d) {
 /**
  * Mount the detail page of the guest params.name.
  * @param {HTMLElement} main
- * @param {{readOnly: boolean, roles?: string[], navigate: (path: string) => void, replaceURL?: (url: string) => void, params: {name: string}}} ctx
+ * @param {{readOnly: boolean, roles?: string[], navigate: (path: string) => void, replaceURL: (url: string) => void, params: {name: string}}} ctx
  */
 export function mountGuest(main, ctx) {
   const name = ctx.params.name;
@@ -433,8 +433,7 @@ export function mountGuest(main, ctx) {
     }
     showTab(id);
     const url = location.pathname + searchForTab(location.search, id, tabs) + location.hash;
-    if (ctx.replaceURL) ctx.replaceURL(url);
-    else if (url !== location.pathname + location.search + location.hash) history.replaceState(history.state, '', url);
+    ctx.replaceURL(url);
     if (focus) tabLinks.get(id)?.focus();
   }
 

@@ -257,7 +257,7 @@ function place(parent, node, before) {
 /**
  * Mount the guests page.
  * @param {HTMLElement} main
- * @param {{readOnly: boolean, seesAll?: boolean, roles?: string[], navigate: (path: string) => void, prefetch?: Promise<any>|null}} ctx
+ * @param {{readOnly: boolean, seesAll?: boolean, roles?: string[], navigate: (path: string) => void, replaceURL: (url: string) => void, prefetch?: Promise<any>|null}} ctx
  *   seesAll: an administrator or auditor, who sees every guest (not only granted ones)
  */
 export function mountGuests(main, ctx) {
@@ -370,8 +370,7 @@ export function mountGuests(main, ctx) {
     if (view.group !== 'all') p.set('state', view.group);
     if (view.sort !== DEFAULT_SORT) p.set('sort', view.sort);
     const qs = p.toString();
-    const url = location.pathname + (qs ? '?' + qs : '');
-    if (url !== location.pathname + location.search) history.replaceState(history.state, '', url);
+    ctx.replaceURL(location.pathname + (qs ? '?' + qs : ''));
   }
 
   let frame = 0;

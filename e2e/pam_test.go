@@ -3,12 +3,10 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -299,44 +297,7 @@ func startPAMServer(t *testing.T, serverBin, base string, srvUser *user.User, so
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	s := &pamServer{logs: &pamLog{}}
 	cmd.Stderr = s.logs
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server exited with %v after SIGTERM; log:\n%s", err, s.logs)
-			}
-		case <-time.After(25 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("server ignored SIGTERM")
-		}
-	})
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case s.url = <-found:
-	case err := <-done:
-		t.Fatalf("server exited (%v) before listening; log:\n%s", err, s.logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start within 30 s; log:\n%s", s.logs)
-	}
+	s.url = runServer(t, cmd, s.logs)
 	// It really runs as the system user.
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 	if err != nil {

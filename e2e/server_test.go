@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/internal/syncbuf"
 )
 
 // binary returns the server binary the Makefile built, failing loudly without it.
@@ -45,6 +47,58 @@ const plainUser = "e2euser"
 
 var listenRE = regexp.MustCompile(`listening on (https?://\S+)`)
 
+// runServer starts cmd, a `virtportal serve` writing its log to logs, and
+// returns the URL it prints; in t.Cleanup it sends SIGTERM and expects a
+// clean exit within 25 s.
+func runServer(t *testing.T, cmd *exec.Cmd, logs fmt.Stringer) string {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	found, exited := make(chan string, 1), make(chan struct{})
+	var waitErr error
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		// Wait only once stdout is read to its end, as os/exec asks.
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+			if waitErr != nil {
+				t.Errorf("server exited with %v after SIGTERM; log:\n%s", waitErr, logs)
+			}
+		case <-time.After(25 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("server ignored SIGTERM")
+		}
+	})
+	select {
+	case u := <-found:
+		return u
+	case <-exited:
+		t.Fatalf("server exited (%v) before listening; log:\n%s", waitErr, logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not start within 30 s; log:\n%s", logs)
+	}
+	return ""
+}
+
 // startServer adds a local admin and starts `virtportal serve` on a random
 // loopback port; it is stopped with SIGTERM in t.Cleanup and must exit cleanly.
 func startServer(t *testing.T, uri string) *server {
@@ -63,44 +117,9 @@ func startServer(t *testing.T, uri string) *server {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
 	s.cmd = exec.Command(bin, "serve", "--allow-root", "--listen", "127.0.0.1:0", "--data-dir", dir, "--libvirt-uri", uri)
-	var logs bytes.Buffer
+	var logs syncbuf.Buffer
 	s.cmd.Stderr = &logs
-	stdout, err := s.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-	}()
-	select {
-	case s.url = <-found:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		t.Fatalf("server did not start within 30 s; its log:\n%s", logs.String())
-	}
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- s.cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server exited with %v after SIGTERM; log:\n%s", err, logs.String())
-			}
-		case <-time.After(25 * time.Second):
-			_ = s.cmd.Process.Kill()
-			t.Errorf("server ignored SIGTERM")
-		}
-	})
+	s.url = runServer(t, s.cmd, &logs)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		res, err := http.Get(s.url + "/readyz")

@@ -137,5 +137,5 @@ func prefixArgs(p string) []any {
 
 // PurgeAudit deletes events older than before and says how many.
 func (s *Store) PurgeAudit(ctx context.Context, before time.Time) (int, error) {
-	return s.deleteCount(ctx, "purge audit", `DELETE FROM audit_events WHERE at < ?`, toNS(before))
+	return s.execCount(ctx, "purge audit", `DELETE FROM audit_events WHERE at < ?`, toNS(before))
 }

@@ -58,15 +58,11 @@ func (s *Store) CreateConsoleToken(ctx context.Context, token string, t ConsoleT
 // the conditional UPDATE is the whole decision.
 func (s *Store) ConsumeConsoleToken(ctx context.Context, token string, now time.Time) (ConsoleToken, error) {
 	h, n := idHash(token), toNS(now)
-	res, err := s.w.ExecContext(ctx,
+	won, err := s.execCount(ctx, "consume console token",
 		`UPDATE console_tokens SET used_at = ?
 		 WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, n, h, n)
 	if err != nil {
-		return ConsoleToken{}, fmt.Errorf("store: consume console token: %w", err)
-	}
-	won, err := res.RowsAffected()
-	if err != nil {
-		return ConsoleToken{}, fmt.Errorf("store: consume console token: %w", err)
+		return ConsoleToken{}, err
 	}
 	// The row no longer changes once used or expired, so reading it after
 	// the UPDATE is safe; the writer connection sees its own commit.
@@ -99,5 +95,5 @@ func (s *Store) ConsumeConsoleToken(ctx context.Context, token string, now time.
 // PurgeConsoleTokens deletes the tokens that expired before before, used
 // or not, and says how many.
 func (s *Store) PurgeConsoleTokens(ctx context.Context, before time.Time) (int, error) {
-	return s.deleteCount(ctx, "purge console tokens", `DELETE FROM console_tokens WHERE expires_at < ?`, toNS(before))
+	return s.execCount(ctx, "purge console tokens", `DELETE FROM console_tokens WHERE expires_at < ?`, toNS(before))
 }

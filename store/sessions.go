@@ -81,16 +81,12 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (Sessi
 func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, idleExpires time.Time) error {
 	// The expiry check stops a late touch from reviving a dead session.
 	n := toNS(lastSeen)
-	res, err := s.w.ExecContext(ctx,
+	c, err := s.execCount(ctx, "touch session",
 		`UPDATE sessions SET last_seen_at = ?, idle_expires_at = ?
 		 WHERE id_hash = ? AND idle_expires_at > ? AND abs_expires_at > ?`,
 		n, toNS(idleExpires), idHash(id), n, n)
 	if err != nil {
-		return fmt.Errorf("store: touch session: %w", err)
-	}
-	c, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("store: touch session: %w", err)
+		return err
 	}
 	if c == 0 {
 		return api.NotFound("session not found")
@@ -108,19 +104,20 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 
 // DeleteSessionsOf ends every session of identity and says how many.
 func (s *Store) DeleteSessionsOf(ctx context.Context, identity string) (int, error) {
-	return s.deleteCount(ctx, "delete sessions of",
+	return s.execCount(ctx, "delete sessions of",
 		`DELETE FROM sessions WHERE identity = ?`, identity)
 }
 
 // PurgeSessions deletes the sessions expired at now and says how many.
 func (s *Store) PurgeSessions(ctx context.Context, now time.Time) (int, error) {
 	n := toNS(now)
-	return s.deleteCount(ctx, "purge sessions",
+	return s.execCount(ctx, "purge sessions",
 		`DELETE FROM sessions WHERE idle_expires_at <= ? OR abs_expires_at <= ?`, n, n)
 }
 
-// deleteCount runs a DELETE and returns the number of rows it removed.
-func (s *Store) deleteCount(ctx context.Context, op, query string, args ...any) (int, error) {
+// execCount runs a statement on the writer and returns how many rows it
+// changed; errors are wrapped with op.
+func (s *Store) execCount(ctx context.Context, op, query string, args ...any) (int, error) {
 	res, err := s.w.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: %s: %w", op, err)

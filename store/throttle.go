@@ -72,6 +72,6 @@ func (s *Store) ResetThrottle(ctx context.Context, key string) error {
 
 // PurgeThrottle deletes keys whose last failure is older than before.
 func (s *Store) PurgeThrottle(ctx context.Context, before time.Time) (int, error) {
-	return s.deleteCount(ctx, "purge throttle",
+	return s.execCount(ctx, "purge throttle",
 		`DELETE FROM login_throttle WHERE last_at < ?`, toNS(before))
 }

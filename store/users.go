@@ -43,16 +43,14 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 	}
 	// ON CONFLICT DO NOTHING tells a taken name apart without decoding
 	// driver-specific constraint errors.
-	res, err := s.w.ExecContext(ctx,
+	n, err := s.execCount(ctx, "create user",
 		`INSERT INTO local_users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (name) DO NOTHING`,
 		u.Name, u.Hash, u.Admin, u.Disabled, toNS(u.Created), toNS(u.Updated))
 	if err != nil {
-		return fmt.Errorf("store: create user: %w", err)
+		return err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("store: create user: %w", err)
-	} else if n == 0 {
+	if n == 0 {
 		return api.Conflict("user %q already exists", u.Name)
 	}
 	return nil
@@ -102,13 +100,9 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 
 // updateUser runs a one-row change and turns "no row" into a 404.
 func (s *Store) updateUser(ctx context.Context, op, name, query string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, query, args...)
+	n, err := s.execCount(ctx, op, query, args...)
 	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
+		return err
 	}
 	if n == 0 {
 		return api.NotFound("user %q not found", name)

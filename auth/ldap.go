@@ -99,11 +99,11 @@ type ldapURL struct {
 // LDAP is a realm backed by an LDAP directory or Active Directory. It is safe
 // for concurrent use.
 type LDAP struct {
-	cfg     LDAPConfig
-	log     *slog.Logger
-	urls    []ldapURL
-	roots   *x509.CertPool
-	filterU string // the user filter with {username} still in it
+	cfg       LDAPConfig
+	log       *slog.Logger
+	groupBase *ldap.DN // cfg.GroupBaseDN, parsed
+	urls      []ldapURL
+	roots     *x509.CertPool
 
 	good    atomic.Int32 // index of the last URL that answered
 	inChain atomic.Int32
@@ -179,7 +179,8 @@ func NewLDAP(cfg LDAPConfig, log *slog.Logger) (*LDAP, error) {
 	if cfg.GroupBaseDN == "" {
 		cfg.GroupBaseDN = cfg.BaseDN
 	}
-	if _, err := ldap.ParseDN(cfg.GroupBaseDN); err != nil {
+	groupBase, err := ldap.ParseDN(cfg.GroupBaseDN)
+	if err != nil {
 		return nil, fmt.Errorf("ldap: group_base_dn %q: %v", cfg.GroupBaseDN, err)
 	}
 	if cfg.BindDN != "" {
@@ -205,7 +206,7 @@ func NewLDAP(cfg LDAPConfig, log *slog.Logger) (*LDAP, error) {
 	if cfg.NestedGroupTTL == 0 {
 		cfg.NestedGroupTTL = time.Minute
 	}
-	l := &LDAP{cfg: cfg, log: log.With("realm", cfg.Name), filterU: cfg.UserFilter}
+	l := &LDAP{cfg: cfg, log: log.With("realm", cfg.Name), groupBase: groupBase}
 	if len(cfg.URLs) == 0 {
 		return nil, errors.New("ldap: urls: at least one server is required")
 	}
@@ -634,7 +635,21 @@ func (l *LDAP) Refresh(ctx context.Context, username string) (rbac.Principal, er
 }
 
 func (l *LDAP) userFilter(name string) string {
-	return strings.ReplaceAll(l.filterU, "{username}", ldap.EscapeFilter(name))
+	return strings.ReplaceAll(l.cfg.UserFilter, "{username}", ldap.EscapeFilter(name))
+}
+
+// search runs req on a service connection and says which server answered.
+func (l *LDAP) search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, int, error) {
+	var res *ldap.SearchResult
+	var url int
+	err := l.withService(ctx, func(lc *ldapConn) error {
+		url = lc.url
+		return lc.op(ctx, l.cfg.OpTimeout, func(c *ldap.Conn) (err error) {
+			res, err = c.Search(req)
+			return err
+		})
+	})
+	return res, url, err
 }
 
 // findUser finds exactly one entry for name; none or several is an unknown user.
@@ -648,15 +663,7 @@ func (l *LDAP) findUser(ctx context.Context, name string) (ldapUser, error) {
 	}
 	req := ldap.NewSearchRequest(l.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 		2, l.timeLimit(), false, l.userFilter(name), attrs, nil)
-	var res *ldap.SearchResult
-	var url int
-	err := l.withService(ctx, func(lc *ldapConn) error {
-		url = lc.url
-		return lc.op(ctx, l.cfg.OpTimeout, func(c *ldap.Conn) (err error) {
-			res, err = c.Search(req)
-			return err
-		})
-	})
+	res, url, err := l.search(ctx, req)
 	switch {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded):
 		l.log.Warn("ldap: several entries match one login name; refused", "user", logName(name))
@@ -806,7 +813,7 @@ func (l *LDAP) adGroups(ctx context.Context, lc *ldapConn, u ldapUser) ([]ldapGr
 	for _, e := range entries {
 		got[normDN(e.DN)] = true
 	}
-	base, _ := ldap.ParseDN(l.cfg.GroupBaseDN)
+	base := l.groupBase
 	for _, m := range u.memberOf {
 		md, err := ldap.ParseDN(m)
 		if err != nil || !base.AncestorOfFold(md) && !base.EqualFold(md) {
@@ -1035,7 +1042,7 @@ func (l *LDAP) SearchUsers(ctx context.Context, q string, limit int) (api.DirLis
 	slices.Sort(attrs)
 	attrs = slices.Compact(attrs)
 	// Every entry the login filter could find, whatever the name.
-	base := strings.ReplaceAll(l.filterU, "{username}", "*")
+	base := strings.ReplaceAll(l.cfg.UserFilter, "{username}", "*")
 	filter := dirQuery(base, q, attrs...)
 	entries, more, err := l.dirSearch(ctx, l.cfg.BaseDN, filter, []string{l.cfg.UsernameAttr, l.cfg.DisplayAttr, "cn"}, l.searchLimit(limit))
 	if err != nil {
@@ -1115,13 +1122,7 @@ func (l *LDAP) LookupGroup(ctx context.Context, name string) (bool, error) {
 func (l *LDAP) lookup(ctx context.Context, base, filter, name string) (bool, error) {
 	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 		2, l.timeLimit(), false, filter, []string{"1.1"}, nil) // 1.1: no attributes
-	var res *ldap.SearchResult
-	err := l.withService(ctx, func(lc *ldapConn) error {
-		return lc.op(ctx, l.cfg.OpTimeout, func(c *ldap.Conn) (err error) {
-			res, err = c.Search(req)
-			return err
-		})
-	})
+	res, _, err := l.search(ctx, req)
 	switch {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded), err == nil && len(res.Entries) > 1:
 		return false, fmt.Errorf("ldap: %q: %w", logName(name), ErrAmbiguous)

@@ -151,9 +151,9 @@ func (p *PAM) Authenticate(ctx context.Context, username, password string) (rbac
 	// Refuse what the passwd file already shows to be a system or nologin
 	// account without bothering the helper; accounts only NSS knows (LDAP,
 	// SSSD) are checked on the helper's answer below.
-	if users, err := p.passwd.get(); err == nil {
-		if i := slices.IndexFunc(users, func(e passwdEntry) bool { return e.name == username }); i >= 0 {
-			if err := p.loginAllowed(users[i].uid, users[i].shell); err != nil {
+	if e, found, err := p.account(username); err == nil {
+		if found {
+			if err := p.loginAllowed(e.uid, e.shell); err != nil {
 				return rbac.Principal{}, Fail(ReasonDisabled, err)
 			}
 		}
@@ -242,16 +242,11 @@ func (p *PAM) groupListed(g groupEntry) bool {
 // LookupUser reports whether name is an account that may log in (one that
 // SearchUsers would list), matched exactly, for checking a grant.
 func (p *PAM) LookupUser(_ context.Context, name string) (bool, error) {
-	users, err := p.passwd.get()
+	e, found, err := p.account(name)
 	if err != nil {
 		return false, Fail(ReasonUnavailable, err)
 	}
-	for _, u := range users {
-		if u.name == name {
-			return p.loginAllowed(u.uid, u.shell) == nil, nil
-		}
-	}
-	return false, nil
+	return found && p.loginAllowed(e.uid, e.shell) == nil, nil
 }
 
 // LookupGroup reports whether name is a group that SearchGroups would list,
@@ -298,16 +293,28 @@ type groupEntry struct {
 	gid  int64
 }
 
-// validEntryName drops lines that could not be a login or group name of
-// ours: NIS compat entries (+, -), junk, names the login form would refuse.
-func validEntryName(s string) bool { return ValidUsername(s) }
+// account is name's entry in the passwd file, if it has one.
+func (p *PAM) account(name string) (passwdEntry, bool, error) {
+	users, err := p.passwd.get()
+	if err != nil {
+		return passwdEntry{}, false, err
+	}
+	i := slices.IndexFunc(users, func(e passwdEntry) bool { return e.name == name })
+	if i < 0 {
+		return passwdEntry{}, false, nil
+	}
+	return users[i], true, nil
+}
 
+// parsePasswd and parseGroup drop lines that could not be a login or group
+// name of ours: NIS compat entries (+, -), junk, names the login form
+// would refuse.
 func parsePasswd(b []byte) []passwdEntry {
 	var out []passwdEntry
 	seen := map[string]bool{}
 	for line := range strings.Lines(string(b)) {
 		f := strings.Split(strings.TrimRight(line, "\r\n"), ":")
-		if len(f) != 7 || !validEntryName(f[0]) || seen[f[0]] {
+		if len(f) != 7 || !ValidUsername(f[0]) || seen[f[0]] {
 			continue // the first entry of a name wins, as with NSS
 		}
 		uid, err := strconv.ParseInt(f[2], 10, 64)
@@ -325,7 +332,7 @@ func parseGroup(b []byte) []groupEntry {
 	seen := map[string]bool{}
 	for line := range strings.Lines(string(b)) {
 		f := strings.Split(strings.TrimRight(line, "\r\n"), ":")
-		if len(f) != 4 || !validEntryName(f[0]) || seen[f[0]] {
+		if len(f) != 4 || !ValidUsername(f[0]) || seen[f[0]] {
 			continue
 		}
 		gid, err := strconv.ParseInt(f[2], 10, 64)
@@ -389,10 +396,8 @@ func (p *PAM) Refresh(_ context.Context, username string) (rbac.Principal, error
 	}
 	uid, _ := strconv.ParseInt(u.Uid, 10, 64)
 	shell := ""
-	if users, err := p.passwd.get(); err == nil {
-		if i := slices.IndexFunc(users, func(e passwdEntry) bool { return e.name == username }); i >= 0 {
-			shell = users[i].shell
-		}
+	if e, found, err := p.account(username); err == nil && found {
+		shell = e.shell
 	}
 	if err := p.loginAllowed(uid, shell); err != nil {
 		return rbac.Principal{}, Fail(ReasonDisabled, err)

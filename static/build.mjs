@@ -71,7 +71,8 @@ const app = {
   chunkNames: '[name]-[hash]',
   plugins: [cssAsText],
 };
-// The theme script runs before first paint as a classic script: no imports, no map.
+// The theme script runs before first paint as a classic script: its imports
+// inlined, no map.
 const theme = {
   ...common,
   sourcemap: false,

@@ -10,6 +10,7 @@ import { hasKey, t } from './lib/i18n.js';
 import { createPoller } from './lib/poller.js';
 import { matchRoute, navFor } from './lib/router.js';
 import { currentTheme, toggleTheme } from './lib/theme.js';
+import { isReadOnly } from './lib/vmstate.js';
 import { mountGuest } from './pages/guest.js';
 import { mountGuests } from './pages/guests.js';
 import { mountAudit } from './pages/audit.js';
@@ -30,10 +31,8 @@ function loginURL(reason) {
   return '/login' + (qs ? '?' + qs : '');
 }
 
-/** Roles that may change nothing. */
-export function isReadOnly(roles) {
-  return Array.isArray(roles) && roles.length > 0 && roles.every((r) => r === 'auditor');
-}
+// The read-only rule lives with the other role rules; pages and tests ask here too.
+export { isReadOnly };
 
 /**
  * @param {HTMLElement} root

@@ -146,3 +146,11 @@ export function stateRank(state) {
   const i = order.indexOf(state);
   return i === -1 ? order.length : i;
 }
+
+/**
+ * Roles that may change nothing (auditors only).
+ * @param {string[]|undefined} roles
+ */
+export function isReadOnly(roles) {
+  return Array.isArray(roles) && roles.length > 0 && roles.every((r) => r === 'auditor');
+}

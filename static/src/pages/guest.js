@@ -12,14 +12,11 @@ import { h, icon, setAttr, setText } from '../lib/dom.js';
 import { formatMiB, formatNumber, formatOS, formatRate, formatTime, none } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { createPoller } from '../lib/poller.js';
-import { DESTRUCTIVE, allowedActions, fallbackRole, isActive, stateTone } from '../lib/vmstate.js';
+import { DESTRUCTIVE, allowedActions, fallbackRole, isActive, isReadOnly, stateTone } from '../lib/vmstate.js';
 import { closeMenu, isMenuOpenFor, toggleMenu, updateMenu } from '../ui/menu.js';
 import { mountAccess } from './access.js';
 import { mountConsole } from './console.js';
 import { graphicsLabel, REFRESH_MS, setUsage } from './guests.js';
-
-/** Only auditors: may change nothing, open no console. */
-const auditorOnly = (roles) => Array.isArray(roles) && roles.length > 0 && roles.every((r) => r === 'auditor');
 
 /**
  * The tabs of the guest page, in display order; which global roles see
@@ -29,7 +26,7 @@ const auditorOnly = (roles) => Array.isArray(roles) && roles.length > 0 && roles
  */
 export const GUEST_TABS = Object.freeze([
   { id: 'overview', visible: () => true },
-  { id: 'console', visible: (roles) => !auditorOnly(roles) },
+  { id: 'console', visible: (roles) => !isReadOnly(roles) },
   { id: 'access', visible: (roles) => ['admin', 'auditor'].some((r) => roles?.includes(r)) },
 ]);
 

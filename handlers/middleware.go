@@ -279,10 +279,7 @@ func (s *Server) audit(c *gin.Context, rt Route, err error, denied bool) {
 		ev.Target = "vm:" + c.Param(rt.VM)
 	}
 	if err != nil {
-		code := "internal"
-		if e := api.As(err); e != nil {
-			code = e.Code
-		}
+		code := codeOf(err)
 		ev.Result = "error:" + code
 		if denied {
 			ev.Result = "denied:" + code

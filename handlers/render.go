@@ -12,15 +12,65 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
+
+// statusOf is the one table from error kinds to HTTP statuses.
+var statusOf = map[fault.Kind]int{
+	fault.Internal:        http.StatusInternalServerError,
+	fault.Invalid:         http.StatusBadRequest,
+	fault.Unprocessable:   http.StatusUnprocessableEntity,
+	fault.Unauthenticated: http.StatusUnauthorized,
+	fault.Forbidden:       http.StatusForbidden,
+	fault.NotFound:        http.StatusNotFound,
+	fault.Conflict:        http.StatusConflict,
+	fault.Gone:            http.StatusGone,
+	fault.TooLarge:        http.StatusRequestEntityTooLarge,
+	fault.Unsupported:     http.StatusUnsupportedMediaType,
+	fault.RateLimited:     http.StatusTooManyRequests,
+	fault.NotImplemented:  http.StatusNotImplemented,
+	fault.Unavailable:     http.StatusServiceUnavailable,
+	fault.Timeout:         http.StatusGatewayTimeout,
+}
+
+// wireError turns err into the wire error: a fault keeps its code and
+// message (an internal one only its opaque message), an *api.Error passes
+// as it is, anything else is an opaque 500 whose cause is logged.
+func (s *Server) wireError(c *gin.Context, err error) *api.Error {
+	if f := fault.As(err); f != nil {
+		if f.Code.Kind == fault.Internal {
+			s.log.Error("internal error", "request_id", c.GetString(keyReqID), "path", c.Request.URL.Path, "err", err)
+		}
+		if f.RetryAfter > 0 {
+			retryAfter(c, f.RetryAfter)
+		}
+		e := &api.Error{Status: statusOf[f.Code.Kind], Code: f.Code.Name, Message: f.Message}
+		for _, d := range f.Details {
+			e.Details = append(e.Details, api.FieldError{Field: d.Field, Message: d.Message})
+		}
+		return e
+	}
+	if e := api.As(err); e != nil {
+		return e
+	}
+	s.log.Error("unhandled error", "request_id", c.GetString(keyReqID), "path", c.Request.URL.Path, "err", err)
+	return api.Internal()
+}
+
+// codeOf is err's stable code for the audit log: "internal" when it has none.
+func codeOf(err error) string {
+	if f := fault.As(err); f != nil {
+		return f.Code.Name
+	}
+	if e := api.As(err); e != nil {
+		return e.Code
+	}
+	return fault.CodeInternal.Name
+}
 
 // render is the one error renderer.
 func (s *Server) render(c *gin.Context, err error) {
-	e := api.As(err)
-	if e == nil {
-		s.log.Error("unhandled error", "request_id", c.GetString(keyReqID), "path", c.Request.URL.Path, "err", err)
-		e = api.Internal()
-	}
+	e := s.wireError(c, err)
 	if e.Status == http.StatusTooManyRequests {
 		if ra := c.GetString(keyRetry); ra != "" {
 			c.Header("Retry-After", ra)

@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,6 +21,12 @@ type Route struct {
 	VM     string // path parameter with the guest's name, or ""
 	Audit  string // audit action for unsafe methods, e.g. "vm.start"
 	Handle func(*gin.Context) error
+
+	// Documentation and limits (the OpenAPI document is generated from them).
+	Summary   string        // one line for the API reference
+	In, Out   any           // request and response body types (zero values of api types), nil: none
+	BodyLimit int64         // bytes; 0: the server's default; -1: unlimited (the handler bounds it)
+	Timeout   time.Duration // 0: the server's default; -1: none (event streams)
 }
 
 func perm(object, action string) rbac.Permission {

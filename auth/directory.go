@@ -18,7 +18,7 @@ func (r *Realms) Search(ctx context.Context, realm, q string, limit int, groups 
 			if len(realm) > 32 {
 				realm = realm[:32] + "…"
 			}
-			return api.DirList{}, api.BadRequest("unknown realm %q", realm)
+			return api.DirList{}, CodeUnknownRealm.New("unknown realm %q", realm)
 		}
 		realms = []Realm{one}
 	}
@@ -38,7 +38,7 @@ func (r *Realms) Search(ctx context.Context, realm, q string, limit int, groups 
 				return api.DirList{}, err
 			}
 			if len(realms) == 1 {
-				return api.DirList{}, api.Unavailable("the %s directory is unavailable", rl.Label())
+				return api.DirList{}, CodeDirectoryUnavailable.New("the %s directory is unavailable", rl.Label())
 			}
 			out.Unavailable = append(out.Unavailable, rl.Name())
 			continue

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
 // ErrAmbiguous is a Lookup's answer when several entries carry the name: a
@@ -24,9 +24,9 @@ type Lookup interface {
 // CheckGrants returns a problem for each grant whose realm is not enabled or
 // whose user or group does not exist there; grants already in known are not
 // looked up again (a realm may have been disabled since they were given).
-// A directory that cannot answer is an error (503), not a verdict.
-func (r *Realms) CheckGrants(ctx context.Context, grants, known []api.Grant) ([]api.FieldError, error) {
-	var out []api.FieldError
+// A directory that cannot answer is an error (Unavailable), not a verdict.
+func (r *Realms) CheckGrants(ctx context.Context, grants, known []api.Grant) ([]fault.Detail, error) {
+	var out []fault.Detail
 	for i, g := range grants {
 		field := fmt.Sprintf("grants[%d]", i)
 		if slices.ContainsFunc(known, func(k api.Grant) bool { return k.Kind == g.Kind && k.Realm == g.Realm && k.Name == g.Name }) {
@@ -34,12 +34,12 @@ func (r *Realms) CheckGrants(ctx context.Context, grants, known []api.Grant) ([]
 		}
 		realm, ok := r.Get(g.Realm)
 		if !ok {
-			out = append(out, api.FieldError{Field: field, Message: fmt.Sprintf("realm %q is not enabled", g.Realm)})
+			out = append(out, fault.Detail{Field: field, Message: fmt.Sprintf("realm %q is not enabled", g.Realm)})
 			continue
 		}
 		lk, ok := realm.(Lookup)
 		if !ok {
-			out = append(out, api.FieldError{Field: field, Message: fmt.Sprintf("realm %q cannot look up users and groups", g.Realm)})
+			out = append(out, fault.Detail{Field: field, Message: fmt.Sprintf("realm %q cannot look up users and groups", g.Realm)})
 			continue
 		}
 		var exists bool
@@ -53,14 +53,14 @@ func (r *Realms) CheckGrants(ctx context.Context, grants, known []api.Grant) ([]
 			continue // the shape check names it
 		}
 		if errors.Is(err, ErrAmbiguous) {
-			out = append(out, api.FieldError{Field: field, Message: fmt.Sprintf("several entries are called %q in realm %s; grant one of their groups instead", g.Name, g.Realm)})
+			out = append(out, fault.Detail{Field: field, Message: fmt.Sprintf("several entries are called %q in realm %s; grant one of their groups instead", g.Name, g.Realm)})
 			continue
 		}
 		if err != nil {
-			return nil, api.Errorf(http.StatusServiceUnavailable, "unavailable", "the %s directory is unavailable: cannot check %s %q", realm.Label(), g.Kind, g.Name)
+			return nil, CodeDirectoryUnavailable.New("the %s directory is unavailable: cannot check %s %q", realm.Label(), g.Kind, g.Name)
 		}
 		if !exists {
-			out = append(out, api.FieldError{Field: field, Message: fmt.Sprintf("no %s %q in realm %s", g.Kind, g.Name, g.Realm)})
+			out = append(out, fault.Detail{Field: field, Message: fmt.Sprintf("no %s %q in realm %s", g.Kind, g.Name, g.Realm)})
 		}
 	}
 	return out, nil

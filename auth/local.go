@@ -2,10 +2,10 @@ package auth
 
 import (
 	"context"
-	"net/http"
 	"sync"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/store"
 )
@@ -32,7 +32,7 @@ func (l *Local) Authenticate(ctx context.Context, username, password string) (rb
 		return rbac.Principal{}, Fail(ReasonInvalid, nil)
 	}
 	u, err := l.st.GetUser(ctx, username)
-	if api.IsStatus(err, http.StatusNotFound) {
+	if fault.Is(err, store.CodeUserNotFound) {
 		// Spend the same time as a real check so that timing does not tell
 		// which names exist.
 		l.dummyOnce.Do(func() { l.dummy, _ = HashPassword(RandomPassword()) })
@@ -67,7 +67,7 @@ func (l *Local) principal(u store.User) rbac.Principal {
 // loses their rights on the next refresh.
 func (l *Local) Refresh(ctx context.Context, username string) (rbac.Principal, error) {
 	u, err := l.st.GetUser(ctx, username)
-	if api.IsStatus(err, http.StatusNotFound) {
+	if fault.Is(err, store.CodeUserNotFound) {
 		return rbac.Principal{}, Fail(ReasonUnknownUser, nil)
 	}
 	if err != nil {
@@ -107,7 +107,7 @@ func (l *Local) LookupUser(ctx context.Context, name string) (bool, error) {
 		return false, nil
 	}
 	_, err := l.st.GetUser(ctx, name)
-	if api.IsStatus(err, http.StatusNotFound) {
+	if fault.Is(err, store.CodeUserNotFound) {
 		return false, nil
 	}
 	return err == nil, err

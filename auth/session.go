@@ -12,7 +12,7 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
-	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/store"
 )
@@ -105,7 +105,7 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	}
 	now := s.now()
 	row, err := s.st.GetSession(r.Context(), string(id), now)
-	if api.IsStatus(err, http.StatusNotFound) {
+	if fault.Is(err, store.CodeSessionNotFound) {
 		return sess, nil
 	}
 	if err != nil {
@@ -131,7 +131,7 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 // KeepAlive reads session id for a connection that outlives its request
 // (a console) and, if there was activity (last) since the session was last
 // seen plus a minute, slides its idle expiry as a request would. A session
-// that has gone is a 404. A failed touch still returns the session's data
+// that has gone is store.CodeSessionNotFound. A failed touch still returns the session's data
 // with the error.
 func (s *SessionStore) KeepAlive(ctx context.Context, id string, last time.Time) (SessionData, error) {
 	now := s.now()
@@ -145,7 +145,7 @@ func (s *SessionStore) KeepAlive(ctx context.Context, id string, last time.Time)
 	}
 	if last.After(row.LastSeen.Add(time.Minute)) {
 		err := s.st.TouchSession(ctx, id, now, earlier(now.Add(s.Idle), row.AbsExpires))
-		if err != nil && !api.IsStatus(err, http.StatusNotFound) {
+		if err != nil && !fault.Is(err, store.CodeSessionNotFound) {
 			return data, err
 		}
 	}

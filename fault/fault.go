@@ -30,11 +30,22 @@ const (
 	NotImplemented              // this host or driver cannot do it
 	Unavailable                 // a dependency (libvirt, a directory) is down or busy
 	Timeout                     // the work took longer than allowed
+	WrongMethod                 // the resource exists but not for this method
+	UpgradeRequired             // the resource speaks another protocol (a WebSocket URL fetched plainly)
 )
 
 var kindNames = [...]string{"internal", "invalid", "unprocessable", "unauthenticated", "forbidden",
 	"not_found", "conflict", "gone", "too_large", "unsupported", "rate_limited", "not_implemented",
-	"unavailable", "timeout"}
+	"unavailable", "timeout", "wrong_method", "upgrade_required"}
+
+// Kinds lists every kind, in order.
+func Kinds() []Kind {
+	out := make([]Kind, len(kindNames))
+	for i := range out {
+		out[i] = Kind(i)
+	}
+	return out
+}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -167,7 +178,7 @@ var (
 	CodeNotSupported   = Define("not_supported", NotImplemented)
 	CodeUnavailable    = Define("unavailable", Unavailable)
 	CodeTimeout        = Define("timeout", Timeout)
-	CodeMethodNotAllow = Define("method_not_allowed", Invalid)
+	CodeMethodNotAllow = Define("method_not_allowed", WrongMethod)
 )
 
 // Internalf is the opaque internal error: the message says nothing of the

@@ -49,7 +49,10 @@ func TestInternalKeepsCauseOutOfMessage(t *testing.T) {
 }
 
 func TestKindNames(t *testing.T) {
-	for k := Internal; k <= Timeout; k++ {
+	if ks := Kinds(); len(ks) != int(UpgradeRequired)+1 || ks[len(ks)-1] != UpgradeRequired {
+		t.Fatalf("Kinds() = %v", ks)
+	}
+	for _, k := range Kinds() {
 		if k.String() == "" || k.String()[0] == 'k' {
 			t.Errorf("kind %d has no name", k)
 		}

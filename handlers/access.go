@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/virt"
 )
 
@@ -44,7 +45,7 @@ func (s *Server) patchAccess(c *gin.Context) error {
 		return err
 	}
 	if len(req.Add)+len(req.Remove) == 0 {
-		return api.BadRequest("nothing to add or remove")
+		return fault.CodeBadRequest.New("nothing to add or remove")
 	}
 	return s.changeAccess(c, func(cur []api.Grant) ([]api.Grant, error) {
 		next := virt.PatchGrants(cur, req.Add, req.Remove)
@@ -55,13 +56,12 @@ func (s *Server) patchAccess(c *gin.Context) error {
 // checkGrants names every bad entry of next in one 422: its shape, then
 // whether each new user or group exists in its realm.
 func (s *Server) checkGrants(ctx context.Context, next, cur []api.Grant) error {
-	var details []api.FieldError
+	var details []fault.Detail
 	if err := virt.ValidateGrants(next); err != nil {
-		e := api.As(err)
-		if e == nil || e.Status != http.StatusUnprocessableEntity {
+		if !fault.Is(err, virt.CodeInvalidGrants) {
 			return err // too many: nothing to look up
 		}
-		details = e.Details
+		details = fault.As(err).Details
 	}
 	more, err := s.d.Realms.CheckGrants(ctx, next, cur)
 	if err != nil {
@@ -69,8 +69,8 @@ func (s *Server) checkGrants(ctx context.Context, next, cur []api.Grant) error {
 	}
 	details = append(details, more...)
 	if len(details) > 0 {
-		slices.SortStableFunc(details, func(a, b api.FieldError) int { return strings.Compare(a.Field, b.Field) })
-		return api.Unprocessable("some grants are invalid; nothing was changed", details)
+		slices.SortStableFunc(details, func(a, b fault.Detail) int { return strings.Compare(a.Field, b.Field) })
+		return virt.CodeInvalidGrants.New("some grants are invalid; nothing was changed").WithDetails(details)
 	}
 	return nil
 }

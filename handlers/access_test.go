@@ -36,7 +36,7 @@ func TestAccessAPI(t *testing.T) {
 			grant("robot", "local", "alice", "viewer"),
 			grant("user", "local", "alice", "owner"),
 		}})
-		want(t, r, 422, "unprocessable")
+		want(t, r, 422, "invalid_grants")
 		var eb api.ErrorBody
 		r.decode(t, &eb)
 		var fields []string
@@ -80,7 +80,7 @@ func TestAccessAPI(t *testing.T) {
 	t.Run("bad requests", func(t *testing.T) {
 		want(t, admin.do("PATCH", path, api.AccessPatch{}), 400, "bad_request")
 		want(t, admin.do("PUT", path, `{"items":[{"kind":"user","realm":"local","name":"x","role":"viewer","extra":1}]}`), 400, "bad_request")
-		want(t, admin.do("PUT", "/api/v1/vms/no-such/access", api.Access{}), 404, "not_found")
+		want(t, admin.do("PUT", "/api/v1/vms/no-such/access", api.Access{}), 404, "guest_not_found")
 	})
 	t.Run("grants already present are not looked up again", func(t *testing.T) {
 		// A grant whose realm was disabled since may stay while others change.
@@ -88,7 +88,7 @@ func TestAccessAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		want(t, admin.do("PATCH", path, api.AccessPatch{Add: []api.Grant{grant("user", "local", "alice", "viewer")}}), 200, "")
-		want(t, admin.do("PATCH", path, api.AccessPatch{Add: []api.Grant{grant("user", "ldap", "new", "viewer")}}), 422, "unprocessable")
+		want(t, admin.do("PATCH", path, api.AccessPatch{Add: []api.Grant{grant("user", "ldap", "new", "viewer")}}), 422, "invalid_grants")
 	})
 }
 

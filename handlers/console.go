@@ -24,6 +24,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
@@ -147,7 +148,7 @@ func newConsoleHub() *consoleHub { return &consoleHub{live: make(map[*liveConsol
 // check refuses a console the caps do not allow; the caller holds h.mu.
 func (h *consoleHub) check(identity, guest, kind string, o ConsoleOptions) error {
 	if h.closing {
-		return api.Unavailable("the server is shutting down")
+		return CodeShuttingDown.New("the server is shutting down")
 	}
 	perUser, perGuest := 0, 0
 	for lc := range h.live {
@@ -159,16 +160,16 @@ func (h *consoleHub) check(identity, guest, kind string, o ConsoleOptions) error
 			if kind == virt.ConsoleSerial && lc.kind == virt.ConsoleSerial {
 				// One writer per serial port: two keyboards on one terminal
 				// interleave keystrokes, and libvirt hands out one stream.
-				return api.Conflict("the serial console of guest %q is already open (by %s since %s); only one session may use it at a time",
+				return virt.CodeConsoleBusy.New("the serial console of guest %q is already open (by %s since %s); only one session may use it at a time",
 					guest, lc.identity, lc.opened.UTC().Format("15:04:05 UTC"))
 			}
 		}
 	}
 	if perUser >= o.MaxPerUser {
-		return api.TooManyRequests("you have %d consoles open, the most allowed; close one first", perUser)
+		return CodeConsoleLimit.New("you have %d consoles open, the most allowed; close one first", perUser)
 	}
 	if perGuest >= o.MaxPerGuest {
-		return api.TooManyRequests("guest %q has %d consoles open, the most allowed", guest, perGuest)
+		return CodeConsoleLimit.New("guest %q has %d consoles open, the most allowed", guest, perGuest)
 	}
 	return nil
 }
@@ -324,7 +325,7 @@ func (s *Server) consoleToken(c *gin.Context) error {
 	}
 	name := c.Param("name")
 	if !slices.Contains(virt.ConsoleKinds, req.Kind) {
-		return api.BadRequest("unknown console kind %q; use %s", truncate(req.Kind, 16), strings.Join(virt.ConsoleKinds, ", "))
+		return virt.CodeUnknownConsoleKind.New("unknown console kind %q; use %s", truncate(req.Kind, 16), strings.Join(virt.ConsoleKinds, ", "))
 	}
 	c.Set(keyReason, "kind="+req.Kind)
 	if err := s.opener.ConsoleCapable(); err != nil {
@@ -336,7 +337,7 @@ func (s *Server) consoleToken(c *gin.Context) error {
 		return s.internal(c, "session id", err)
 	}
 	if sid == "" {
-		return api.Forbidden("consoles need a browser session")
+		return CodeBrowserSession.New("consoles need a browser session")
 	}
 	if req.Kind == virt.ConsoleSpice {
 		return s.spiceTicket(c, name) // SetSpicePassword makes CheckConsole's checks
@@ -430,10 +431,10 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 		if guest != "" {
 			ev.Target = "vm:" + guest
 		}
-		if e := api.As(err); e != nil {
-			ev.Result = "denied:" + e.Code
-			if e.Status >= 500 || e.Status == http.StatusConflict {
-				ev.Result = "error:" + e.Code
+		if e := fault.As(err); e != nil {
+			ev.Result = "denied:" + e.Code.Name
+			if st := statusOf[e.Code.Kind]; st >= 500 || st == http.StatusConflict {
+				ev.Result = "error:" + e.Code.Name
 			}
 			ev.Reason = truncate(e.Message, 200)
 		}
@@ -441,15 +442,15 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 		return err
 	}
 	if !isWebSocket(r) {
-		return refuse("", api.Errorf(http.StatusUpgradeRequired, "upgrade_required", "this URL speaks WebSocket only"))
+		return refuse("", CodeUpgradeRequired.New("this URL speaks WebSocket only"))
 	}
 	raw := c.Query("token")
 	if raw == "" {
-		return refuse("", api.BadRequest("the token parameter is missing; ask POST /api/v1/vms/{name}/console for one"))
+		return refuse("", fault.CodeBadRequest.New("the token parameter is missing; ask POST /api/v1/vms/{name}/console for one"))
 	}
 	// Before the token is spent: a page of another site must not burn it.
 	if !ownOrigin(r, true) {
-		return refuse("", api.Errorf(http.StatusForbidden, "bad_origin", "console connections are accepted from the portal's own pages only"))
+		return refuse("", CodeBadOrigin.New("console connections are accepted from the portal's own pages only"))
 	}
 	sid, err := s.d.Sessions.CurrentID(r)
 	if err != nil {
@@ -457,14 +458,14 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 	}
 	tok, err := s.d.Store.ConsumeConsoleToken(r.Context(), raw, s.now())
 	if err != nil {
-		if api.As(err) == nil {
+		if fault.As(err) == nil {
 			err = s.internal(c, "console token", err)
 		}
 		return refuse(tok.Guest, err)
 	}
 	// Spent either way: a token that leaked is useless after one try.
 	if !tok.IssuedTo(sid) {
-		return refuse(tok.Guest, api.Errorf(http.StatusForbidden, "token_session", "this console token was issued to another session"))
+		return refuse(tok.Guest, CodeTokenSession.New("this console token was issued to another session"))
 	}
 	p := sess.Principal()
 	if err := s.decideOnGuest(c, p, permConsole, tok.Guest); err != nil {
@@ -491,9 +492,9 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 	}
 	cancel()
 	if err != nil {
-		if api.As(err) == nil {
+		if fault.As(err) == nil {
 			s.log.Error("console open", "request_id", ev.ReqID, "guest", tok.Guest, "err", err)
-			err = api.Internal()
+			err = fault.Internalf(nil)
 		}
 		return refuse(tok.Guest, err)
 	}
@@ -553,7 +554,7 @@ func (s *Server) consoleTick(lc *liveConsole, last time.Time) *CloseReason {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	data, err := s.d.Sessions.KeepAlive(ctx, lc.sessionID, last)
-	if api.IsStatus(err, http.StatusNotFound) {
+	if fault.Is(err, store.CodeSessionNotFound) {
 		return reasonSessionEnded
 	}
 	if err != nil {

@@ -5,8 +5,7 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
 const (
@@ -20,19 +19,19 @@ func (s *Server) searchDirectory(groups bool) func(*gin.Context) error {
 	return func(c *gin.Context) error {
 		q := c.Query("q")
 		if len(q) > 128 {
-			return api.BadRequest("q longer than 128 bytes")
+			return fault.CodeBadRequest.New("q longer than 128 bytes")
 		}
 		limit := dirDefaultLimit
 		if v := c.Query("limit"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > dirMaxLimit {
-				return api.BadRequest("limit must be between 1 and %d", dirMaxLimit)
+				return fault.CodeBadRequest.New("limit must be between 1 and %d", dirMaxLimit)
 			}
 			limit = n
 		}
 		out, err := s.d.Realms.Search(c.Request.Context(), c.Query("realm"), q, limit, groups)
 		if err != nil {
-			if api.As(err) == nil {
+			if fault.As(err) == nil {
 				return s.internal(c, "directory search", err)
 			}
 			return err

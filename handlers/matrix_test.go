@@ -165,5 +165,5 @@ func TestListsFilterByGrant(t *testing.T) {
 	want(t, viewer.do("GET", "/api/v1/vms/"+a, nil), 200, "")
 	admin := e.as("local", "admin")
 	want(t, admin.do("PATCH", "/api/v1/vms/"+a+"/access", api.AccessPatch{Remove: []api.Grant{{Kind: "user", Realm: "local", Name: "view"}}}), 200, "")
-	want(t, viewer.do("GET", "/api/v1/vms/"+a, nil), 404, "not_found")
+	want(t, viewer.do("GET", "/api/v1/vms/"+a, nil), 404, "guest_not_found")
 }

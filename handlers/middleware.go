@@ -14,6 +14,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/virt"
 )
@@ -49,7 +50,7 @@ func (s *Server) recoverer(c *gin.Context) {
 			}
 			s.log.Error("panic", "request_id", c.GetString(keyReqID), "panic", v, "stack", string(debug.Stack()))
 			if !c.Writer.Written() {
-				s.render(c, api.Internal())
+				s.render(c, fault.Internalf(nil))
 			}
 			c.Abort()
 		}
@@ -99,7 +100,7 @@ func (s *Server) securityHeaders(c *gin.Context) {
 
 func (s *Server) limitBody(c *gin.Context) {
 	if c.Request.ContentLength > s.opt.BodyLimit {
-		s.render(c, api.Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes", s.opt.BodyLimit))
+		s.render(c, fault.CodeTooLarge.New("request body exceeds %d bytes", s.opt.BodyLimit))
 		c.Abort()
 		return
 	}
@@ -111,7 +112,7 @@ func (s *Server) loadSession(c *gin.Context) {
 	data, ok, err := s.d.Sessions.Current(c.Request)
 	if err != nil {
 		s.log.Error("session load", "request_id", c.GetString(keyReqID), "err", err)
-		s.render(c, api.Unavailable("session store unavailable"))
+		s.render(c, CodeStoreDown.New("session store unavailable"))
 		c.Abort()
 		return
 	}
@@ -189,17 +190,17 @@ func (s *Server) guard(c *gin.Context, rt Route) error {
 	sess, loggedIn := sessionOf(c)
 	if unsafeMethod(rt.Method) {
 		if !ownOrigin(c.Request, false) {
-			return api.Errorf(http.StatusForbidden, "bad_origin", "cross-origin request refused")
+			return CodeBadOrigin.New("cross-origin request refused")
 		}
 		if loggedIn && !sess.CSRFMatches(c.GetHeader(csrfHeader)) {
-			return api.Errorf(http.StatusForbidden, "csrf", "missing or invalid %s header", csrfHeader)
+			return CodeCSRF.New("missing or invalid %s header", csrfHeader)
 		}
 	}
 	if rt.Perm.IsPublic() {
 		return nil
 	}
 	if !loggedIn {
-		return api.Unauthorized("login required")
+		return fault.CodeUnauthorized.New("login required")
 	}
 	p := sess.Principal()
 	if rt.VM == "" {
@@ -208,7 +209,7 @@ func (s *Server) guard(c *gin.Context, rt Route) error {
 			return s.internal(c, "authorize", err)
 		}
 		if !ok {
-			return api.Forbidden("your role may not %s %s", rt.Perm.Action, rt.Perm.Object)
+			return fault.CodeForbidden.New("your role may not %s %s", rt.Perm.Action, rt.Perm.Object)
 		}
 		return nil
 	}
@@ -237,7 +238,7 @@ func (s *Server) decideOnGuest(c *gin.Context, p rbac.Principal, perm rbac.Permi
 	if !sees || !s.d.Virt.Exists(guest) {
 		return virt.GuestNotFound(guest)
 	}
-	return api.Forbidden("your role on guest %q does not allow %s", guest, permText(perm))
+	return fault.CodeForbidden.New("your role on guest %q does not allow %s", guest, permText(perm))
 }
 
 // permText words a permission for a person: "power it", "read its access list".
@@ -255,10 +256,11 @@ func permText(p rbac.Permission) string {
 	return p.String()
 }
 
-// internal logs err with the request id and returns the opaque 500.
+// internal logs err with the request id and returns the opaque internal
+// fault (without the cause, so the renderer does not log it again).
 func (s *Server) internal(c *gin.Context, what string, err error) error {
 	s.log.Error(what, "request_id", c.GetString(keyReqID), "err", err)
-	return api.Internal()
+	return fault.Internalf(nil)
 }
 
 // audit records one unsafe request.

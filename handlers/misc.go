@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
 )
@@ -58,12 +59,12 @@ func (s *Server) listAudit(c *gin.Context) error {
 	}
 	if v := c.Query("before"); v != "" {
 		if f.BeforeID, err = strconv.ParseInt(v, 10, 64); err != nil || f.BeforeID <= 0 {
-			return api.BadRequest("before must be a positive event id")
+			return fault.CodeBadRequest.New("before must be a positive event id")
 		}
 	}
 	if v := c.Query("limit"); v != "" {
 		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit <= 0 || f.Limit > store.MaxListLimit {
-			return api.BadRequest("limit must be between 1 and %d", store.MaxListLimit)
+			return fault.CodeBadRequest.New("limit must be between 1 and %d", store.MaxListLimit)
 		}
 	}
 	items, err := s.d.Store.ListAudit(c.Request.Context(), f)
@@ -85,7 +86,7 @@ func timeParam(c *gin.Context, name string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, api.BadRequest("%s must be an RFC 3339 time", name)
+		return time.Time{}, fault.CodeBadRequest.New("%s must be an RFC 3339 time", name)
 	}
 	return t, nil
 }
@@ -115,7 +116,7 @@ func (s *Server) staticFile(c *gin.Context) error {
 	name := path.Clean("dist/" + c.Param("file"))
 	b, err := fs.ReadFile(static.FS, name)
 	if !strings.HasPrefix(name, "dist/") || err != nil {
-		return api.NotFound("no such file")
+		return fault.CodeNotFound.New("no such file")
 	}
 	if c.Query("v") == s.assets {
 		c.Header("Cache-Control", "public, max-age=31536000, immutable")

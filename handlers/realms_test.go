@@ -57,7 +57,7 @@ func TestLDAPRealmThroughTheServer(t *testing.T) {
 	vm := e.guestIn(api.StateRunning)
 	want(t, admin.do("PATCH", "/api/v1/vms/"+vm+"/access", api.AccessPatch{Add: []api.Grant{
 		grant("group", "ldap", "ops", "operator"), grant("user", "ldap", "alice", "viewer")}}), 200, "")
-	want(t, admin.do("PATCH", "/api/v1/vms/"+vm+"/access", api.AccessPatch{Add: []api.Grant{grant("user", "ldap", "nobody", "viewer")}}), 422, "unprocessable")
+	want(t, admin.do("PATCH", "/api/v1/vms/"+vm+"/access", api.AccessPatch{Add: []api.Grant{grant("user", "ldap", "nobody", "viewer")}}), 422, "invalid_grants")
 	var dl api.DirList
 	admin.do("GET", "/api/v1/directory/groups?realm=ldap&q=op", nil).decode(t, &dl)
 	if !slices.ContainsFunc(dl.Items, func(d api.DirEntry) bool { return d.Name == "ops" }) {
@@ -73,12 +73,12 @@ func TestLDAPRealmThroughTheServer(t *testing.T) {
 	// Directory down: that realm answers 503; the others keep working.
 	dir.Stop()
 	t0 := time.Now()
-	want(t, e.client().login("ldap", "alice", ldaptest.Password("alice")), 503, "unavailable")
+	want(t, e.client().login("ldap", "alice", ldaptest.Password("alice")), 503, "realm_unavailable")
 	if d := time.Since(t0); d > 3*time.Second {
 		t.Fatalf("a down directory took %v to refuse", d)
 	}
 	e.as("local", "admin")
-	want(t, admin.do("GET", "/api/v1/directory/users?realm=ldap", nil), 503, "unavailable")
+	want(t, admin.do("GET", "/api/v1/directory/users?realm=ldap", nil), 503, "directory_unavailable")
 	// A search over every realm still answers from the others.
 	var merged api.DirList
 	r = admin.do("GET", "/api/v1/directory/users?q=ali", nil)
@@ -87,7 +87,7 @@ func TestLDAPRealmThroughTheServer(t *testing.T) {
 	if !slices.Equal(merged.Unavailable, []string{"ldap"}) || !slices.ContainsFunc(merged.Items, func(d api.DirEntry) bool { return d.Realm == "local" && d.Name == "alice" }) {
 		t.Fatalf("merged search during the outage: %+v", merged)
 	}
-	want(t, admin.do("PATCH", "/api/v1/vms/"+vm+"/access", api.AccessPatch{Add: []api.Grant{grant("user", "ldap", "carol", "viewer")}}), 503, "unavailable")
+	want(t, admin.do("PATCH", "/api/v1/vms/"+vm+"/access", api.AccessPatch{Add: []api.Grant{grant("user", "ldap", "carol", "viewer")}}), 503, "directory_unavailable")
 	evs := e.audit(store.AuditFilter{Action: "session.login", Realm: "ldap", Limit: 1})
 	if len(evs) != 1 || evs[0].Reason != auth.ReasonUnavailable {
 		t.Fatalf("a login during the outage is audited as %+v", evs)

@@ -31,14 +31,17 @@ var statusOf = map[fault.Kind]int{
 	fault.NotImplemented:  http.StatusNotImplemented,
 	fault.Unavailable:     http.StatusServiceUnavailable,
 	fault.Timeout:         http.StatusGatewayTimeout,
+	fault.WrongMethod:     http.StatusMethodNotAllowed,
+	fault.UpgradeRequired: http.StatusUpgradeRequired,
 }
 
 // wireError turns err into the wire error: a fault keeps its code and
-// message (an internal one only its opaque message), an *api.Error passes
-// as it is, anything else is an opaque 500 whose cause is logged.
+// message (an internal one only its opaque message); anything else is an
+// opaque 500 whose cause is logged.
 func (s *Server) wireError(c *gin.Context, err error) *api.Error {
 	if f := fault.As(err); f != nil {
-		if f.Code.Kind == fault.Internal {
+		// An internal fault without a cause was logged where it arose.
+		if f.Code.Kind == fault.Internal && errors.Unwrap(f) != nil {
 			s.log.Error("internal error", "request_id", c.GetString(keyReqID), "path", c.Request.URL.Path, "err", err)
 		}
 		if f.RetryAfter > 0 {
@@ -50,20 +53,14 @@ func (s *Server) wireError(c *gin.Context, err error) *api.Error {
 		}
 		return e
 	}
-	if e := api.As(err); e != nil {
-		return e
-	}
 	s.log.Error("unhandled error", "request_id", c.GetString(keyReqID), "path", c.Request.URL.Path, "err", err)
-	return api.Internal()
+	return &api.Error{Status: http.StatusInternalServerError, Code: fault.CodeInternal.Name, Message: "internal error"}
 }
 
 // codeOf is err's stable code for the audit log: "internal" when it has none.
 func codeOf(err error) string {
 	if f := fault.As(err); f != nil {
 		return f.Code.Name
-	}
-	if e := api.As(err); e != nil {
-		return e.Code
 	}
 	return fault.CodeInternal.Name
 }
@@ -96,18 +93,18 @@ func (s *Server) noRoute(c *gin.Context) error {
 		!strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/static/") {
 		return s.pageStatus(c, "app.html", http.StatusNotFound)
 	}
-	return api.NotFound("no route for %s %s", c.Request.Method, path)
+	return fault.CodeNotFound.New("no route for %s %s", c.Request.Method, path)
 }
 
 func methodNotAllowed(c *gin.Context) error {
-	return api.Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "method %s not allowed on %s", c.Request.Method, c.Request.URL.Path)
+	return fault.CodeMethodNotAllow.New("method %s not allowed on %s", c.Request.Method, c.Request.URL.Path)
 }
 
 // decode reads a JSON body into v: JSON only, unknown fields and trailing data refused.
 func decode(c *gin.Context, v any) error {
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if mt != "application/json" {
-		return api.Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json")
+		return fault.CodeUnsupported.New("send Content-Type: application/json")
 	}
 	dec := json.NewDecoder(c.Request.Body)
 	dec.DisallowUnknownFields()
@@ -118,7 +115,7 @@ func decode(c *gin.Context, v any) error {
 		if err != nil {
 			return bodyError(err)
 		}
-		return api.BadRequest("request body has data after the JSON value")
+		return fault.CodeBadRequest.New("request body has data after the JSON value")
 	}
 	return nil
 }
@@ -129,15 +126,15 @@ func bodyError(err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &tooBig):
-		return api.Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes", tooBig.Limit)
+		return fault.CodeTooLarge.New("request body exceeds %d bytes", tooBig.Limit)
 	case errors.As(err, &syn):
-		return api.BadRequest("malformed JSON at byte %d", syn.Offset)
+		return fault.CodeBadRequest.New("malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
-		return api.BadRequest("field %q must be %s", typ.Field, typ.Type)
+		return fault.CodeBadRequest.New("field %q must be %s", typ.Field, typ.Type)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return api.BadRequest("request body is empty or truncated")
+		return fault.CodeBadRequest.New("request body is empty or truncated")
 	default:
-		return api.BadRequest("malformed JSON: %s", err.Error())
+		return fault.CodeBadRequest.New("malformed JSON: %s", err.Error())
 	}
 }
 

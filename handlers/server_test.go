@@ -84,9 +84,9 @@ func TestErrorsAreJSON(t *testing.T) {
 		{"bad guest name", "GET", "/api/v1/vms/bad*name", nil, nil, 400, "invalid_name"},
 		{"dotdot guest name", "POST", "/api/v1/vms/..%2Fetc/start", nil, nil, 400, "invalid_name"},
 		{"long guest name", "GET", "/api/v1/vms/" + strings.Repeat("a", 65), nil, nil, 400, "invalid_name"},
-		{"unknown guest", "GET", "/api/v1/vms/no-such-guest", nil, nil, 404, "not_found"},
-		{"bad sort", "GET", "/api/v1/vms?sort=evil", nil, nil, 400, "bad_request"},
-		{"bad state", "GET", "/api/v1/vms?state=dancing", nil, nil, 400, "bad_request"},
+		{"unknown guest", "GET", "/api/v1/vms/no-such-guest", nil, nil, 404, "guest_not_found"},
+		{"bad sort", "GET", "/api/v1/vms?sort=evil", nil, nil, 400, "unknown_sort"},
+		{"bad state", "GET", "/api/v1/vms?state=dancing", nil, nil, 400, "unknown_state"},
 		{"bad volumes flag", "DELETE", "/api/v1/vms/" + shutoff + "?volumes=maybe", nil, nil, 400, "bad_request"},
 	}
 	for _, tc := range cases {
@@ -140,7 +140,7 @@ func TestLogin(t *testing.T) {
 		})
 	}
 	t.Run("unknown realm", func(t *testing.T) {
-		want(t, e.client().login("nis", "admin", testPassword), 400, "bad_request")
+		want(t, e.client().login("nis", "admin", testPassword), 400, "unknown_realm")
 	})
 	t.Run("session answer", func(t *testing.T) {
 		c := e.as("local", "admin")
@@ -322,30 +322,31 @@ func TestGuestActions(t *testing.T) {
 		action string
 		status int
 		state  string
+		code   string // of a refusal
 	}{
-		{"start", 200, api.StateRunning},
-		{"start", 409, api.StateRunning},
-		{"resume", 409, api.StateRunning},
-		{"suspend", 200, api.StatePaused},
-		{"start", 409, api.StatePaused},
-		{"resume", 200, api.StateRunning},
-		{"reboot", 200, api.StateRunning},
-		{"reset", 200, api.StateRunning},
-		{"poweroff", 200, api.StateShutoff},
-		{"poweroff", 409, api.StateShutoff},
-		{"shutdown", 409, api.StateShutoff},
+		{"start", 200, api.StateRunning, ""},
+		{"start", 409, api.StateRunning, "guest_running"},
+		{"resume", 409, api.StateRunning, "guest_not_paused"},
+		{"suspend", 200, api.StatePaused, ""},
+		{"start", 409, api.StatePaused, "guest_paused"},
+		{"resume", 200, api.StateRunning, ""},
+		{"reboot", 200, api.StateRunning, ""},
+		{"reset", 200, api.StateRunning, ""},
+		{"poweroff", 200, api.StateShutoff, ""},
+		{"poweroff", 409, api.StateShutoff, "guest_not_running"},
+		{"shutdown", 409, api.StateShutoff, "guest_not_running"},
 	}
 	for i, s := range steps {
 		t.Run(strconv.Itoa(i)+"-"+s.action, func(t *testing.T) {
 			r := c.do("POST", p+"/"+s.action, nil)
-			want(t, r, s.status, "")
+			want(t, r, s.status, s.code)
 			if s.status == 200 {
 				var got api.VM
 				r.decode(t, &got)
 				if got.State != s.state {
 					t.Fatalf("answer says %s, want %s", got.State, s.state)
 				}
-			} else if r.errCode() != "conflict" || !strings.Contains(string(r.body), vm) {
+			} else if !strings.Contains(string(r.body), vm) {
 				t.Fatalf("409 without a clear message: %s", r.body)
 			}
 			if got := e.stateOf(vm); got != s.state {
@@ -355,14 +356,14 @@ func TestGuestActions(t *testing.T) {
 	}
 	t.Run("delete refuses a running guest", func(t *testing.T) {
 		running := e.guestIn(api.StateRunning)
-		want(t, c.do("DELETE", "/api/v1/vms/"+running, nil), 409, "conflict")
+		want(t, c.do("DELETE", "/api/v1/vms/"+running, nil), 409, "guest_running")
 		if !e.vm.Exists(running) {
 			t.Fatal("running guest deleted")
 		}
 	})
 	t.Run("delete", func(t *testing.T) {
 		want(t, c.do("DELETE", p, nil), 204, "")
-		want(t, c.do("GET", p, nil), 404, "not_found")
+		want(t, c.do("GET", p, nil), 404, "guest_not_found")
 		evs := e.audit(store.AuditFilter{Target: "vm:" + vm, Action: "vm.delete"})
 		if len(evs) != 1 || evs[0].Result != "ok" || evs[0].Actor != "local:admin" || evs[0].Client == "" {
 			t.Fatalf("delete audit %+v", evs)
@@ -458,7 +459,7 @@ func TestDirectory(t *testing.T) {
 	if len(l.Items) != 1 || !l.Truncated {
 		t.Fatalf("cap: %+v", l)
 	}
-	want(t, c.do("GET", "/api/v1/directory/users?realm=nis", nil), 400, "bad_request")
+	want(t, c.do("GET", "/api/v1/directory/users?realm=nis", nil), 400, "unknown_realm")
 	want(t, c.do("GET", "/api/v1/directory/groups?limit=0", nil), 400, "bad_request")
 	want(t, c.do("GET", "/api/v1/directory/users?q="+strings.Repeat("a", 200), nil), 400, "bad_request")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
 )
 
@@ -23,7 +24,7 @@ func (s *Server) listRealms(c *gin.Context) error {
 }
 
 // errBadLogin is the one answer to every failed login, whatever the reason.
-func errBadLogin() error { return api.Unauthorized("invalid username or password") }
+func errBadLogin() error { return fault.CodeUnauthorized.New("invalid username or password") }
 
 func (s *Server) login(c *gin.Context) error {
 	var req api.LoginRequest
@@ -32,7 +33,7 @@ func (s *Server) login(c *gin.Context) error {
 	}
 	realm, ok := s.d.Realms.Get(req.Realm)
 	if !ok {
-		return api.BadRequest("unknown realm %q", truncate(req.Realm, 32))
+		return auth.CodeUnknownRealm.New("unknown realm %q", truncate(req.Realm, 32))
 	}
 	// Recorded even when the name is junk, cut short so the log stays readable.
 	c.Set(keyActor, realm.Name()+":"+truncate(req.Username, 64))
@@ -45,7 +46,7 @@ func (s *Server) login(c *gin.Context) error {
 		c.Set(keyReason, "throttled")
 		secs := int(math.Ceil(wait.Seconds()))
 		retryAfter(c, secs)
-		return api.TooManyRequests("too many failed logins; try again in %d s", secs)
+		return fault.CodeRateLimited.New("too many failed logins; try again in %d s", secs)
 	}
 	p, err := s.authenticate(ctx, realm, req)
 	if err != nil {
@@ -56,7 +57,7 @@ func (s *Server) login(c *gin.Context) error {
 		c.Set(keyReason, reason)
 		if reason == auth.ReasonUnavailable {
 			s.log.Warn("realm unavailable", "request_id", c.GetString(keyReqID), "realm", realm.Name(), "err", err)
-			return api.Unavailable("the %s realm is unavailable; try again later", realm.Label())
+			return auth.CodeRealmUnavailable.New("the %s realm is unavailable; try again later", realm.Label())
 		}
 		if ferr := s.d.Throttle.Failed(ctx, realm.Name(), req.Username, addr, now); ferr != nil {
 			return s.internal(c, "throttle record", ferr)

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/virt"
 )
 
@@ -95,7 +96,7 @@ func (s *Server) deleteVM(c *gin.Context) error {
 	case "true", "1":
 		volumes = true
 	default:
-		return api.BadRequest("volumes must be true or false, not %q", truncate(v, 16))
+		return fault.CodeBadRequest.New("volumes must be true or false, not %q", truncate(v, 16))
 	}
 	if err := s.d.Virt.Delete(c.Request.Context(), c.Param("name"), volumes); err != nil {
 		return err

@@ -33,18 +33,18 @@ func TestAuditAddRoundTrip(t *testing.T) {
 		Client: "192.0.2.7", ReqID: "r-1",
 	}
 	id, err := s.AddAudit(ctx, in)
-	wantStatus(t, err, 0)
+	wantOK(t, err)
 	if id == 999 || id <= 0 {
 		t.Fatalf("id %d: must come from the database", id)
 	}
 	before := time.Now()
 	id2, err := s.AddAudit(ctx, api.AuditEvent{Action: "session.login", Result: "denied"})
-	wantStatus(t, err, 0)
+	wantOK(t, err)
 	if id2 <= id {
 		t.Fatalf("ids not increasing: %d then %d", id, id2)
 	}
 	es, err := s.ListAudit(ctx, AuditFilter{})
-	wantStatus(t, err, 0)
+	wantOK(t, err)
 	if len(es) != 2 {
 		t.Fatalf("%d events", len(es))
 	}
@@ -82,7 +82,7 @@ func TestAuditFilters(t *testing.T) {
 	ids := make([]int64, len(events))
 	for i, e := range events {
 		id, err := s.AddAudit(ctx, e)
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 		ids[i] = id
 	}
 	// pick lists events by index, newest first.
@@ -129,7 +129,7 @@ func TestAuditFilters(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			es, err := s.ListAudit(ctx, c.f)
-			wantStatus(t, err, 0)
+			wantOK(t, err)
 			if got := eventIDs(es); !slices.Equal(got, c.want) {
 				t.Errorf("ids %v, want %v", got, c.want)
 			}
@@ -143,14 +143,14 @@ func TestAuditPagingAndLimits(t *testing.T) {
 	const total = 1005
 	for i := range total {
 		_, err := s.AddAudit(ctx, auditEvent("local:admin", fmt.Sprintf("vm.op%d", i%3), "vm:x", base.Add(time.Duration(i)*time.Second)))
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 	}
 	for _, c := range []struct{ limit, want int }{
 		{0, 100}, {-5, 100}, {1, 1}, {999, 999}, {1000, 1000}, {1001, 1000}, {1 << 30, 1000},
 	} {
 		t.Run(fmt.Sprintf("limit %d", c.limit), func(t *testing.T) {
 			es, err := s.ListAudit(ctx, AuditFilter{Limit: c.limit})
-			wantStatus(t, err, 0)
+			wantOK(t, err)
 			if len(es) != c.want {
 				t.Errorf("%d events, want %d", len(es), c.want)
 			}
@@ -169,7 +169,7 @@ func TestAuditPagingAndLimits(t *testing.T) {
 			f := c.f
 			for {
 				es, err := s.ListAudit(ctx, f)
-				wantStatus(t, err, 0)
+				wantOK(t, err)
 				if len(es) == 0 {
 					break
 				}
@@ -196,7 +196,7 @@ func TestPurgeAudit(t *testing.T) {
 	ctx := t.Context()
 	for i := range 10 {
 		_, err := s.AddAudit(ctx, auditEvent("local:a", "x", "", base.Add(time.Duration(i)*time.Hour)))
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 	}
 	for _, c := range []struct {
 		name   string
@@ -210,7 +210,7 @@ func TestPurgeAudit(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n, err := s.PurgeAudit(ctx, c.before)
-			wantStatus(t, err, 0)
+			wantOK(t, err)
 			if n != c.want {
 				t.Errorf("purged %d, want %d", n, c.want)
 			}
@@ -219,7 +219,7 @@ func TestPurgeAudit(t *testing.T) {
 	// Ids are never reused after a purge, so an old paging cursor cannot
 	// point at new events.
 	id, err := s.AddAudit(ctx, auditEvent("local:a", "x", "", base))
-	wantStatus(t, err, 0)
+	wantOK(t, err)
 	if id != 11 {
 		t.Errorf("id after purge %d, want 11", id)
 	}

@@ -6,10 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
-
-	"github.com/virtportal/virtportal/api"
 )
 
 // ConsoleToken is a one-time permission to open one console of one guest,
@@ -74,7 +71,7 @@ func (s *Store) ConsumeConsoleToken(ctx context.Context, token string, now time.
 		 FROM console_tokens WHERE token_hash = ?`, h).
 		Scan(&t.Identity, &t.SessionHash, &t.Guest, &t.Kind, &created, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ConsoleToken{}, api.NotFound("console token not found")
+		return ConsoleToken{}, CodeConsoleTokenNotFound.New("console token not found")
 	}
 	if err != nil {
 		return ConsoleToken{}, fmt.Errorf("store: consume console token: %w", err)
@@ -87,9 +84,9 @@ func (s *Store) ConsumeConsoleToken(ctx context.Context, token string, now time.
 		return t, nil
 	}
 	if used.Valid {
-		return t, api.Errorf(http.StatusGone, "token_used", "this console token was already used; ask for a new one")
+		return t, CodeTokenUsed.New("this console token was already used; ask for a new one")
 	}
-	return t, api.Errorf(http.StatusGone, "token_expired", "this console token expired; ask for a new one")
+	return t, CodeTokenExpired.New("this console token expired; ask for a new one")
 }
 
 // PurgeConsoleTokens deletes the tokens that expired before before, used

@@ -1,20 +1,12 @@
 package store
 
 import (
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
-
-func asErr(err error) *api.Error {
-	if e := api.As(err); e != nil {
-		return e
-	}
-	return &api.Error{}
-}
 
 func consoleToken(sessionID string) ConsoleToken {
 	return ConsoleToken{Identity: "pam:alice", SessionHash: SessionHash(sessionID), Guest: "web01", Kind: "vnc",
@@ -25,7 +17,7 @@ func TestConsoleTokens(t *testing.T) {
 	s, _ := openStore(t, "")
 	ctx := t.Context()
 	tok := consoleToken("sid-1")
-	wantStatus(t, s.CreateConsoleToken(ctx, "secret-1", tok), 0)
+	wantOK(t, s.CreateConsoleToken(ctx, "secret-1", tok))
 
 	t.Run("only the hash is stored", func(t *testing.T) {
 		var n int
@@ -38,29 +30,26 @@ func TestConsoleTokens(t *testing.T) {
 	})
 	t.Run("unknown", func(t *testing.T) {
 		_, err := s.ConsumeConsoleToken(ctx, "no-such", base)
-		wantStatus(t, err, http.StatusNotFound)
+		wantCode(t, err, CodeConsoleTokenNotFound)
 	})
 	t.Run("consume once", func(t *testing.T) {
 		got, err := s.ConsumeConsoleToken(ctx, "secret-1", base.Add(time.Second))
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 		if got.Guest != "web01" || got.Kind != "vnc" || got.Identity != "pam:alice" || !got.Expires.Equal(tok.Expires) ||
 			!got.Used.Equal(base.Add(time.Second)) || !got.IssuedTo("sid-1") || got.IssuedTo("sid-2") || got.IssuedTo("") {
 			t.Fatalf("got %+v", got)
 		}
 		again, err := s.ConsumeConsoleToken(ctx, "secret-1", base.Add(2*time.Second))
-		wantStatus(t, err, http.StatusGone)
-		if e := asErr(err); e.Code != "token_used" || again.Guest != "web01" || !again.Used.Equal(got.Used) {
+		wantCode(t, err, CodeTokenUsed)
+		if again.Guest != "web01" || !again.Used.Equal(got.Used) {
 			t.Fatalf("replay: %v %+v", err, again)
 		}
 	})
 	t.Run("expired", func(t *testing.T) {
-		wantStatus(t, s.CreateConsoleToken(ctx, "secret-2", tok), 0)
+		wantOK(t, s.CreateConsoleToken(ctx, "secret-2", tok))
 		// Valid up to, not at, the expiry instant.
 		_, err := s.ConsumeConsoleToken(ctx, "secret-2", tok.Expires)
-		wantStatus(t, err, http.StatusGone)
-		if e := asErr(err); e.Code != "token_expired" {
-			t.Fatalf("expired: %v", err)
-		}
+		wantCode(t, err, CodeTokenExpired)
 	})
 	t.Run("incomplete refused", func(t *testing.T) {
 		bad := tok
@@ -73,10 +62,10 @@ func TestConsoleTokens(t *testing.T) {
 		}
 	})
 	t.Run("purge", func(t *testing.T) {
-		wantStatus(t, s.CreateConsoleToken(ctx, "secret-4", ConsoleToken{Identity: "x", SessionHash: "h", Guest: "g", Kind: "serial",
-			Created: base.Add(time.Hour), Expires: base.Add(time.Hour + 30*time.Second)}), 0)
+		wantOK(t, s.CreateConsoleToken(ctx, "secret-4", ConsoleToken{Identity: "x", SessionHash: "h", Guest: "g", Kind: "serial",
+			Created: base.Add(time.Hour), Expires: base.Add(time.Hour + 30*time.Second)}))
 		n, err := s.PurgeConsoleTokens(ctx, base.Add(time.Minute))
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 		if n != 2 || countRows(t, s, "console_tokens") != 1 {
 			t.Fatalf("purged %d, %d left", n, countRows(t, s, "console_tokens"))
 		}
@@ -104,10 +93,10 @@ func TestConsoleTokenRace(t *testing.T) {
 				_, err := s.ConsumeConsoleToken(ctx, secret, base.Add(time.Second))
 				mu.Lock()
 				defer mu.Unlock()
-				switch e := asErr(err); {
+				switch {
 				case err == nil:
 					wins++
-				case e != nil && e.Status == http.StatusGone && e.Code == "token_used":
+				case fault.Is(err, CodeTokenUsed):
 					gone++
 				default:
 					t.Errorf("unexpected: %v", err)

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/virtportal/virtportal/api"
 )
 
 // Session is a server-side session, valid while now is before both expiries.
@@ -67,7 +65,7 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (Sessi
 		 WHERE id_hash = ? AND idle_expires_at > ? AND abs_expires_at > ?`,
 		idHash(id), n, n).Scan(&sess.Identity, &sess.Data, &created, &lastSeen, &idle, &abs)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, api.NotFound("session not found")
+		return Session{}, CodeSessionNotFound.New("session not found")
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("store: get session: %w", err)
@@ -89,7 +87,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, idleExpir
 		return err
 	}
 	if c == 0 {
-		return api.NotFound("session not found")
+		return CodeSessionNotFound.New("session not found")
 	}
 	return nil
 }

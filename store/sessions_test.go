@@ -2,9 +2,10 @@ package store
 
 import (
 	"bytes"
-	"net/http"
 	"testing"
 	"time"
+
+	"github.com/virtportal/virtportal/fault"
 )
 
 func newSession(id, identity string, at time.Time) Session {
@@ -29,10 +30,10 @@ func TestSessionSaveGet(t *testing.T) {
 	s, _ := openStore(t, "")
 	ctx := t.Context()
 	sess := newSession("sid-1", "pam:alice", base)
-	wantStatus(t, s.SaveSession(ctx, sess), 0)
+	wantOK(t, s.SaveSession(ctx, sess))
 
 	got, err := s.GetSession(ctx, "sid-1", base.Add(time.Minute))
-	wantStatus(t, err, 0)
+	wantOK(t, err)
 	if !sameSession(got, sess) || got.Created.Location() != time.UTC {
 		t.Fatalf("got %+v, want %+v", got, sess)
 	}
@@ -51,9 +52,9 @@ func TestSessionSaveGet(t *testing.T) {
 		upd := newSession("sid-1", "pam:alice", base)
 		upd.Data = []byte("new data")
 		upd.AbsExpires = base.Add(time.Hour)
-		wantStatus(t, s.SaveSession(ctx, upd), 0)
+		wantOK(t, s.SaveSession(ctx, upd))
 		got, err := s.GetSession(ctx, "sid-1", base)
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 		if !sameSession(got, upd) {
 			t.Errorf("got %+v, want %+v", got, upd)
 		}
@@ -65,9 +66,9 @@ func TestSessionSaveGet(t *testing.T) {
 	t.Run("nil data", func(t *testing.T) {
 		e := newSession("sid-empty", "local:admin", base)
 		e.Data = nil
-		wantStatus(t, s.SaveSession(ctx, e), 0)
+		wantOK(t, s.SaveSession(ctx, e))
 		got, err := s.GetSession(ctx, "sid-empty", base)
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 		if len(got.Data) != 0 {
 			t.Errorf("data %q", got.Data)
 		}
@@ -78,18 +79,18 @@ func TestSessionExpiry(t *testing.T) {
 	s, _ := openStore(t, "")
 	ctx := t.Context()
 	sess := newSession("sid", "ldap:bob", base) // idle +30m, absolute +8h
-	wantStatus(t, s.SaveSession(ctx, sess), 0)
+	wantOK(t, s.SaveSession(ctx, sess))
 
 	for _, c := range []struct {
-		name   string
-		now    time.Time
-		status int
+		name string
+		now  time.Time
+		code fault.Code
 	}{
-		{"fresh", base, 0},
-		{"just before idle expiry", base.Add(30*time.Minute - 1), 0},
-		{"at idle expiry", base.Add(30 * time.Minute), http.StatusNotFound},
-		{"past idle expiry", base.Add(time.Hour), http.StatusNotFound},
-		{"unknown id", base, http.StatusNotFound},
+		{"fresh", base, fault.Code{}},
+		{"just before idle expiry", base.Add(30*time.Minute - 1), fault.Code{}},
+		{"at idle expiry", base.Add(30 * time.Minute), CodeSessionNotFound},
+		{"past idle expiry", base.Add(time.Hour), CodeSessionNotFound},
+		{"unknown id", base, CodeSessionNotFound},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			id := "sid"
@@ -97,15 +98,15 @@ func TestSessionExpiry(t *testing.T) {
 				id = "other"
 			}
 			_, err := s.GetSession(ctx, id, c.now)
-			wantStatus(t, err, c.status)
+			wantCode(t, err, c.code)
 		})
 	}
 
 	t.Run("touch extends idle", func(t *testing.T) {
 		seen := base.Add(20 * time.Minute)
-		wantStatus(t, s.TouchSession(ctx, "sid", seen, seen.Add(30*time.Minute)), 0)
+		wantOK(t, s.TouchSession(ctx, "sid", seen, seen.Add(30*time.Minute)))
 		got, err := s.GetSession(ctx, "sid", base.Add(45*time.Minute))
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 		if !got.LastSeen.Equal(seen) || !got.IdleExpires.Equal(seen.Add(30*time.Minute)) {
 			t.Errorf("got %+v", got)
 		}
@@ -114,26 +115,26 @@ func TestSessionExpiry(t *testing.T) {
 	t.Run("touch cannot pass absolute expiry", func(t *testing.T) {
 		// Keep the session idle-alive up to and past its absolute expiry.
 		for at := base.Add(40 * time.Minute); at.Before(base.Add(8 * time.Hour)); at = at.Add(20 * time.Minute) {
-			wantStatus(t, s.TouchSession(ctx, "sid", at, at.Add(30*time.Minute)), 0)
+			wantOK(t, s.TouchSession(ctx, "sid", at, at.Add(30*time.Minute)))
 		}
 		_, err := s.GetSession(ctx, "sid", base.Add(8*time.Hour-1))
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 		_, err = s.GetSession(ctx, "sid", base.Add(8*time.Hour))
-		wantStatus(t, err, http.StatusNotFound)
+		wantCode(t, err, CodeSessionNotFound)
 		at := base.Add(8 * time.Hour)
-		wantStatus(t, s.TouchSession(ctx, "sid", at, at.Add(30*time.Minute)), http.StatusNotFound)
+		wantCode(t, s.TouchSession(ctx, "sid", at, at.Add(30*time.Minute)), CodeSessionNotFound)
 	})
 
 	t.Run("touch does not revive an idle-expired session", func(t *testing.T) {
-		wantStatus(t, s.SaveSession(ctx, newSession("idle", "pam:carol", base)), 0)
+		wantOK(t, s.SaveSession(ctx, newSession("idle", "pam:carol", base)))
 		late := base.Add(31 * time.Minute)
-		wantStatus(t, s.TouchSession(ctx, "idle", late, late.Add(30*time.Minute)), http.StatusNotFound)
+		wantCode(t, s.TouchSession(ctx, "idle", late, late.Add(30*time.Minute)), CodeSessionNotFound)
 		_, err := s.GetSession(ctx, "idle", late)
-		wantStatus(t, err, http.StatusNotFound)
+		wantCode(t, err, CodeSessionNotFound)
 	})
 
 	t.Run("touch unknown", func(t *testing.T) {
-		wantStatus(t, s.TouchSession(ctx, "nope", base, base.Add(time.Minute)), http.StatusNotFound)
+		wantCode(t, s.TouchSession(ctx, "nope", base, base.Add(time.Minute)), CodeSessionNotFound)
 	})
 }
 
@@ -144,17 +145,17 @@ func TestSessionDelete(t *testing.T) {
 		{"a1", "pam:alice"}, {"a2", "pam:alice"}, {"a3", "pam:alice"},
 		{"b1", "ldap:alice"}, {"c1", "local:admin"},
 	} {
-		wantStatus(t, s.SaveSession(ctx, newSession(x.id, x.who, base)), 0)
+		wantOK(t, s.SaveSession(ctx, newSession(x.id, x.who, base)))
 	}
 
 	t.Run("delete one", func(t *testing.T) {
-		wantStatus(t, s.DeleteSession(ctx, "c1"), 0)
+		wantOK(t, s.DeleteSession(ctx, "c1"))
 		_, err := s.GetSession(ctx, "c1", base)
-		wantStatus(t, err, http.StatusNotFound)
+		wantCode(t, err, CodeSessionNotFound)
 	})
 	t.Run("delete absent is fine", func(t *testing.T) {
-		wantStatus(t, s.DeleteSession(ctx, "c1"), 0)
-		wantStatus(t, s.DeleteSession(ctx, "never"), 0)
+		wantOK(t, s.DeleteSession(ctx, "c1"))
+		wantOK(t, s.DeleteSession(ctx, "never"))
 	})
 	for _, c := range []struct {
 		identity string
@@ -166,7 +167,7 @@ func TestSessionDelete(t *testing.T) {
 	} {
 		t.Run("delete of "+c.identity, func(t *testing.T) {
 			n, err := s.DeleteSessionsOf(ctx, c.identity)
-			wantStatus(t, err, 0)
+			wantOK(t, err)
 			if n != c.want {
 				t.Errorf("deleted %d, want %d", n, c.want)
 			}
@@ -191,7 +192,7 @@ func TestPurgeSessions(t *testing.T) {
 		mk("abs-gone", time.Hour, time.Minute),
 		mk("at-edge", 10*time.Minute, time.Hour),
 	} {
-		wantStatus(t, s.SaveSession(ctx, x), 0)
+		wantOK(t, s.SaveSession(ctx, x))
 	}
 	for _, c := range []struct {
 		name string
@@ -205,7 +206,7 @@ func TestPurgeSessions(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n, err := s.PurgeSessions(ctx, c.now)
-			wantStatus(t, err, 0)
+			wantOK(t, err)
 			if n != c.want {
 				t.Errorf("purged %d, want %d", n, c.want)
 			}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/virtportal/virtportal/api"
 )
 
 // User is an account of the break-glass "local" realm.
@@ -51,7 +49,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 		return err
 	}
 	if n == 0 {
-		return api.Conflict("user %q already exists", u.Name)
+		return CodeUserExists.New("user %q already exists", u.Name)
 	}
 	return nil
 }
@@ -61,7 +59,7 @@ func (s *Store) GetUser(ctx context.Context, name string) (User, error) {
 	u, err := scanUser(s.r.QueryRowContext(ctx,
 		`SELECT `+userCols+` FROM local_users WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, api.NotFound("user %q not found", name)
+		return User{}, CodeUserNotFound.New("user %q not found", name)
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("store: get user: %w", err)
@@ -105,7 +103,7 @@ func (s *Store) updateUser(ctx context.Context, op, name, query string, args ...
 		return err
 	}
 	if n == 0 {
-		return api.NotFound("user %q not found", name)
+		return CodeUserNotFound.New("user %q not found", name)
 	}
 	return nil
 }

@@ -2,25 +2,31 @@ package store
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
-func wantStatus(t *testing.T, err error, status int) {
+// wantOK fails on any error.
+func wantOK(t *testing.T, err error) {
 	t.Helper()
-	if status == 0 {
-		if err != nil {
-			t.Fatalf("unexpected error: %v", err)
-		}
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+// wantCode fails unless err carries code c; the zero Code wants no error.
+func wantCode(t *testing.T, err error, c fault.Code) {
+	t.Helper()
+	if c == (fault.Code{}) {
+		wantOK(t, err)
 		return
 	}
-	if !api.IsStatus(err, status) {
-		t.Fatalf("error %v, want *api.Error with status %d", err, status)
+	if !fault.Is(err, c) {
+		t.Fatalf("error %v, want code %s", err, c.Name)
 	}
 }
 
@@ -34,7 +40,7 @@ func TestUsers(t *testing.T) {
 
 	t.Run("get round-trips", func(t *testing.T) {
 		u, err := s.GetUser(ctx, "alice")
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 		if u.Name != alice.Name || u.Hash != alice.Hash || u.Admin || u.Disabled {
 			t.Errorf("got %+v", u)
 		}
@@ -45,36 +51,36 @@ func TestUsers(t *testing.T) {
 
 	t.Run("create defaults times", func(t *testing.T) {
 		before := time.Now()
-		wantStatus(t, s.CreateUser(ctx, User{Name: "bob", Hash: "h", Admin: true, Disabled: true}), 0)
+		wantOK(t, s.CreateUser(ctx, User{Name: "bob", Hash: "h", Admin: true, Disabled: true}))
 		u, err := s.GetUser(ctx, "bob")
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 		if u.Created.Before(before.Add(-time.Second)) || !u.Updated.Equal(u.Created) || !u.Admin || !u.Disabled {
 			t.Errorf("got %+v", u)
 		}
 	})
 
 	for _, c := range []struct {
-		name   string
-		op     func() error
-		status int
+		name string
+		op   func() error
+		code fault.Code
 	}{
-		{"create duplicate", func() error { return s.CreateUser(ctx, User{Name: "alice", Hash: "other"}) }, http.StatusConflict},
-		{"get missing", func() error { _, err := s.GetUser(ctx, "nobody"); return err }, http.StatusNotFound},
-		{"update password missing", func() error { return s.UpdatePassword(ctx, "nobody", "h") }, http.StatusNotFound},
-		{"set admin missing", func() error { return s.SetAdmin(ctx, "nobody", true) }, http.StatusNotFound},
-		{"set disabled missing", func() error { return s.SetDisabled(ctx, "nobody", true) }, http.StatusNotFound},
-		{"delete missing", func() error { return s.DeleteUser(ctx, "nobody") }, http.StatusNotFound},
-		{"get is case-sensitive", func() error { _, err := s.GetUser(ctx, "Alice"); return err }, http.StatusNotFound},
-		{"update password", func() error { return s.UpdatePassword(ctx, "alice", "newhash") }, 0},
-		{"set admin", func() error { return s.SetAdmin(ctx, "alice", true) }, 0},
-		{"set disabled", func() error { return s.SetDisabled(ctx, "alice", true) }, 0},
+		{"create duplicate", func() error { return s.CreateUser(ctx, User{Name: "alice", Hash: "other"}) }, CodeUserExists},
+		{"get missing", func() error { _, err := s.GetUser(ctx, "nobody"); return err }, CodeUserNotFound},
+		{"update password missing", func() error { return s.UpdatePassword(ctx, "nobody", "h") }, CodeUserNotFound},
+		{"set admin missing", func() error { return s.SetAdmin(ctx, "nobody", true) }, CodeUserNotFound},
+		{"set disabled missing", func() error { return s.SetDisabled(ctx, "nobody", true) }, CodeUserNotFound},
+		{"delete missing", func() error { return s.DeleteUser(ctx, "nobody") }, CodeUserNotFound},
+		{"get is case-sensitive", func() error { _, err := s.GetUser(ctx, "Alice"); return err }, CodeUserNotFound},
+		{"update password", func() error { return s.UpdatePassword(ctx, "alice", "newhash") }, fault.Code{}},
+		{"set admin", func() error { return s.SetAdmin(ctx, "alice", true) }, fault.Code{}},
+		{"set disabled", func() error { return s.SetDisabled(ctx, "alice", true) }, fault.Code{}},
 	} {
-		t.Run(c.name, func(t *testing.T) { wantStatus(t, c.op(), c.status) })
+		t.Run(c.name, func(t *testing.T) { wantCode(t, c.op(), c.code) })
 	}
 
 	t.Run("changes kept", func(t *testing.T) {
 		u, err := s.GetUser(ctx, "alice")
-		wantStatus(t, err, 0)
+		wantOK(t, err)
 		if u.Hash != "newhash" || !u.Admin || !u.Disabled || !u.Created.Equal(base) || !u.Updated.After(base) {
 			t.Errorf("got %+v", u)
 		}
@@ -85,10 +91,10 @@ func TestUsers(t *testing.T) {
 	})
 
 	t.Run("delete", func(t *testing.T) {
-		wantStatus(t, s.DeleteUser(ctx, "alice"), 0)
+		wantOK(t, s.DeleteUser(ctx, "alice"))
 		_, err := s.GetUser(ctx, "alice")
-		wantStatus(t, err, http.StatusNotFound)
-		wantStatus(t, s.DeleteUser(ctx, "alice"), http.StatusNotFound)
+		wantCode(t, err, CodeUserNotFound)
+		wantCode(t, s.DeleteUser(ctx, "alice"), CodeUserNotFound)
 	})
 }
 
@@ -111,9 +117,9 @@ func TestCountAdmins(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			wantStatus(t, st.op(), 0)
+			wantOK(t, st.op())
 			n, err := s.CountAdmins(ctx)
-			wantStatus(t, err, 0)
+			wantOK(t, err)
 			if n != st.want {
 				t.Errorf("CountAdmins = %d, want %d", n, st.want)
 			}
@@ -162,7 +168,7 @@ func TestListUsers(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("q=%q limit=%d", c.q, c.limit), func(t *testing.T) {
 			us, err := s.ListUsers(ctx, c.q, c.limit)
-			wantStatus(t, err, 0)
+			wantOK(t, err)
 			if got := userNames(us); !slices.Equal(got, c.want) {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
@@ -183,7 +189,7 @@ func TestListUsersLimits(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(c.limit), func(t *testing.T) {
 			us, err := s.ListUsers(ctx, "u", c.limit)
-			wantStatus(t, err, 0)
+			wantOK(t, err)
 			if len(us) != c.want {
 				t.Fatalf("%d users, want %d", len(us), c.want)
 			}

@@ -3,7 +3,6 @@ package virt
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -37,10 +36,10 @@ func describeState(s string) string {
 // checkAction says whether action fits the guest's state. active matters
 // for "crashed": a guest preserved after a crash still holds its resources
 // and must be powered off before it can start again.
-func checkAction(name, action, state string, active bool) *api.Error {
+func checkAction(name, action, state string, active bool) error {
 	running := state == api.StateRunning || state == api.StateBlocked
 	off := state == api.StateShutoff || (state == api.StateCrashed && !active)
-	is := func(hint string) *api.Error {
+	is := func(hint string) error {
 		msg := fmt.Sprintf("guest %q is %s", name, describeState(state))
 		if state == api.StateCrashed && active {
 			msg = fmt.Sprintf("guest %q crashed and still holds its resources", name)
@@ -48,7 +47,7 @@ func checkAction(name, action, state string, active bool) *api.Error {
 		if hint != "" {
 			msg += "; " + hint
 		}
-		return api.Conflict("%s", msg)
+		return stateCode(state, active).New("%s", msg)
 	}
 	switch action {
 	case "start":
@@ -56,7 +55,7 @@ func checkAction(name, action, state string, active bool) *api.Error {
 		case off:
 			return nil
 		case running:
-			return api.Conflict("guest %q is already running", name)
+			return CodeGuestRunning.New("guest %q is already running", name)
 		case state == api.StatePaused:
 			return is("use resume")
 		}
@@ -66,16 +65,16 @@ func checkAction(name, action, state string, active bool) *api.Error {
 		case running:
 			return nil
 		case off:
-			return api.Conflict("guest %q is already shut off", name)
+			return CodeGuestNotRunning.New("guest %q is already shut off", name)
 		case state == api.StateShutdown:
-			return api.Conflict("guest %q is already shutting down", name)
+			return CodeGuestShuttingDown.New("guest %q is already shutting down", name)
 		case state == api.StatePaused:
 			return is("resume it first, or power it off")
 		}
 		return is("power it off instead")
 	case "poweroff":
 		if off {
-			return api.Conflict("guest %q is already shut off", name)
+			return CodeGuestNotRunning.New("guest %q is already shut off", name)
 		}
 		if state == api.StateUnknown {
 			return is("")
@@ -96,7 +95,7 @@ func checkAction(name, action, state string, active bool) *api.Error {
 		case running:
 			return nil
 		case state == api.StatePaused:
-			return api.Conflict("guest %q is already paused", name)
+			return CodeGuestPaused.New("guest %q is already paused", name)
 		}
 		return is("only a running guest can be suspended")
 	case "resume":
@@ -104,11 +103,11 @@ func checkAction(name, action, state string, active bool) *api.Error {
 		case state == api.StatePaused:
 			return nil
 		case running:
-			return api.Conflict("guest %q is not paused; it is already running", name)
+			return CodeGuestNotPaused.New("guest %q is not paused; it is already running", name)
 		}
 		return is("only a paused guest can be resumed")
 	}
-	return api.BadRequest("unknown action %q; use one of %s", action, strings.Join(api.VMActions, ", "))
+	return CodeUnknownAction.New("unknown action %q; use one of %s", action, strings.Join(api.VMActions, ", "))
 }
 
 // lookup validates name and finds the guest on a connection the caller
@@ -143,7 +142,7 @@ func (m *Manager) Action(ctx context.Context, name, action string) (api.VM, erro
 		return api.VM{}, err
 	}
 	if !slices.Contains(api.VMActions, action) {
-		return api.VM{}, api.BadRequest("unknown action %q; use one of %s", action, strings.Join(api.VMActions, ", "))
+		return api.VM{}, CodeUnknownAction.New("unknown action %q; use one of %s", action, strings.Join(api.VMActions, ", "))
 	}
 	c, dom, err := m.lookup(ctx, name)
 	if err != nil {
@@ -242,7 +241,7 @@ func (m *Manager) Delete(ctx context.Context, name string, volumes bool) error {
 		return m.fail("get state", name, err)
 	}
 	if active && persistent {
-		return api.Conflict("guest %q is %s; power it off first", name, describeState(stateName(st)))
+		return stateCode(stateName(st), active).New("guest %q is %s; power it off first", name, describeState(stateName(st)))
 	}
 
 	var vols []diskVolume
@@ -285,7 +284,7 @@ func (m *Manager) Delete(ctx context.Context, name string, volumes bool) error {
 		if len(failed) > 1 {
 			noun = "volumes"
 		}
-		return api.Errorf(http.StatusInternalServerError, "internal", "guest %q was deleted, but its %s %s could not be removed", name, noun, strings.Join(failed, ", "))
+		return CodeVolumeDeleteFailed.New("guest %q was deleted, but its %s %s could not be removed", name, noun, strings.Join(failed, ", "))
 	}
 	return nil
 }
@@ -385,7 +384,7 @@ func (m *Manager) checkVolumesUnshared(name string, vols []diskVolume) error {
 			}
 			for _, src := range e.disks {
 				if src == v.key || (v.path != "" && src == v.path) || src == "vol:"+v.label {
-					return api.Conflict("volume %q is also used by guest %q; delete without volumes or detach it first", v.label, e.vm.Name)
+					return CodeVolumeInUse.New("volume %q is also used by guest %q; delete without volumes or detach it first", v.label, e.vm.Name)
 				}
 			}
 		}
@@ -433,7 +432,7 @@ func (m *Manager) SetGrants(ctx context.Context, name string, grants []api.Grant
 		if err != nil {
 			// Our element is unreadable; replacing it would lose data.
 			m.log.Error("cannot rewrite guest metadata", "guest", name, "err", err)
-			return api.Conflict("guest %q has virtportal metadata that cannot be read; fix it with virsh metadata first", name)
+			return CodeMetadataUnreadable.New("guest %q has virtportal metadata that cannot be read; fix it with virsh metadata first", name)
 		}
 		if err := dom.SetMetadata(libvirt.DOMAIN_METADATA_ELEMENT, doc, MetadataPrefix, MetadataNS, flags); err != nil {
 			return m.fail("write metadata", name, err)

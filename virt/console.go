@@ -13,7 +13,6 @@ import (
 	"image/png"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -23,7 +22,7 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
 // Console kinds a caller may ask for.
@@ -40,10 +39,6 @@ var ConsoleKinds = []string{ConsoleVNC, ConsoleSpice, ConsoleSerial}
 // PPM is about 25 MB.
 const maxScreenshot = 64 << 20
 
-func notSupported(format string, args ...any) *api.Error {
-	return api.Errorf(http.StatusNotImplemented, "not_supported", format, args...)
-}
-
 // Active reports, from the index, whether the guest has a live process
 // (running, paused, shutting down …): the states in which a console or a
 // screenshot can exist. It makes no libvirt call.
@@ -58,7 +53,7 @@ func (m *Manager) Active(name string) bool {
 func (m *Manager) GuestActive(ctx context.Context, name string) (bool, error) {
 	c, dom, err := m.lookup(ctx, name)
 	if err != nil {
-		if api.IsStatus(err, http.StatusNotFound) {
+		if fault.Is(err, CodeGuestNotFound) {
 			return false, nil
 		}
 		return false, err
@@ -84,7 +79,7 @@ func (m *Manager) liveDomain(ctx context.Context, name, notRunning string) (*lib
 	case err != nil:
 		err = m.fail("get state", name, err)
 	case !active:
-		err = api.Conflict("guest %q is not running; %s", name, notRunning)
+		err = CodeGuestNotRunning.New("guest %q is not running; %s", name, notRunning)
 	}
 	if err != nil {
 		_ = dom.Free()
@@ -164,16 +159,16 @@ func checkDevice(name string, d *libvirtxml.Domain, kind string) error {
 		label := map[string]string{ConsoleVNC: "VNC", ConsoleSpice: "SPICE"}
 		other := map[string]string{ConsoleVNC: ConsoleSpice, ConsoleSpice: ConsoleVNC}[kind]
 		if graphicsIndex(d, other) >= 0 {
-			return api.Conflict("guest %q has no %s display; it has a %s one", name, label[kind], label[other])
+			return CodeNoDisplay.New("guest %q has no %s display; it has a %s one", name, label[kind], label[other])
 		}
-		return api.Conflict("guest %q has no %s display", name, label[kind])
+		return CodeNoDisplay.New("guest %q has no %s display", name, label[kind])
 	case ConsoleSerial:
 		if hasSerial(d) {
 			return nil
 		}
-		return api.Conflict("guest %q has no serial console", name)
+		return CodeNoSerial.New("guest %q has no serial console", name)
 	}
-	return api.BadRequest("unknown console kind %q; use vnc, spice or serial", kind)
+	return CodeUnknownConsoleKind.New("unknown console kind %q; use vnc, spice or serial", kind)
 }
 
 // ConsoleCapable answers 501 on libvirt's test driver, which has neither
@@ -240,7 +235,7 @@ func (m *Manager) OpenGraphics(ctx context.Context, name string) (io.ReadWriteCl
 	conn, err := dialer.DialContext(dctx, network, addr)
 	if err != nil {
 		m.log.Warn("graphics connection failed", "guest", name, "addr", addr, "err", err)
-		return nil, api.Unavailable("the display of guest %q does not answer", name)
+		return nil, CodeDisplayUnavailable.New("the display of guest %q does not answer", name)
 	}
 	return conn, nil
 }
@@ -319,7 +314,7 @@ func (m *Manager) OpenSerial(ctx context.Context, name string) (io.ReadWriteClos
 			return nil, notSupported("this libvirt driver has no serial consoles")
 		case code == libvirt.ERR_OPERATION_FAILED && strings.Contains(err.Error(), "console session"):
 			// "Active console session exists for this domain".
-			return nil, api.Conflict("the serial console of guest %q is in use elsewhere (virsh console?); close it there first", name)
+			return nil, CodeConsoleBusy.New("the serial console of guest %q is in use elsewhere (virsh console?); close it there first", name)
 		}
 		return nil, m.fail("open console", name, err)
 	}
@@ -448,7 +443,7 @@ func (m *Manager) Screenshot(ctx context.Context, name string) ([]byte, error) {
 			return nil, notSupported("this libvirt driver takes no screenshots")
 		case libvirt.ERR_OPERATION_INVALID, libvirt.ERR_OPERATION_FAILED:
 			// No display, or the guest stopped meanwhile.
-			return nil, api.Conflict("guest %q has no screen to show", name)
+			return nil, CodeNoScreen.New("guest %q has no screen to show", name)
 		}
 		return nil, m.fail("screenshot", name, err)
 	}
@@ -617,7 +612,7 @@ func (m *Manager) SetSpicePassword(ctx context.Context, name string, validFor ti
 		case strings.Contains(err.Error(), "Could not set password"):
 			// libvirt starts SPICE with ticketing disabled when the
 			// definition has no password, and QEMU then refuses one.
-			return SpiceTicket{}, api.Conflict("the SPICE display of guest %q was started without a password, so none can be set now; "+
+			return SpiceTicket{}, CodeSpiceNoPassword.New("the SPICE display of guest %q was started without a password, so none can be set now; "+
 				"give its graphics a passwd (an expired passwdValidTo keeps it unusable) and restart it", name)
 		}
 		return SpiceTicket{}, m.fail("spice password", name, err)
@@ -634,7 +629,7 @@ func (m *Manager) SetSpicePassword(ctx context.Context, name string, validFor ti
 		}
 	}
 	if t.Port == 0 && t.TLSPort == 0 {
-		return SpiceTicket{}, api.Conflict("the SPICE display of guest %q listens on no TCP port", name)
+		return SpiceTicket{}, CodeSpiceNoPort.New("the SPICE display of guest %q listens on no TCP port", name)
 	}
 	return t, nil
 }

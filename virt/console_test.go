@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"image/png"
-	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/virtportal/virtportal/fault"
 	"libvirt.org/go/libvirtxml"
 )
 
@@ -20,40 +20,40 @@ func TestConsolesOnTestDriver(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		guest, kind string
-		status      int
+		code        fault.Code // the zero Code: no error
 		msg         string
 	}{
-		{"db01", ConsoleVNC, 0, ""},
-		{"db01", ConsoleSerial, 0, ""},
-		{"db01", ConsoleSpice, http.StatusConflict, "has no SPICE display; it has a VNC one"},
-		{"win2022-ad", ConsoleSpice, 0, ""},
-		{"ubuntu-desktop", ConsoleSpice, 0, ""}, // paused still has a display
-		{"jenkins-old", ConsoleVNC, http.StatusConflict, "is not running"},
-		{"db01", "rdp", http.StatusBadRequest, "unknown console kind"},
-		{"no-such", ConsoleVNC, http.StatusNotFound, ""},
-		{"bad/name", ConsoleVNC, http.StatusBadRequest, ""},
+		{"db01", ConsoleVNC, fault.Code{}, ""},
+		{"db01", ConsoleSerial, fault.Code{}, ""},
+		{"db01", ConsoleSpice, CodeNoDisplay, "has no SPICE display; it has a VNC one"},
+		{"win2022-ad", ConsoleSpice, fault.Code{}, ""},
+		{"ubuntu-desktop", ConsoleSpice, fault.Code{}, ""}, // paused still has a display
+		{"jenkins-old", ConsoleVNC, CodeGuestNotRunning, "is not running"},
+		{"db01", "rdp", CodeUnknownConsoleKind, "unknown console kind"},
+		{"no-such", ConsoleVNC, CodeGuestNotFound, ""},
+		{"bad/name", ConsoleVNC, CodeInvalidName, ""},
 	} {
 		t.Run(tc.guest+"/"+tc.kind, func(t *testing.T) {
 			err := m.CheckConsole(ctx, tc.guest, tc.kind)
-			if tc.status == 0 {
+			if tc.code == (fault.Code{}) {
 				if err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
-			if e := wantStatus(t, err, tc.status); !strings.Contains(e.Message, tc.msg) {
+			if e := wantCode(t, err, tc.code); !strings.Contains(e.Message, tc.msg) {
 				t.Fatalf("message %q lacks %q", e.Message, tc.msg)
 			}
 		})
 	}
 	_, err := m.OpenGraphics(ctx, "db01")
-	wantStatus(t, err, http.StatusNotImplemented)
+	wantCode(t, err, CodeNotSupported)
 	_, err = m.OpenGraphics(ctx, "jenkins-old")
-	wantStatus(t, err, http.StatusConflict)
+	wantCode(t, err, CodeGuestNotRunning)
 	_, err = m.OpenSerial(ctx, "db01")
-	wantStatus(t, err, http.StatusNotImplemented)
+	wantCode(t, err, CodeNotSupported)
 	_, err = m.SetSpicePassword(ctx, "win2022-ad", 60e9)
-	wantStatus(t, err, http.StatusNotImplemented)
+	wantCode(t, err, CodeNotSupported)
 
 	if !m.Active("db01") || m.Active("jenkins-old") || m.Active("no-such") {
 		t.Fatal("Active disagrees with the fixture")
@@ -80,9 +80,9 @@ func TestScreenshotOnTestDriver(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = m.Screenshot(ctx, "jenkins-old")
-	wantStatus(t, err, http.StatusConflict)
+	wantCode(t, err, CodeGuestNotRunning)
 	_, err = m.Screenshot(ctx, "no-such")
-	wantStatus(t, err, http.StatusNotFound)
+	wantCode(t, err, CodeGuestNotFound)
 }
 
 func TestPPMToPNG(t *testing.T) {

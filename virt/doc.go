@@ -4,5 +4,5 @@
 // actions, deletion, domain metadata and test-driver fixtures.
 //
 // Nothing here knows about HTTP or sessions; every error handed to a caller is
-// an *api.Error whose message is safe to show.
+// a fault (package fault) with a stable code and a message safe to show.
 package virt

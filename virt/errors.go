@@ -2,29 +2,73 @@ package virt
 
 import (
 	"errors"
+	"fmt"
 
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
-// internalError is what a caller gets for an unexpected libvirt failure: it
-// unwraps to api.Internal() (so the renderer shows nothing of the cause)
-// and to the cause (so the caller's logger can record it).
-type internalError struct {
-	op    string
-	cause error
-	api   *api.Error
+// The error codes of virt; they are API (the browser translates them).
+var (
+	CodeGuestNotFound      = fault.Define("guest_not_found", fault.NotFound)
+	CodeGuestRunning       = fault.Define("guest_running", fault.Conflict)
+	CodeGuestNotRunning    = fault.Define("guest_not_running", fault.Conflict)
+	CodeGuestPaused        = fault.Define("guest_paused", fault.Conflict)
+	CodeGuestNotPaused     = fault.Define("guest_not_paused", fault.Conflict)
+	CodeGuestShuttingDown  = fault.Define("guest_shutting_down", fault.Conflict)
+	CodeGuestState         = fault.Define("guest_state", fault.Conflict)
+	CodeVolumeInUse        = fault.Define("volume_in_use", fault.Conflict)
+	CodeVolumeDeleteFailed = fault.Define("volume_delete_failed", fault.Internal)
+	CodeMetadataUnreadable = fault.Define("metadata_unreadable", fault.Conflict)
+	CodeNoDisplay          = fault.Define("no_display", fault.Conflict)
+	CodeNoSerial           = fault.Define("no_serial", fault.Conflict)
+	CodeNoScreen           = fault.Define("no_screen", fault.Conflict)
+	CodeConsoleBusy        = fault.Define("console_busy", fault.Conflict)
+	CodeSpiceNoPassword    = fault.Define("spice_no_password", fault.Conflict)
+	CodeSpiceNoPort        = fault.Define("spice_no_port", fault.Conflict)
+	CodeDisplayUnavailable = fault.Define("display_unavailable", fault.Unavailable)
+	CodeUnknownAction      = fault.Define("unknown_action", fault.Invalid)
+	CodeUnknownConsoleKind = fault.Define("unknown_console_kind", fault.Invalid)
+	CodeUnknownState       = fault.Define("unknown_state", fault.Invalid)
+	CodeUnknownSort        = fault.Define("unknown_sort", fault.Invalid)
+	CodeSearchTooLong      = fault.Define("search_too_long", fault.Invalid)
+	CodeTooManyGrants      = fault.Define("too_many_grants", fault.Invalid)
+	CodeInvalidGrants      = fault.Define("invalid_grants", fault.Unprocessable)
+	CodeLibvirtUnavailable = fault.Define("libvirt_unavailable", fault.Unavailable)
+	CodeIndexBuilding      = fault.Define("index_building", fault.Unavailable)
+	// CodeInvalidName and CodeNotSupported are the generic codes: a bad
+	// name and a driver that cannot do something read the same everywhere.
+	CodeInvalidName  = fault.CodeInvalidName
+	CodeNotSupported = fault.CodeNotSupported
+)
+
+func errUnavailable() error { return CodeLibvirtUnavailable.New("libvirt is not reachable") }
+
+func notSupported(format string, args ...any) error {
+	return CodeNotSupported.New(format, args...)
 }
 
-func (e *internalError) Error() string   { return e.op + ": " + e.cause.Error() }
-func (e *internalError) Unwrap() []error { return []error{e.api, e.cause} }
-
-func errUnavailable() *api.Error { return api.Unavailable("libvirt is not reachable") }
-
-// GuestNotFound is the 404 for a guest that does not exist, or that the
+// GuestNotFound is the error for a guest that does not exist, or that the
 // caller may not know of: both read the same.
-func GuestNotFound(name string) *api.Error { return api.NotFound("guest %q not found", name) }
+func GuestNotFound(name string) error { return CodeGuestNotFound.New("guest %q not found", name) }
+
+// stateCode is the conflict code for a guest in state (active matters for
+// a crashed guest, which may still hold its resources).
+func stateCode(state string, active bool) fault.Code {
+	switch {
+	case state == api.StateRunning || state == api.StateBlocked:
+		return CodeGuestRunning
+	case state == api.StatePaused:
+		return CodeGuestPaused
+	case state == api.StateShutdown:
+		return CodeGuestShuttingDown
+	case state == api.StateShutoff || (state == api.StateCrashed && !active):
+		return CodeGuestNotRunning
+	}
+	return CodeGuestState
+}
 
 // libvirtCode returns err's libvirt error code, or -1.
 func libvirtCode(err error) libvirt.ErrorNumber {
@@ -61,13 +105,14 @@ func isUnsupportedFlags(err error) bool {
 	return false
 }
 
-// fail maps a libvirt error to the *api.Error a caller may show. name is
-// the guest concerned, or "" when none.
+// fail maps a libvirt error to a fault a caller may show. name is the guest
+// concerned, or "" when none. An unexpected failure becomes an internal
+// fault whose cause is kept for the log, never shown.
 func (m *Manager) fail(op, name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if ae := api.As(err); ae != nil {
+	if fault.As(err) != nil {
 		return err
 	}
 	var le libvirt.Error
@@ -78,12 +123,12 @@ func (m *Manager) fail(op, name string, err error) error {
 		case le.Code == libvirt.ERR_OPERATION_INVALID:
 			// libvirt's own wording ("domain is not running") carries no
 			// paths and helps the user.
-			return api.Conflict("%s", le.Message)
+			return CodeGuestState.Wrap(err, "%s", le.Message)
 		case isConnErr(err):
 			m.signalLost()
 			return errUnavailable()
 		}
 	}
 	m.log.Error("libvirt call failed", "op", op, "guest", name, "err", err)
-	return &internalError{op: op, cause: err, api: api.Internal()}
+	return fault.Internalf(fmt.Errorf("%s: %w", op, err))
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
 func TestGrantIndex(t *testing.T) {
@@ -126,10 +127,10 @@ func TestUpdateGrantsConcurrently(t *testing.T) {
 			t.Fatalf("lost %s: %v", name, gs)
 		}
 	}
-	if _, err := m.UpdateGrants(ctx, "no-such", func(c []api.Grant) ([]api.Grant, error) { return c, nil }); !api.IsStatus(err, 404) {
+	if _, err := m.UpdateGrants(ctx, "no-such", func(c []api.Grant) ([]api.Grant, error) { return c, nil }); !fault.Is(err, CodeGuestNotFound) {
 		t.Fatalf("unknown guest: %v", err)
 	}
-	if _, err := m.UpdateGrants(ctx, "../x", func(c []api.Grant) ([]api.Grant, error) { return c, nil }); !api.IsStatus(err, 400) {
+	if _, err := m.UpdateGrants(ctx, "../x", func(c []api.Grant) ([]api.Grant, error) { return c, nil }); !fault.Is(err, CodeInvalidName) {
 		t.Fatalf("bad name: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
 // testLogger shows warnings and errors in the test's output.
@@ -113,19 +114,24 @@ func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-func wantStatus(t testing.TB, err error, status int) *api.Error {
+// wantCode fails unless err carries code c, and returns the fault.
+func wantCode(t testing.TB, err error, c fault.Code) *fault.Error {
 	t.Helper()
 	if err == nil {
-		t.Fatalf("want HTTP %d error, got nil", status)
+		t.Fatalf("want %s error, got nil", c.Name)
 	}
-	ae := api.As(err)
-	if ae == nil {
-		t.Fatalf("want *api.Error %d, got %T %v", status, err, err)
+	if !fault.Is(err, c) {
+		t.Fatalf("want code %s, got %T %v", c.Name, err, err)
 	}
-	if ae.Status != status {
-		t.Fatalf("want HTTP %d, got %d (%s)", status, ae.Status, ae.Message)
+	return fault.As(err)
+}
+
+// wantKind fails unless err carries kind k.
+func wantKind(t testing.TB, err error, k fault.Kind) {
+	t.Helper()
+	if !fault.IsKind(err, k) {
+		t.Fatalf("want a %s fault, got %T %v", k, err, err)
 	}
-	return ae
 }
 
 func mustVM(t testing.TB, m *Manager, name string) api.VM {

@@ -10,7 +10,7 @@ import (
 
 	"libvirt.org/go/libvirt"
 
-	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
 // Config of the manager.
@@ -206,7 +206,7 @@ func (m *Manager) WaitReady(ctx context.Context) error {
 	}
 }
 
-// Ready returns nil when connected and indexed, else a 503 *api.Error.
+// Ready returns nil when connected and indexed, else an Unavailable fault.
 func (m *Manager) Ready() error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -219,7 +219,7 @@ func (m *Manager) readyLocked() error {
 	case m.ready:
 		return nil
 	case m.connected:
-		return api.Unavailable("the guest index is being built")
+		return CodeIndexBuilding.New("the guest index is being built")
 	default:
 		return errUnavailable()
 	}
@@ -531,7 +531,7 @@ func (m *Manager) refreshWorker() {
 				return
 			}
 			if err := m.refresh(name, kind); err != nil {
-				if isConnErr(err) || api.IsStatus(err, 503) {
+				if isConnErr(err) || fault.IsKind(err, fault.Unavailable) {
 					// The reconnect's rebuild covers what is dropped here.
 					m.signalLost()
 					continue

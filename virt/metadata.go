@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
 // Namespaces of the domain metadata virtportal reads and writes.
@@ -305,24 +306,24 @@ const MaxGrants = 500
 // depend on document order.
 func validateGrants(grants []api.Grant) error {
 	if len(grants) > MaxGrants {
-		return api.BadRequest("at most %d grants per guest", MaxGrants)
+		return CodeTooManyGrants.New("at most %d grants per guest", MaxGrants)
 	}
-	var details []api.FieldError
+	var details []fault.Detail
 	seen := make(map[[3]string]bool, len(grants))
 	for i, g := range grants {
 		field := fmt.Sprintf("grants[%d]", i)
 		if msg := validGrant(g); msg != "" {
-			details = append(details, api.FieldError{Field: field, Message: msg})
+			details = append(details, fault.Detail{Field: field, Message: msg})
 			continue
 		}
 		key := [3]string{g.Kind, g.Realm, g.Name}
 		if seen[key] {
-			details = append(details, api.FieldError{Field: field, Message: "duplicate grant for the same " + g.Kind})
+			details = append(details, fault.Detail{Field: field, Message: "duplicate grant for the same " + g.Kind})
 		}
 		seen[key] = true
 	}
 	if len(details) > 0 {
-		return api.Unprocessable("invalid grants", details)
+		return CodeInvalidGrants.New("invalid grants").WithDetails(details)
 	}
 	return nil
 }

@@ -1,7 +1,5 @@
 package virt
 
-import "github.com/virtportal/virtportal/api"
-
 // MaxNameLen is the longest guest name accepted, in bytes.
 const MaxNameLen = 64
 
@@ -11,10 +9,10 @@ const MaxNameLen = 64
 // separators, no wildcards, no whitespace, no colons.
 func ValidateName(name string) error {
 	if name == "" {
-		return api.InvalidName("a guest name must not be empty")
+		return CodeInvalidName.New("a guest name must not be empty")
 	}
 	if len(name) > MaxNameLen {
-		return api.InvalidName("a guest name must be at most %d bytes long", MaxNameLen)
+		return CodeInvalidName.New("a guest name must be at most %d bytes long", MaxNameLen)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
@@ -22,7 +20,7 @@ func ValidateName(name string) error {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
 		case i > 0 && (c == '.' || c == '_' || c == '+' || c == '-'):
 		default:
-			return api.InvalidName("a guest name must start with a letter or digit and contain only letters, digits, '.', '_', '+' and '-'")
+			return CodeInvalidName.New("a guest name must start with a letter or digit and contain only letters, digits, '.', '_', '+' and '-'")
 		}
 	}
 	return nil

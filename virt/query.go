@@ -30,14 +30,14 @@ var knownStates = []string{api.StateRunning, api.StateBlocked, api.StatePaused, 
 func (q ListQuery) Validate() error {
 	for _, s := range q.States {
 		if !slices.Contains(knownStates, s) {
-			return api.BadRequest("unknown state %q; known: %s", s, strings.Join(knownStates, ", "))
+			return CodeUnknownState.New("unknown state %q; known: %s", s, strings.Join(knownStates, ", "))
 		}
 	}
 	if _, ok := sortKeys[strings.TrimPrefix(q.Sort, "-")]; !ok && q.Sort != "" {
-		return api.BadRequest("unknown sort key %q; known: name, state, cpu, memory, vcpus (prefix - for descending)", q.Sort)
+		return CodeUnknownSort.New("unknown sort key %q; known: name, state, cpu, memory, vcpus (prefix - for descending)", q.Sort)
 	}
 	if len(q.Q) > 64 {
-		return api.BadRequest("search text longer than 64 bytes")
+		return CodeSearchTooLong.New("search text longer than 64 bytes")
 	}
 	return nil
 }

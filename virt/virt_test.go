@@ -3,7 +3,6 @@ package virt
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
 func TestValidateName(t *testing.T) {
@@ -51,10 +51,7 @@ func TestValidateName(t *testing.T) {
 				}
 				return
 			}
-			ae := wantStatus(t, err, http.StatusBadRequest)
-			if ae.Code != "invalid_name" {
-				t.Fatalf("code %q, want invalid_name", ae.Code)
-			}
+			wantCode(t, err, CodeInvalidName)
 		})
 	}
 }
@@ -221,7 +218,11 @@ func TestActions(t *testing.T) {
 				before := mustVM(t, m, guest)
 				vm, err := m.Action(ctx, guest, action)
 				if want.conflct != "" {
-					ae := wantStatus(t, err, http.StatusConflict)
+					code := map[string]fault.Code{running: CodeGuestRunning, paused: CodeGuestPaused, shutoff: CodeGuestNotRunning}[guest]
+					if action == "resume" && guest == running {
+						code = CodeGuestNotPaused
+					}
+					ae := wantCode(t, err, code)
 					if !strings.Contains(ae.Message, want.conflct) {
 						t.Fatalf("message %q lacks %q", ae.Message, want.conflct)
 					}
@@ -271,26 +272,20 @@ func TestUnknownAndInvalid(t *testing.T) {
 	}
 	for call, fn := range calls {
 		t.Run(call+"/unknown", func(t *testing.T) {
-			ae := wantStatus(t, fn("nosuchvm"), http.StatusNotFound)
+			ae := wantCode(t, fn("nosuchvm"), CodeGuestNotFound)
 			if ae.Message != `guest "nosuchvm" not found` {
 				t.Fatalf("message %q", ae.Message)
 			}
 		})
 		for _, bad := range []string{"../etc", "a/b", "", "*", strings.Repeat("x", 65), "we\x00b", "web 01"} {
 			t.Run(fmt.Sprintf("%s/%q", call, bad), func(t *testing.T) {
-				ae := wantStatus(t, fn(bad), http.StatusBadRequest)
-				if ae.Code != "invalid_name" {
-					t.Fatalf("code %q", ae.Code)
-				}
+				wantCode(t, fn(bad), CodeInvalidName)
 			})
 		}
 	}
 	t.Run("unknown action", func(t *testing.T) {
 		_, err := m.Action(ctx, "web01", "explode")
-		ae := wantStatus(t, err, http.StatusBadRequest)
-		if ae.Code != "bad_request" {
-			t.Fatalf("code %q", ae.Code)
-		}
+		wantCode(t, err, CodeUnknownAction)
 	})
 	if m.Exists("nosuchvm") {
 		t.Fatal("Exists invents guests")
@@ -334,11 +329,11 @@ func TestDelete(t *testing.T) {
 	t.Run("running refused", func(t *testing.T) {
 		t.Parallel()
 		m := startFixture(t, FixtureOptions{})
-		ae := wantStatus(t, m.Delete(ctx, "web01", false), http.StatusConflict)
+		ae := wantCode(t, m.Delete(ctx, "web01", false), CodeGuestRunning)
 		if !strings.Contains(ae.Message, "power it off first") || !strings.Contains(ae.Message, "running") {
 			t.Fatalf("message %q", ae.Message)
 		}
-		wantStatus(t, m.Delete(ctx, "ubuntu-desktop", true), http.StatusConflict)
+		wantCode(t, m.Delete(ctx, "ubuntu-desktop", true), CodeGuestPaused)
 		if !m.Exists("web01") || !m.Exists("ubuntu-desktop") {
 			t.Fatal("refused delete removed the guest")
 		}
@@ -367,7 +362,7 @@ func TestDelete(t *testing.T) {
 			if !volumeExists(t, m, diskPath(t, m, "backup")) {
 				t.Fatal("another guest's volume is gone")
 			}
-			wantStatus(t, m.Delete(ctx, "web06", false), http.StatusNotFound)
+			wantCode(t, m.Delete(ctx, "web06", false), CodeGuestNotFound)
 		})
 	}
 	t.Run("shared volume refused", func(t *testing.T) {
@@ -394,7 +389,7 @@ func TestDelete(t *testing.T) {
 		}
 		dom.Free()
 		eventually(t, time.Second, "twin indexed", func() bool { return m.Exists("web06-twin") })
-		ae := wantStatus(t, m.Delete(ctx, "web06", true), http.StatusConflict)
+		ae := wantCode(t, m.Delete(ctx, "web06", true), CodeVolumeInUse)
 		if !strings.Contains(ae.Message, "web06-twin") {
 			t.Fatalf("message %q", ae.Message)
 		}
@@ -713,7 +708,7 @@ func TestSetGrants(t *testing.T) {
 			{{Kind: "user", Realm: "pam", Name: "a\nb", Role: RoleViewer}},
 			{{Kind: "user", Realm: "pam", Name: "x", Role: RoleViewer}, {Kind: "user", Realm: "pam", Name: "x", Role: RoleManager}},
 		} {
-			ae := wantStatus(t, m.SetGrants(ctx, "web01", bad), http.StatusUnprocessableEntity)
+			ae := wantCode(t, m.SetGrants(ctx, "web01", bad), CodeInvalidGrants)
 			if len(ae.Details) == 0 {
 				t.Fatalf("%v: no details", bad)
 			}
@@ -792,8 +787,8 @@ func TestReconnectRebuildsIndex(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the manager did not try to reconnect")
 	}
-	wantStatus(t, m.Ready(), http.StatusServiceUnavailable)
-	if _, err := m.List(ctx); !api.IsStatus(err, http.StatusServiceUnavailable) {
+	wantKind(t, m.Ready(), fault.Unavailable)
+	if _, err := m.List(ctx); !fault.IsKind(err, fault.Unavailable) {
 		t.Fatalf("List while reconnecting: %v", err)
 	}
 	close(release)
@@ -823,11 +818,11 @@ func TestStartWithoutDaemon(t *testing.T) {
 	if time.Since(began) > time.Second {
 		t.Fatal("Start blocked")
 	}
-	wantStatus(t, m.Ready(), http.StatusServiceUnavailable)
+	wantCode(t, m.Ready(), CodeLibvirtUnavailable)
 	_, err := m.List(context.Background())
-	wantStatus(t, err, http.StatusServiceUnavailable)
+	wantCode(t, err, CodeLibvirtUnavailable)
 	_, err = m.Action(context.Background(), "web01", "start")
-	wantStatus(t, err, http.StatusServiceUnavailable)
+	wantCode(t, err, CodeLibvirtUnavailable)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if err := m.WaitReady(ctx); err == nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/handlers"
 	"github.com/virtportal/virtportal/policy"
 	"github.com/virtportal/virtportal/rbac"
@@ -104,7 +105,7 @@ func demoSetup(ctx context.Context, cfg *Config, uriSet bool, st *store.Store, s
 		fmt.Fprintln(stdout, "admin password: unchanged since first start (reset: virtportal user passwd --data-dir", cfg.DataDir, "admin)")
 		return nil
 	}
-	if !api.IsStatus(err, http.StatusNotFound) {
+	if !fault.Is(err, store.CodeUserNotFound) {
 		return err
 	}
 	pw := auth.RandomPassword()

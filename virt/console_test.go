@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/virtportal/virtportal/fault"
 	"libvirt.org/go/libvirtxml"
+
+	"github.com/virtportal/virtportal/fault"
 )
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")

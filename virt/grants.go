@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 
+	"libvirt.org/go/libvirt"
+
 	"github.com/virtportal/virtportal/api"
 )
 
@@ -134,4 +136,71 @@ func (m *Manager) UpdateGrants(ctx context.Context, name string, change func(cur
 	}
 	got, _ := m.Grants(name)
 	return got, nil
+}
+
+// SetGrants replaces the <access> of the guest's virtportal metadata,
+// keeping everything else in it. It writes the persistent definition and,
+// while the guest runs, the live one, each from its own current content.
+func (m *Manager) SetGrants(ctx context.Context, name string, grants []api.Grant) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if err := validateGrants(grants); err != nil {
+		return err
+	}
+	c, dom, err := m.lookup(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer release(c)
+	defer dom.Free()
+
+	active, persistent, err := activity(dom)
+	if err != nil {
+		return m.fail("get state", name, err)
+	}
+	var targets []libvirt.DomainModificationImpact
+	if persistent {
+		targets = append(targets, libvirt.DOMAIN_AFFECT_CONFIG)
+	}
+	if active {
+		targets = append(targets, libvirt.DOMAIN_AFFECT_LIVE)
+	}
+	if grants == nil {
+		grants = []api.Grant{}
+	}
+	for _, flags := range targets {
+		cur, err := getMetadata(dom, MetadataNS, flags)
+		if err != nil {
+			return m.fail("read metadata", name, err)
+		}
+		doc, err := withAccess(cur, grants)
+		if err != nil {
+			// Our element is unreadable; replacing it would lose data.
+			m.log.Error("cannot rewrite guest metadata", "guest", name, "err", err)
+			return CodeMetadataUnreadable.New("guest %q has virtportal metadata that cannot be read; fix it with virsh metadata first", name)
+		}
+		if err := dom.SetMetadata(libvirt.DOMAIN_METADATA_ELEMENT, doc, MetadataPrefix, MetadataNS, flags); err != nil {
+			return m.fail("write metadata", name, err)
+		}
+	}
+	if err := m.refreshDom(dom, name, refreshMeta); err != nil {
+		// A revoke must hold on the next request even if re-reading failed:
+		// put what was written into the index directly.
+		m.log.Warn("refresh after grant change failed", "guest", name, "err", err)
+		m.mu.RLock()
+		info := guestInfo{}
+		if e, ok := m.byName[name]; ok {
+			info.os = e.meta.os
+		}
+		m.mu.RUnlock()
+		info.grants = grantsFromAccess(accessFrom(grants))
+		// Under refreshMu, so a rebuild that read the XML before the write
+		// cannot put the old grants back after this.
+		m.refreshMu.Lock()
+		events := m.setMeta(name, info)
+		m.refreshMu.Unlock()
+		m.publish(events)
+	}
+	return nil
 }

@@ -1,11 +1,8 @@
 package virt
 
 import (
-	"context"
-	"fmt"
 	"path"
 	"slices"
-	"strings"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -24,51 +21,6 @@ func HideHostPaths(vm *api.VMDetail) {
 			d.Source = path.Base(d.Source)
 		}
 	}
-}
-
-// Get returns one guest with its devices: the listed fields from the index
-// and one GetXMLDesc for the rest.
-func (m *Manager) Get(ctx context.Context, name string) (api.VMDetail, error) {
-	if err := ValidateName(name); err != nil {
-		return api.VMDetail{}, err
-	}
-	if !m.Exists(name) {
-		if err := m.Ready(); err != nil {
-			return api.VMDetail{}, err
-		}
-		return api.VMDetail{}, GuestNotFound(name)
-	}
-	c, dom, err := m.lookup(ctx, name)
-	if err != nil {
-		return api.VMDetail{}, err
-	}
-	defer release(c)
-	defer dom.Free()
-	doc, err := dom.GetXMLDesc(0)
-	if err != nil {
-		return api.VMDetail{}, m.fail("read guest", name, err)
-	}
-	var d libvirtxml.Domain
-	if err := d.Unmarshal(doc); err != nil {
-		return api.VMDetail{}, m.fail("read guest", name, err)
-	}
-	vm, maxMem, ok := m.vm(name)
-	if !ok {
-		// Removed between the check and the read: libvirt just answered,
-		// so the index is behind; have it catch up.
-		if err := m.refreshDom(dom, name, refreshFull); err != nil {
-			return api.VMDetail{}, m.fail("read guest", name, err)
-		}
-		if vm, maxMem, ok = m.vm(name); !ok {
-			return api.VMDetail{}, GuestNotFound(name)
-		}
-	}
-	out := api.VMDetail{VM: vm, Description: d.Description, MaxMemMiB: maxMem, Devices: devicesOf(&d)}
-	if d.OS != nil && d.OS.Type != nil {
-		out.OSType = d.OS.Type.Type
-		out.Machine = d.OS.Type.Machine
-	}
-	return out, nil
 }
 
 // devicesOf summarises the devices a user cares about.
@@ -150,43 +102,4 @@ func devicesOf(d *libvirtxml.Domain) api.Devices {
 		out.Consoles = append(out.Consoles, ConsoleSerial)
 	}
 	return out
-}
-
-// Host summarises the hypervisor host and the index's counts.
-func (m *Manager) Host(ctx context.Context) (api.Host, error) {
-	if err := ctx.Err(); err != nil {
-		return api.Host{}, err
-	}
-	c, err := m.acquire()
-	if err != nil {
-		return api.Host{}, err
-	}
-	defer release(c)
-	h := api.Host{URI: m.cfg.URI, Demo: strings.HasPrefix(m.cfg.URI, "test:")}
-	if h.Hostname, err = c.GetHostname(); err != nil {
-		return api.Host{}, m.fail("host name", "", err)
-	}
-	if h.Driver, err = c.GetType(); err != nil {
-		return api.Host{}, m.fail("driver type", "", err)
-	}
-	v, err := c.GetLibVersion()
-	if err != nil {
-		return api.Host{}, m.fail("libvirt version", "", err)
-	}
-	h.Version = fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
-	ni, err := c.GetNodeInfo()
-	if err != nil {
-		return api.Host{}, m.fail("node info", "", err)
-	}
-	h.CPUs = int(ni.Cpus)
-	h.MemoryMiB = ni.Memory >> 10
-	m.mu.RLock()
-	h.VMsTotal = len(m.sorted)
-	for _, e := range m.sorted {
-		if e.vm.State == api.StateRunning || e.vm.State == api.StateBlocked {
-			h.VMsRunning++
-		}
-	}
-	m.mu.RUnlock()
-	return h, nil
 }

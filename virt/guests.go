@@ -212,14 +212,6 @@ func (m *Manager) Action(ctx context.Context, name, action string) (api.VM, erro
 	return vm, nil
 }
 
-// diskVolume is a storage volume backing one of a guest's disks.
-type diskVolume struct {
-	vol   *libvirt.StorageVol
-	label string // pool/volume, safe to show
-	path  string
-	key   string // as in entry.disks
-}
-
 // Delete removes a guest that is not running: undefines it with its
 // managed save, snapshot and checkpoint metadata and NVRAM, and with
 // volumes also deletes the storage volumes of its disks (not CD-ROMs). A
@@ -312,153 +304,6 @@ func undefineAll(dom *libvirt.Domain) error {
 	return nil
 }
 
-// guestVolumes resolves the guest's disks (device "disk", writable) to
-// storage volumes; disks that are plain files outside any pool are left
-// alone. Read-only disks are skipped: they are shared content by intent.
-func (m *Manager) guestVolumes(c *libvirt.Connect, dom *libvirt.Domain, name string, persistent bool) ([]diskVolume, error) {
-	flags := libvirt.DomainXMLFlags(0)
-	if persistent {
-		flags = libvirt.DOMAIN_XML_INACTIVE
-	}
-	doc, err := dom.GetXMLDesc(flags)
-	if err != nil {
-		return nil, m.fail("read guest", name, err)
-	}
-	var d libvirtxml.Domain
-	if err := d.Unmarshal(doc); err != nil {
-		return nil, m.fail("read guest", name, err)
-	}
-	if d.Devices == nil {
-		return nil, nil
-	}
-	var out []diskVolume
-	for _, disk := range d.Devices.Disks {
-		if (disk.Device != "" && disk.Device != "disk") || disk.ReadOnly != nil || disk.Source == nil {
-			continue
-		}
-		var vol *libvirt.StorageVol
-		switch {
-		case disk.Source.File != nil && disk.Source.File.File != "":
-			vol, err = c.LookupStorageVolByPath(disk.Source.File.File)
-		case disk.Source.Block != nil && disk.Source.Block.Dev != "":
-			vol, err = c.LookupStorageVolByPath(disk.Source.Block.Dev)
-		case disk.Source.Volume != nil && disk.Source.Volume.Pool != "":
-			var pool *libvirt.StoragePool
-			if pool, err = c.LookupStoragePoolByName(disk.Source.Volume.Pool); err == nil {
-				vol, err = pool.LookupStorageVolByName(disk.Source.Volume.Volume)
-				_ = pool.Free()
-			}
-		default:
-			continue
-		}
-		if err != nil {
-			if isConnErr(err) {
-				return out, m.fail("resolve volume", name, err)
-			}
-			continue // not a managed volume
-		}
-		dv := diskVolume{vol: vol, key: diskSourceKey(disk)}
-		dv.path, _ = vol.GetPath()
-		volName, _ := vol.GetName()
-		dv.label = volName
-		if pool, perr := vol.LookupPoolByVolume(); perr == nil {
-			if pn, err := pool.GetName(); err == nil {
-				dv.label = pn + "/" + volName
-			}
-			_ = pool.Free()
-		}
-		out = append(out, dv)
-	}
-	return out, nil
-}
-
-// checkVolumesUnshared refuses to delete a volume another guest uses;
-// refusing before anything is undefined keeps the delete all-or-nothing.
-func (m *Manager) checkVolumesUnshared(name string, vols []diskVolume) error {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	for _, v := range vols {
-		for _, e := range m.sorted {
-			if e.vm.Name == name {
-				continue
-			}
-			for _, src := range e.disks {
-				if src == v.key || (v.path != "" && src == v.path) || src == "vol:"+v.label {
-					return CodeVolumeInUse.New("volume %q is also used by guest %q; delete without volumes or detach it first", v.label, e.vm.Name)
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// SetGrants replaces the <access> of the guest's virtportal metadata,
-// keeping everything else in it. It writes the persistent definition and,
-// while the guest runs, the live one, each from its own current content.
-func (m *Manager) SetGrants(ctx context.Context, name string, grants []api.Grant) error {
-	if err := ValidateName(name); err != nil {
-		return err
-	}
-	if err := validateGrants(grants); err != nil {
-		return err
-	}
-	c, dom, err := m.lookup(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer release(c)
-	defer dom.Free()
-
-	active, persistent, err := activity(dom)
-	if err != nil {
-		return m.fail("get state", name, err)
-	}
-	var targets []libvirt.DomainModificationImpact
-	if persistent {
-		targets = append(targets, libvirt.DOMAIN_AFFECT_CONFIG)
-	}
-	if active {
-		targets = append(targets, libvirt.DOMAIN_AFFECT_LIVE)
-	}
-	if grants == nil {
-		grants = []api.Grant{}
-	}
-	for _, flags := range targets {
-		cur, err := getMetadata(dom, MetadataNS, flags)
-		if err != nil {
-			return m.fail("read metadata", name, err)
-		}
-		doc, err := withAccess(cur, grants)
-		if err != nil {
-			// Our element is unreadable; replacing it would lose data.
-			m.log.Error("cannot rewrite guest metadata", "guest", name, "err", err)
-			return CodeMetadataUnreadable.New("guest %q has virtportal metadata that cannot be read; fix it with virsh metadata first", name)
-		}
-		if err := dom.SetMetadata(libvirt.DOMAIN_METADATA_ELEMENT, doc, MetadataPrefix, MetadataNS, flags); err != nil {
-			return m.fail("write metadata", name, err)
-		}
-	}
-	if err := m.refreshDom(dom, name, refreshMeta); err != nil {
-		// A revoke must hold on the next request even if re-reading failed:
-		// put what was written into the index directly.
-		m.log.Warn("refresh after grant change failed", "guest", name, "err", err)
-		m.mu.RLock()
-		info := guestInfo{}
-		if e, ok := m.byName[name]; ok {
-			info.os = e.meta.os
-		}
-		m.mu.RUnlock()
-		info.grants = grantsFromAccess(accessFrom(grants))
-		// Under refreshMu, so a rebuild that read the XML before the write
-		// cannot put the old grants back after this.
-		m.refreshMu.Lock()
-		events := m.setMeta(name, info)
-		m.refreshMu.Unlock()
-		m.publish(events)
-	}
-	return nil
-}
-
 // activity reports whether dom runs and whether it has a persistent definition.
 func activity(dom *libvirt.Domain) (active, persistent bool, err error) {
 	if active, err = dom.IsActive(); err != nil {
@@ -466,4 +311,49 @@ func activity(dom *libvirt.Domain) (active, persistent bool, err error) {
 	}
 	persistent, err = dom.IsPersistent()
 	return active, persistent, err
+}
+
+// Get returns one guest with its devices: the listed fields from the index
+// and one GetXMLDesc for the rest.
+func (m *Manager) Get(ctx context.Context, name string) (api.VMDetail, error) {
+	if err := ValidateName(name); err != nil {
+		return api.VMDetail{}, err
+	}
+	if !m.Exists(name) {
+		if err := m.Ready(); err != nil {
+			return api.VMDetail{}, err
+		}
+		return api.VMDetail{}, GuestNotFound(name)
+	}
+	c, dom, err := m.lookup(ctx, name)
+	if err != nil {
+		return api.VMDetail{}, err
+	}
+	defer release(c)
+	defer dom.Free()
+	doc, err := dom.GetXMLDesc(0)
+	if err != nil {
+		return api.VMDetail{}, m.fail("read guest", name, err)
+	}
+	var d libvirtxml.Domain
+	if err := d.Unmarshal(doc); err != nil {
+		return api.VMDetail{}, m.fail("read guest", name, err)
+	}
+	vm, maxMem, ok := m.vm(name)
+	if !ok {
+		// Removed between the check and the read: libvirt just answered,
+		// so the index is behind; have it catch up.
+		if err := m.refreshDom(dom, name, refreshFull); err != nil {
+			return api.VMDetail{}, m.fail("read guest", name, err)
+		}
+		if vm, maxMem, ok = m.vm(name); !ok {
+			return api.VMDetail{}, GuestNotFound(name)
+		}
+	}
+	out := api.VMDetail{VM: vm, Description: d.Description, MaxMemMiB: maxMem, Devices: devicesOf(&d)}
+	if d.OS != nil && d.OS.Type != nil {
+		out.OSType = d.OS.Type.Type
+		out.Machine = d.OS.Type.Machine
+	}
+	return out, nil
 }

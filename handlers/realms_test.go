@@ -11,6 +11,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/auth/ldap"
 	"github.com/virtportal/virtportal/auth/ldaptest"
 	"github.com/virtportal/virtportal/store"
 )
@@ -21,7 +22,7 @@ func withLDAP(t *testing.T, s *ldaptest.Server) envOpt {
 	if err := os.WriteFile(pw, []byte(s.BindPassword), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l, err := auth.NewLDAP(auth.LDAPConfig{
+	l, err := ldap.New(ldap.Config{
 		URLs: []string{s.URL}, BindDN: s.BindDN, BindPasswordFile: pw, BaseDN: s.BaseDN, GroupBaseDN: ldaptest.GroupsDN,
 		ConnectTimeout: time.Second, OpTimeout: 2 * time.Second, Roles: auth.RoleMap{AdminGroups: []string{"admins"}},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/auth/ldap"
 )
 
 // Config is the server's configuration. Every leaf is also a flag
@@ -53,8 +54,8 @@ type Config struct {
 			auth.PAMConfig `yaml:",inline"`
 		} `yaml:"pam"`
 		LDAP struct {
-			Enabled         bool `yaml:"enabled" usage:"enable the LDAP / Active Directory realm"`
-			auth.LDAPConfig `yaml:",inline"`
+			Enabled     bool `yaml:"enabled" usage:"enable the LDAP / Active Directory realm"`
+			ldap.Config `yaml:",inline"`
 		} `yaml:"ldap"`
 		Local struct {
 			Enabled bool `yaml:"enabled" usage:"enable the local (database) realm, the break-glass accounts"`

@@ -19,6 +19,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/auth/ldap"
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/handlers"
 	"github.com/virtportal/virtportal/policy"
@@ -275,7 +276,7 @@ func buildRealms(cfg Config, st *store.Store, log *slog.Logger) (*auth.Realms, f
 		rs = append(rs, p)
 	}
 	if cfg.Realms.LDAP.Enabled {
-		l, err := auth.NewLDAP(cfg.Realms.LDAP.LDAPConfig, log)
+		l, err := ldap.New(cfg.Realms.LDAP.Config, log)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/virtportal/virtportal/auth"
+	authldap "github.com/virtportal/virtportal/auth/ldap"
 	"github.com/virtportal/virtportal/auth/ldaptest"
 )
 
@@ -42,26 +43,26 @@ func benchLDAP() error {
 	if err := os.WriteFile(pwFile, []byte(s.BindPassword+"\n"), 0o600); err != nil {
 		return err
 	}
-	cfg := auth.LDAPConfig{
+	cfg := authldap.Config{
 		URLs: []string{s.URL}, BindDN: s.BindDN, BindPasswordFile: pwFile,
 		BaseDN: s.BaseDN, GroupBaseDN: ldaptest.GroupsDN, Flavor: ldaptest.FlavorOpenLDAP,
 		Roles: auth.RoleMap{AdminGroups: []string{"admins"}},
 	}
-	realm, err := auth.NewLDAP(cfg, slog.New(slog.DiscardHandler))
+	realm, err := authldap.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
 	defer realm.Close()
 	// The same realm without the nesting cache: every login walks nesting.
 	cfg.NestedGroupTTL = -1
-	uncached, err := auth.NewLDAP(cfg, slog.New(slog.DiscardHandler))
+	uncached, err := authldap.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
 	defer uncached.Close()
 	ctx := context.Background()
 	pw := ldaptest.Password(user)
-	loginWith := func(r *auth.LDAP) func() error {
+	loginWith := func(r *authldap.Realm) func() error {
 		return func() error {
 			p, err := r.Authenticate(ctx, user, pw)
 			if err == nil && len(p.Groups) != 2 {

@@ -9,7 +9,8 @@ import (
 // Search looks for users (or groups) matching q in one realm, or in every
 // realm with a directory when realm is "". In a merged search a directory
 // that is down is named in Unavailable and the others still answer; asked
-// alone, it is a 503. A realm that is not enabled is a 400.
+// alone, it is CodeDirectoryUnavailable. A realm that is not enabled is
+// CodeUnknownRealm.
 func (r *Realms) Search(ctx context.Context, realm, q string, limit int, groups bool) (api.DirList, error) {
 	realms := r.All()
 	if realm != "" {

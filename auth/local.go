@@ -12,13 +12,13 @@ import (
 
 // Local is the break-glass realm: users in the portal's own database.
 type Local struct {
-	st        *store.Store
+	st        store.Users
 	dummyOnce sync.Once
 	dummy     string
 }
 
 // NewLocal returns the local realm.
-func NewLocal(st *store.Store) *Local { return &Local{st: st} }
+func NewLocal(st store.Users) *Local { return &Local{st: st} }
 
 // Name implements Realm.
 func (l *Local) Name() string { return "local" }

@@ -24,8 +24,8 @@ func eventIDs(es []api.AuditEvent) []int64 {
 	return ids
 }
 
-func TestAuditAddRoundTrip(t *testing.T) {
-	s, _ := openStore(t, "")
+func testAuditAddRoundTrip(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	in := api.AuditEvent{
 		ID: 999, Time: base.In(time.FixedZone("X", 3600)), Actor: "pam:alice", Action: "vm.start",
@@ -63,8 +63,8 @@ func TestAuditAddRoundTrip(t *testing.T) {
 	}
 }
 
-func TestAuditFilters(t *testing.T) {
-	s, _ := openStore(t, "")
+func testAuditFilters(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	at := func(n int) time.Time { return base.Add(time.Duration(n) * time.Minute) }
 	denied := func(e api.AuditEvent) api.AuditEvent { e.Result = "denied"; return e }
@@ -137,8 +137,8 @@ func TestAuditFilters(t *testing.T) {
 	}
 }
 
-func TestAuditPagingAndLimits(t *testing.T) {
-	s, _ := openStore(t, "")
+func testAuditPagingAndLimits(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	const total = 1005
 	for i := range total {
@@ -191,8 +191,8 @@ func TestAuditPagingAndLimits(t *testing.T) {
 	}
 }
 
-func TestPurgeAudit(t *testing.T) {
-	s, _ := openStore(t, "")
+func testPurgeAudit(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	for i := range 10 {
 		_, err := s.AddAudit(ctx, auditEvent("local:a", "x", "", base.Add(time.Duration(i)*time.Hour)))

@@ -50,8 +50,9 @@ func (s *Store) CreateConsoleToken(ctx context.Context, token string, t ConsoleT
 }
 
 // ConsumeConsoleToken marks the token used at now and returns it. It
-// answers 404 for a token it never issued, 410 for one already used or
-// expired (with the token, so that the refusal can name its guest). Of concurrent calls with the same token exactly one succeeds:
+// answers CodeConsoleTokenNotFound for a token it never issued,
+// CodeTokenUsed or CodeTokenExpired for one already used or expired (with
+// the token, so that the refusal can name its guest). Of concurrent calls with the same token exactly one succeeds:
 // the conditional UPDATE is the whole decision.
 func (s *Store) ConsumeConsoleToken(ctx context.Context, token string, now time.Time) (ConsoleToken, error) {
 	h, n := idHash(token), toNS(now)

@@ -13,18 +13,14 @@ func consoleToken(sessionID string) ConsoleToken {
 		Created: base, Expires: base.Add(30 * time.Second)}
 }
 
-func TestConsoleTokens(t *testing.T) {
-	s, _ := openStore(t, "")
+func testConsoleTokens(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	tok := consoleToken("sid-1")
 	wantOK(t, s.CreateConsoleToken(ctx, "secret-1", tok))
 
 	t.Run("only the hash is stored", func(t *testing.T) {
-		var n int
-		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM console_tokens WHERE token_hash = ? OR session_hash = ?`, "secret-1", "sid-1").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 0 {
+		if n := look(t, s).count(t, `SELECT COUNT(*) FROM console_tokens WHERE token_hash = ? OR session_hash = ?`, "secret-1", "sid-1"); n != 0 {
 			t.Fatal("token or session id stored as is")
 		}
 	})
@@ -66,16 +62,16 @@ func TestConsoleTokens(t *testing.T) {
 			Created: base.Add(time.Hour), Expires: base.Add(time.Hour + 30*time.Second)}))
 		n, err := s.PurgeConsoleTokens(ctx, base.Add(time.Minute))
 		wantOK(t, err)
-		if n != 2 || countRows(t, s, "console_tokens") != 1 {
-			t.Fatalf("purged %d, %d left", n, countRows(t, s, "console_tokens"))
+		if n != 2 || look(t, s).rows(t, "console_tokens") != 1 {
+			t.Fatalf("purged %d, %d left", n, look(t, s).rows(t, "console_tokens"))
 		}
 	})
 }
 
 // TestConsoleTokenRace: many requests present one token at once; exactly
 // one wins and every other one is told it was used.
-func TestConsoleTokenRace(t *testing.T) {
-	s, _ := openStore(t, "")
+func testConsoleTokenRace(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	for round := range 5 {
 		secret := "race-" + string(rune('a'+round))

@@ -53,7 +53,7 @@ func (s *Store) SaveSession(ctx context.Context, sess Session) error {
 	return nil
 }
 
-// GetSession returns the session if it is valid at now, else a 404.
+// GetSession returns the session if it is valid at now, else CodeSessionNotFound.
 func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (Session, error) {
 	// Absent and expired answer alike, so a stale cookie learns nothing.
 	sess := Session{ID: id}
@@ -75,7 +75,7 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (Sessi
 	return sess, nil
 }
 
-// TouchSession records activity and moves the idle expiry; 404 if absent or expired at lastSeen.
+// TouchSession records activity and moves the idle expiry; CodeSessionNotFound if absent or expired at lastSeen.
 func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, idleExpires time.Time) error {
 	// The expiry check stops a late touch from reviving a dead session.
 	n := toNS(lastSeen)

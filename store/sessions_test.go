@@ -26,8 +26,8 @@ func sameSession(a, b Session) bool {
 		a.IdleExpires.Equal(b.IdleExpires) && a.AbsExpires.Equal(b.AbsExpires)
 }
 
-func TestSessionSaveGet(t *testing.T) {
-	s, _ := openStore(t, "")
+func testSessionSaveGet(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	sess := newSession("sid-1", "pam:alice", base)
 	wantOK(t, s.SaveSession(ctx, sess))
@@ -39,11 +39,7 @@ func TestSessionSaveGet(t *testing.T) {
 	}
 
 	t.Run("id is not stored in clear", func(t *testing.T) {
-		var n int
-		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE id_hash = ?`, "sid-1").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 0 {
+		if n := look(t, s).count(t, `SELECT COUNT(*) FROM sessions WHERE id_hash = ?`, "sid-1"); n != 0 {
 			t.Error("session id stored as is")
 		}
 	})
@@ -58,7 +54,7 @@ func TestSessionSaveGet(t *testing.T) {
 		if !sameSession(got, upd) {
 			t.Errorf("got %+v, want %+v", got, upd)
 		}
-		if n := countRows(t, s, "sessions"); n != 1 {
+		if n := look(t, s).rows(t, "sessions"); n != 1 {
 			t.Errorf("%d rows after upsert, want 1", n)
 		}
 	})
@@ -75,8 +71,8 @@ func TestSessionSaveGet(t *testing.T) {
 	})
 }
 
-func TestSessionExpiry(t *testing.T) {
-	s, _ := openStore(t, "")
+func testSessionExpiry(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	sess := newSession("sid", "ldap:bob", base) // idle +30m, absolute +8h
 	wantOK(t, s.SaveSession(ctx, sess))
@@ -138,8 +134,8 @@ func TestSessionExpiry(t *testing.T) {
 	})
 }
 
-func TestSessionDelete(t *testing.T) {
-	s, _ := openStore(t, "")
+func testSessionDelete(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	for _, x := range []struct{ id, who string }{
 		{"a1", "pam:alice"}, {"a2", "pam:alice"}, {"a3", "pam:alice"},
@@ -178,8 +174,8 @@ func TestSessionDelete(t *testing.T) {
 	}
 }
 
-func TestPurgeSessions(t *testing.T) {
-	s, _ := openStore(t, "")
+func testPurgeSessions(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	mk := func(id string, idle, abs time.Duration) Session {
 		x := newSession(id, "pam:u", base)
@@ -215,7 +211,7 @@ func TestPurgeSessions(t *testing.T) {
 	if _, err := s.GetSession(ctx, "live", base.Add(10*time.Minute)); err != nil {
 		t.Error(err)
 	}
-	if n := countRows(t, s, "sessions"); n != 1 {
+	if n := look(t, s).rows(t, "sessions"); n != 1 {
 		t.Errorf("%d sessions left, want 1", n)
 	}
 }

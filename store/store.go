@@ -3,7 +3,10 @@
 //
 // The SQL is kept plain so that a PostgreSQL implementation of the same
 // methods can follow: placeholders only, ON CONFLICT upserts, RETURNING,
-// times as BIGINT unix nanoseconds, no SQLite functions in queries.
+// times as BIGINT unix nanoseconds, no SQLite functions in queries. Each
+// area is a small interface (stores.go: Sessions, Users, Audit,
+// ConsoleTokens, Throttles; Stores is all of them) that new consumers depend
+// on, and the behaviour tests run against those interfaces (suite_test.go).
 package store
 
 import (

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-func TestThrottle(t *testing.T) {
-	s, _ := openStore(t, "")
+func testThrottle(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	const window = 15 * time.Minute
 	const key = "id:local:alice"
@@ -76,8 +76,8 @@ func TestThrottle(t *testing.T) {
 	})
 }
 
-func TestPurgeThrottle(t *testing.T) {
-	s, _ := openStore(t, "")
+func testPurgeThrottle(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	for i, k := range []string{"a", "b", "c", "d"} {
 		_, err := s.AddFailure(ctx, k, base.Add(time.Duration(i)*time.Hour), time.Hour)

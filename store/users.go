@@ -31,7 +31,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	return u, nil
 }
 
-// CreateUser adds u (Created defaults to now, Updated to Created); 409 if the name is taken.
+// CreateUser adds u (Created defaults to now, Updated to Created); CodeUserExists if the name is taken.
 func (s *Store) CreateUser(ctx context.Context, u User) error {
 	if u.Created.IsZero() {
 		u.Created = time.Now()
@@ -54,7 +54,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 	return nil
 }
 
-// GetUser returns the named user or a 404.
+// GetUser returns the named user or CodeUserNotFound.
 func (s *Store) GetUser(ctx context.Context, name string) (User, error) {
 	u, err := scanUser(s.r.QueryRowContext(ctx,
 		`SELECT `+userCols+` FROM local_users WHERE name = ?`, name))
@@ -67,28 +67,28 @@ func (s *Store) GetUser(ctx context.Context, name string) (User, error) {
 	return u, nil
 }
 
-// UpdatePassword replaces the user's hash; 404 if absent.
+// UpdatePassword replaces the user's hash; CodeUserNotFound if absent.
 func (s *Store) UpdatePassword(ctx context.Context, name, hash string) error {
 	return s.updateUser(ctx, "update password", name,
 		`UPDATE local_users SET hash = ?, updated_at = ? WHERE name = ?`,
 		hash, toNS(time.Now()), name)
 }
 
-// SetAdmin grants or revokes the admin role; 404 if absent.
+// SetAdmin grants or revokes the admin role; CodeUserNotFound if absent.
 func (s *Store) SetAdmin(ctx context.Context, name string, admin bool) error {
 	return s.updateUser(ctx, "set admin", name,
 		`UPDATE local_users SET admin = ?, updated_at = ? WHERE name = ?`,
 		admin, toNS(time.Now()), name)
 }
 
-// SetDisabled locks or unlocks the account, keeping its hash; 404 if absent.
+// SetDisabled locks or unlocks the account, keeping its hash; CodeUserNotFound if absent.
 func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) error {
 	return s.updateUser(ctx, "set disabled", name,
 		`UPDATE local_users SET disabled = ?, updated_at = ? WHERE name = ?`,
 		disabled, toNS(time.Now()), name)
 }
 
-// DeleteUser removes the user; 404 if absent.
+// DeleteUser removes the user; CodeUserNotFound if absent.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	// Sessions are keyed by realm-qualified identity, which only the caller
 	// builds; it ends them with DeleteSessionsOf.
@@ -96,7 +96,7 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		`DELETE FROM local_users WHERE name = ?`, name)
 }
 
-// updateUser runs a one-row change and turns "no row" into a 404.
+// updateUser runs a one-row change and turns "no row" into CodeUserNotFound.
 func (s *Store) updateUser(ctx context.Context, op, name, query string, args ...any) error {
 	n, err := s.execCount(ctx, op, query, args...)
 	if err != nil {

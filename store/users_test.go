@@ -30,8 +30,8 @@ func wantCode(t *testing.T, err error, c fault.Code) {
 	}
 }
 
-func TestUsers(t *testing.T) {
-	s, _ := openStore(t, "")
+func testUsers(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	alice := User{Name: "alice", Hash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", Created: base}
 	if err := s.CreateUser(ctx, alice); err != nil {
@@ -98,8 +98,8 @@ func TestUsers(t *testing.T) {
 	})
 }
 
-func TestCountAdmins(t *testing.T) {
-	s, _ := openStore(t, "")
+func testCountAdmins(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	steps := []struct {
 		name string
@@ -135,8 +135,8 @@ func userNames(us []User) []string {
 	return names
 }
 
-func TestListUsers(t *testing.T) {
-	s, _ := openStore(t, "")
+func testListUsers(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	// LIKE metacharacters in names, plus names they would wrongly match.
 	for _, n := range []string{"zed", "alice", "Bob", "a%b", "axb", "a_b", `a\b`, `a\\b`, "100%", "1000", "_x", "yx"} {
@@ -176,8 +176,8 @@ func TestListUsers(t *testing.T) {
 	}
 }
 
-func TestListUsersLimits(t *testing.T) {
-	s, _ := openStore(t, "")
+func testListUsersLimits(t *testing.T, newStore func(*testing.T) Stores) {
+	s := newStore(t)
 	ctx := t.Context()
 	for i := range 1005 {
 		if err := s.CreateUser(ctx, User{Name: fmt.Sprintf("u%04d", i), Hash: "h"}); err != nil {

@@ -54,7 +54,7 @@ func (m *Manager) GuestActive(ctx context.Context, name string) (bool, error) {
 }
 
 // liveDomain finds a guest that has a live process; the caller releases c
-// and frees dom. A guest without one is a 409 saying notRunning.
+// and frees dom. A guest without one is CodeGuestNotRunning saying notRunning.
 func (m *Manager) liveDomain(ctx context.Context, name, notRunning string) (*libvirt.Connect, *libvirt.Domain, error) {
 	c, dom, err := m.lookup(ctx, name)
 	if err != nil {
@@ -157,7 +157,7 @@ func checkDevice(name string, d *libvirtxml.Domain, kind string) error {
 	return CodeUnknownConsoleKind.New("unknown console kind %q; use vnc, spice or serial", kind)
 }
 
-// ConsoleCapable answers 501 on libvirt's test driver, which has neither
+// ConsoleCapable answers CodeNotSupported on libvirt's test driver, which has neither
 // consoles nor graphics passwords; other drivers decide per guest.
 func (m *Manager) ConsoleCapable() error {
 	if strings.HasPrefix(m.cfg.URI, "test:") {
@@ -272,7 +272,7 @@ func graphicsAddr(g libvirtxml.DomainGraphic, uriHost string) (network, addr str
 //
 // It asks with DOMAIN_CONSOLE_SAFE, not FORCE: FORCE would silently take the
 // console away from whoever holds it (an administrator in `virsh console`,
-// or another portal), while SAFE refuses, which is answered with a 409
+// or another portal), while SAFE refuses, which is answered with CodeConsoleBusy
 // naming the reason. The portal itself admits one serial session per guest.
 func (m *Manager) OpenSerial(ctx context.Context, name string) (io.ReadWriteCloser, error) {
 	c, dom, d, err := m.liveGuest(ctx, name, 0)

@@ -293,9 +293,9 @@ func validGrant(g api.Grant) string {
 	return ""
 }
 
-// ValidateGrants checks the size of a grant list (400 above MaxGrants) and
+// ValidateGrants checks the size of a grant list (CodeTooManyGrants above MaxGrants) and
 // its shape (kinds, roles, realms, names, duplicates), naming every bad
-// entry in one 422.
+// entry in one CodeInvalidGrants.
 func ValidateGrants(grants []api.Grant) error { return validateGrants(grants) }
 
 // MaxGrants bounds one guest's access list: it lives in the domain XML.

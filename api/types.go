@@ -14,6 +14,17 @@ const (
 	StateUnknown   = "unknown"
 )
 
+// Per-guest roles of a grant (Grant.Role), each including the previous
+// one. They are defined here alone: rbac, virt and handlers refer to these.
+const (
+	RoleViewer   = "viewer"
+	RoleOperator = "operator"
+	RoleManager  = "manager"
+)
+
+// GuestRoles lists the per-guest roles from least to most powerful.
+var GuestRoles = []string{RoleViewer, RoleOperator, RoleManager}
+
 // Guest power actions accepted by POST /api/v1/vms/{name}/{action}.
 var VMActions = []string{"start", "shutdown", "poweroff", "reboot", "reset", "suspend", "resume"}
 

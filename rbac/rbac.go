@@ -22,15 +22,15 @@ const (
 	RoleUser    = "user"
 )
 
-// Per-guest roles, each including the previous one.
+// Per-guest roles: the names api defines, here for the policy's readers.
 const (
-	RoleViewer   = "viewer"
-	RoleOperator = "operator"
-	RoleManager  = "manager"
+	RoleViewer   = api.RoleViewer
+	RoleOperator = api.RoleOperator
+	RoleManager  = api.RoleManager
 )
 
 // GuestRoles lists the per-guest roles from least to most powerful.
-var GuestRoles = []string{RoleViewer, RoleOperator, RoleManager}
+var GuestRoles = api.GuestRoles
 
 // Permission is what a route needs: an object and an action.
 type Permission struct {

@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
@@ -157,5 +158,31 @@ func BenchmarkAllowedOn(b *testing.B) {
 		if ok, _ := a.AllowedOn(p, perm, "web01"); !ok {
 			b.Fatal("denied")
 		}
+	}
+}
+
+// TestPolicyUsesTheGuestRoles: the default policy spells the per-guest roles
+// as api defines them, each including the one before, so that a grant's
+// role always means something to the policy.
+func TestPolicyUsesTheGuestRoles(t *testing.T) {
+	granted, inherits := map[string]bool{}, map[[2]string]bool{}
+	for line := range strings.Lines(policy.Policy) {
+		f := strings.Split(strings.TrimSpace(line), ", ")
+		switch {
+		case len(f) == 4 && f[0] == "p":
+			granted[f[1]] = true
+		case len(f) == 3 && f[0] == "g":
+			inherits[[2]string{f[1], f[2]}] = true
+		}
+	}
+	for i, r := range GuestRoles {
+		t.Run(r, func(t *testing.T) {
+			if !granted[r] {
+				t.Errorf("the policy grants nothing to %q", r)
+			}
+			if i > 0 && !inherits[[2]string{r, GuestRoles[i-1]}] {
+				t.Errorf("%q does not include %q", r, GuestRoles[i-1])
+			}
+		})
 	}
 }

@@ -79,11 +79,11 @@ func demoGuests() []fixtureGuest {
 	ubuntu := api.OSInfo{Distro: "ubuntu", Version: "24.04", Arch: "x86_64"}
 	rocky := api.OSInfo{Distro: "rocky", Version: "9", Arch: "x86_64"}
 	win := api.OSInfo{Distro: "windows", Version: "2022", Arch: "x86_64"}
-	alice := api.Grant{Kind: "user", Realm: "pam", Name: "alice", Role: RoleOperator}
-	ops := api.Grant{Kind: "group", Realm: "ldap", Name: "ops", Role: RoleViewer}
-	dba := api.Grant{Kind: "group", Realm: "ldap", Name: "dba", Role: RoleManager}
-	demo := api.Grant{Kind: "user", Realm: "local", Name: "demo", Role: RoleOperator}
-	devs := api.Grant{Kind: "group", Realm: "pam", Name: "developers", Role: RoleManager}
+	alice := api.Grant{Kind: "user", Realm: "pam", Name: "alice", Role: api.RoleOperator}
+	ops := api.Grant{Kind: "group", Realm: "ldap", Name: "ops", Role: api.RoleViewer}
+	dba := api.Grant{Kind: "group", Realm: "ldap", Name: "dba", Role: api.RoleManager}
+	demo := api.Grant{Kind: "user", Realm: "local", Name: "demo", Role: api.RoleOperator}
+	devs := api.Grant{Kind: "group", Realm: "pam", Name: "developers", Role: api.RoleManager}
 
 	const R, P, S = runStateRunning, runStatePaused, runStateShutoff
 	g := []fixtureGuest{}
@@ -169,9 +169,9 @@ func generatedGuests(n int, seed int64) []fixtureGuest {
 		// One guest in five carries a grant, one grant in ten to a group:
 		// 2,000 grants over 500 users in 50 groups at 10,000 guests.
 		if rng.IntN(5) == 0 {
-			gr := api.Grant{Kind: "user", Realm: "pam", Name: fmt.Sprintf("user%03d", rng.IntN(500)), Role: RoleOperator}
+			gr := api.Grant{Kind: "user", Realm: "pam", Name: fmt.Sprintf("user%03d", rng.IntN(500)), Role: api.RoleOperator}
 			if rng.IntN(10) == 0 {
-				gr = api.Grant{Kind: "group", Realm: "pam", Name: fmt.Sprintf("group%02d", rng.IntN(50)), Role: RoleViewer}
+				gr = api.Grant{Kind: "group", Realm: "pam", Name: fmt.Sprintf("group%02d", rng.IntN(50)), Role: api.RoleViewer}
 			}
 			g.grants = []api.Grant{gr}
 		}

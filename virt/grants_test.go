@@ -61,7 +61,7 @@ func TestGrantIndex(t *testing.T) {
 		if slices.Contains(m.GuestsGrantedTo("pam", "alice", nil), guest) {
 			t.Fatal("revoked guest still indexed")
 		}
-		if err := m.SetGrants(ctx, guest, []api.Grant{{Kind: "user", Realm: "local", Name: "zoe", Role: RoleViewer}}); err != nil {
+		if err := m.SetGrants(ctx, guest, []api.Grant{{Kind: "user", Realm: "local", Name: "zoe", Role: api.RoleViewer}}); err != nil {
 			t.Fatal(err)
 		}
 		if got := m.GuestsGrantedTo("local", "zoe", nil); !slices.Equal(got, []string{guest}) {
@@ -108,7 +108,7 @@ func TestUpdateGrantsConcurrently(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			_, err := m.UpdateGrants(ctx, "web01", func(cur []api.Grant) ([]api.Grant, error) {
-				return append(cur, api.Grant{Kind: "user", Realm: "local", Name: fmt.Sprintf("u%02d", i), Role: RoleViewer}), nil
+				return append(cur, api.Grant{Kind: "user", Realm: "local", Name: fmt.Sprintf("u%02d", i), Role: api.RoleViewer}), nil
 			})
 			errs <- err
 		})

@@ -21,13 +21,6 @@ const (
 	KimchiNS = "https://github.com/kimchi-project/kimchi"
 )
 
-// Per-VM roles as DESIGN.md §4 names them.
-const (
-	RoleViewer   = "viewer"
-	RoleOperator = "operator"
-	RoleManager  = "manager"
-)
-
 // guestMeta is <virtportal:guest>. Unknown children and attributes are kept
 // so that rewriting <access> never drops what a newer version (or a human
 // with virsh) put there.
@@ -247,13 +240,13 @@ func grantsFromKimchi(a *kimchiAccess) []api.Grant {
 			continue
 		}
 		for _, u := range auth.Users {
-			g := api.Grant{Kind: "user", Realm: realm, Name: strings.TrimSpace(u), Role: RoleOperator}
+			g := api.Grant{Kind: "user", Realm: realm, Name: strings.TrimSpace(u), Role: api.RoleOperator}
 			if validGrant(g) == "" {
 				out = append(out, g)
 			}
 		}
 		for _, n := range auth.Groups {
-			g := api.Grant{Kind: "group", Realm: realm, Name: strings.TrimSpace(n), Role: RoleOperator}
+			g := api.Grant{Kind: "group", Realm: realm, Name: strings.TrimSpace(n), Role: api.RoleOperator}
 			if validGrant(g) == "" {
 				out = append(out, g)
 			}
@@ -269,10 +262,8 @@ func validGrant(g api.Grant) string {
 	default:
 		return `kind must be "user" or "group"`
 	}
-	switch g.Role {
-	case RoleViewer, RoleOperator, RoleManager:
-	default:
-		return "role must be viewer, operator or manager"
+	if !slices.Contains(api.GuestRoles, g.Role) {
+		return "role must be one of " + strings.Join(api.GuestRoles, ", ")
 	}
 	if g.Realm == "" || len(g.Realm) > 32 {
 		return "realm must be 1 to 32 characters"

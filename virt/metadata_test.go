@@ -28,8 +28,8 @@ func TestMetadataFromAnotherConnection(t *testing.T) {
 	}
 
 	want := []api.Grant{
-		{Kind: "user", Realm: "pam", Name: "alice", Role: RoleOperator},
-		{Kind: "group", Realm: "ldap", Name: "ops", Role: RoleViewer},
+		{Kind: "user", Realm: "pam", Name: "alice", Role: api.RoleOperator},
+		{Kind: "group", Realm: "ldap", Name: "ops", Role: api.RoleViewer},
 	}
 	doc, err := MarshalGuestMetadata(GuestMetadata{OS: api.OSInfo{Distro: "debian", Version: "12"}, Grants: want}, false)
 	if err != nil {
@@ -63,12 +63,12 @@ func TestKimchiMetadata(t *testing.T) {
 		want  []api.Grant
 	}{
 		{"jenkins-old", []api.Grant{
-			{Kind: "user", Realm: "pam", Name: "bob", Role: RoleOperator},
-			{Kind: "group", Realm: "pam", Name: "developers", Role: RoleOperator},
+			{Kind: "user", Realm: "pam", Name: "bob", Role: api.RoleOperator},
+			{Kind: "group", Realm: "pam", Name: "developers", Role: api.RoleOperator},
 		}},
 		{"intranet-kimchi", []api.Grant{
-			{Kind: "user", Realm: "pam", Name: "alice", Role: RoleOperator},
-			{Kind: "user", Realm: "pam", Name: "carol", Role: RoleOperator},
+			{Kind: "user", Realm: "pam", Name: "alice", Role: api.RoleOperator},
+			{Kind: "user", Realm: "pam", Name: "carol", Role: api.RoleOperator},
 		}},
 	} {
 		t.Run(tc.guest, func(t *testing.T) {
@@ -94,7 +94,7 @@ func TestKimchiMetadata(t *testing.T) {
 	if err := dom.SetMetadata(libvirt.DOMAIN_METADATA_ELEMENT, kdoc, "kimchi", KimchiNS, libvirt.DOMAIN_AFFECT_LIVE|libvirt.DOMAIN_AFFECT_CONFIG); err != nil {
 		t.Fatal(err)
 	}
-	want := []api.Grant{{Kind: "user", Realm: "pam", Name: "dave", Role: RoleOperator}}
+	want := []api.Grant{{Kind: "user", Realm: "pam", Name: "dave", Role: api.RoleOperator}}
 	eventually(t, time.Second, "kimchi grants via event", func() bool {
 		g, _ := m.Grants("vpn")
 		return slices.Equal(g, want)
@@ -114,9 +114,9 @@ func TestKimchiMetadata(t *testing.T) {
 func TestSetGrants(t *testing.T) {
 	ctx := context.Background()
 	grants := []api.Grant{
-		{Kind: "user", Realm: "pam", Name: "erin", Role: RoleManager},
-		{Kind: "group", Realm: "ldap", Name: "cn=ops,ou=groups,dc=example,dc=org", Role: RoleViewer},
-		{Kind: "user", Realm: "local", Name: "demo", Role: RoleOperator},
+		{Kind: "user", Realm: "pam", Name: "erin", Role: api.RoleManager},
+		{Kind: "group", Realm: "ldap", Name: "cn=ops,ou=groups,dc=example,dc=org", Role: api.RoleViewer},
+		{Kind: "user", Realm: "local", Name: "demo", Role: api.RoleOperator},
 	}
 	// The index lists users before groups.
 	wantIdx := []api.Grant{grants[0], grants[2], grants[1]}
@@ -209,12 +209,12 @@ func TestSetGrants(t *testing.T) {
 		t.Parallel()
 		m := startFixture(t, FixtureOptions{})
 		for _, bad := range [][]api.Grant{
-			{{Kind: "robot", Realm: "pam", Name: "x", Role: RoleViewer}},
+			{{Kind: "robot", Realm: "pam", Name: "x", Role: api.RoleViewer}},
 			{{Kind: "user", Realm: "pam", Name: "x", Role: "owner"}},
-			{{Kind: "user", Realm: "", Name: "x", Role: RoleViewer}},
-			{{Kind: "user", Realm: "pam", Name: "", Role: RoleViewer}},
-			{{Kind: "user", Realm: "pam", Name: "a\nb", Role: RoleViewer}},
-			{{Kind: "user", Realm: "pam", Name: "x", Role: RoleViewer}, {Kind: "user", Realm: "pam", Name: "x", Role: RoleManager}},
+			{{Kind: "user", Realm: "", Name: "x", Role: api.RoleViewer}},
+			{{Kind: "user", Realm: "pam", Name: "", Role: api.RoleViewer}},
+			{{Kind: "user", Realm: "pam", Name: "a\nb", Role: api.RoleViewer}},
+			{{Kind: "user", Realm: "pam", Name: "x", Role: api.RoleViewer}, {Kind: "user", Realm: "pam", Name: "x", Role: api.RoleManager}},
 		} {
 			ae := wantCode(t, m.SetGrants(ctx, "web01", bad), CodeInvalidGrants)
 			if len(ae.Details) == 0 {

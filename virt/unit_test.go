@@ -27,9 +27,9 @@ func sameFile(t *testing.T, a, b string) bool {
 }
 
 func TestInfoFromMeta(t *testing.T) {
-	alice := api.Grant{Kind: "user", Realm: "pam", Name: "alice", Role: RoleOperator}
-	ops := api.Grant{Kind: "group", Realm: "ldap", Name: "ops", Role: RoleViewer}
-	kimchiBob := api.Grant{Kind: "user", Realm: "pam", Name: "bob", Role: RoleOperator}
+	alice := api.Grant{Kind: "user", Realm: "pam", Name: "alice", Role: api.RoleOperator}
+	ops := api.Grant{Kind: "group", Realm: "ldap", Name: "ops", Role: api.RoleViewer}
+	kimchiBob := api.Grant{Kind: "user", Realm: "pam", Name: "bob", Role: api.RoleOperator}
 	const kimchi = `<kimchi:metadata xmlns:kimchi="https://github.com/kimchi-project/kimchi"><kimchi:access><kimchi:auth type="pam"><kimchi:user>bob</kimchi:user></kimchi:auth></kimchi:access></kimchi:metadata>`
 	for _, tc := range []struct {
 		name    string
@@ -55,7 +55,7 @@ func TestInfoFromMeta(t *testing.T) {
 			ours: `<guest><access/></guest>`, kimchi: kimchi, want: []api.Grant{}},
 		{name: "kimchi old shape",
 			kimchi: `<kimchi:access xmlns:kimchi="https://github.com/kimchi-project/kimchi"><auth type="ldap"><user>carol</user><group>admins</group></auth><auth type="weird"><user>x</user></auth></kimchi:access>`,
-			want:   []api.Grant{{Kind: "user", Realm: "ldap", Name: "carol", Role: RoleOperator}, {Kind: "group", Realm: "ldap", Name: "admins", Role: RoleOperator}}},
+			want:   []api.Grant{{Kind: "user", Realm: "ldap", Name: "carol", Role: api.RoleOperator}, {Kind: "group", Realm: "ldap", Name: "admins", Role: api.RoleOperator}}},
 		{name: "malformed ours grants nothing, not kimchi's",
 			ours: `<guest><access><user`, kimchi: kimchi, wantErr: true},
 		{name: "nothing"},
@@ -98,7 +98,7 @@ func TestSplitMetadata(t *testing.T) {
 
 func TestWithAccessKeepsTheRest(t *testing.T) {
 	cur := `<guest xmlns="https://virtportal.org/xmlns/guest/1" future="yes"><os distro="debian" version="12" arch="x86_64" flavour="x"/><defaults nic-model="virtio" disk-bus="virtio" cdrom-bus="sata"/><access><user realm="pam" name="old" role="viewer"/></access><schedule at="02:00">nightly</schedule></guest>`
-	doc, err := withAccess(cur, []api.Grant{{Kind: "group", Realm: "pam", Name: "wheel", Role: RoleManager}})
+	doc, err := withAccess(cur, []api.Grant{{Kind: "group", Realm: "pam", Name: "wheel", Role: api.RoleManager}})
 	if err != nil {
 		t.Fatal(err)
 	}

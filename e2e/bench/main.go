@@ -253,7 +253,7 @@ func benchList(bin string, guests, n, rawN int) error {
 // guests, against an admin listing a 100-guest host, in one run.
 func benchUserList(bin string) error {
 	big, err := startPortal(bin, virt.FixtureOptions{Guests: 10000, Seed: 2,
-		Grant: api.Grant{Kind: "user", Realm: "local", Name: "holder", Role: "operator"}, GrantCount: 100},
+		Grant: api.Grant{Kind: "user", Realm: "local", Name: "holder", Role: api.RoleOperator}, GrantCount: 100},
 		map[string]bool{"holder": false})
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ func codeOf(err error) string {
 // render is the one error renderer.
 func (s *Server) render(c *gin.Context, err error) {
 	e := s.wireError(c, err)
-	if e.Status == http.StatusTooManyRequests {
+	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
 		if ra := c.GetString(keyRetry); ra != "" {
 			c.Header("Retry-After", ra)
 		}

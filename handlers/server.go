@@ -16,6 +16,7 @@ import (
 
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/templates"
@@ -41,7 +42,7 @@ type Deps struct {
 	Authz    *rbac.Authorizer
 	Realms   *auth.Realms
 	Sessions *auth.SessionStore
-	Throttle *auth.Throttle
+	Login    *login.Service
 }
 
 // Server is the HTTP application.

@@ -153,7 +153,8 @@ func TestUserCommands(t *testing.T) {
 	}
 }
 
-// A password reset ends the user's sessions: it usually follows a leak.
+// A password reset ends the user's sessions (it usually follows a leak)
+// and forgets their failed logins.
 func TestPasswdEndsSessions(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -178,7 +179,18 @@ func TestPasswdEndsSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, k := range []string{"id:local:carol", "pair:local:carol|192.0.2.1", "pair:local:carola|192.0.2.1"} {
+		if _, err := st.AddFailure(ctx, k, now, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
 	user("passwd", "carol")
+	// Regression (issue 8 §7): the reset clears carol's failed logins.
+	for k, want := range map[string]int{"id:local:carol": 0, "pair:local:carol|192.0.2.1": 0, "pair:local:carola|192.0.2.1": 1} {
+		if th, err := st.GetThrottle(ctx, k); err != nil || th.Failures != want {
+			t.Errorf("%s: %d failures after passwd (%v), want %d", k, th.Failures, err, want)
+		}
+	}
 	if _, err := st.GetSession(ctx, "carols", now); err == nil {
 		t.Error("carol's session outlived the password reset")
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/virtportal/virtportal/handlers"
 	"github.com/virtportal/virtportal/policy"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
 )
@@ -205,7 +206,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}, handlers.Deps{
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),
-		Throttle: auth.NewThrottle(st),
+		Login:    login.New(realms, login.NewThrottle(st), login.Options{}),
 	})
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/store"
 )
 
@@ -127,7 +128,12 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if _, err := st.DeleteSessionsOf(ctx, rbac.Principal{Realm: "local", Name: name}.ID()); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "password of %s changed; their sessions ended\n", name)
+		// The new password is a fresh start: failed logins from before
+		// (often the reason for the reset) no longer hold the user back.
+		if _, err := login.NewThrottle(st).Clear(ctx, "local", name); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s changed; their sessions ended, their failed logins forgotten\n", name)
 		return audit("user.passwd")
 	case "del":
 		if err := st.DeleteUser(ctx, name); err != nil {

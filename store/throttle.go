@@ -150,6 +150,6 @@ func (s *Store) RefundThrottle(ctx context.Context, keys ...string) error {
 // ResetThrottlePrefix forgets key and every key starting with prefix.
 func (s *Store) ResetThrottlePrefix(ctx context.Context, key, prefix string) (int, error) {
 	return s.execCount(ctx, "reset throttle",
-		`DELETE FROM login_throttle WHERE throttle_key = ? OR throttle_key LIKE ? ESCAPE '\'`,
-		key, likeEscape(prefix)+"%")
+		`DELETE FROM login_throttle WHERE throttle_key = ? OR `+prefixCond("throttle_key"),
+		append([]any{key}, prefixArgs(prefix)...)...)
 }

@@ -58,7 +58,10 @@ type SessionStore struct {
 	Idle     time.Duration
 	Absolute time.Duration
 	Secure   bool
-	now      func() time.Time
+	// SecureRequest, when set, makes the cookie Secure for the requests it
+	// accepts too (the browser reached a TLS-terminating proxy).
+	SecureRequest func(*http.Request) bool
+	now           func() time.Time
 }
 
 // NewSessionStore returns a store signing cookies with hashKey (32+ bytes).
@@ -80,8 +83,9 @@ func earlier(a, b time.Time) time.Time {
 	return b
 }
 
-func (s *SessionStore) options() *sessions.Options {
-	return &sessions.Options{Path: "/", MaxAge: int(s.Absolute.Seconds()), HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode}
+func (s *SessionStore) options(r *http.Request) *sessions.Options {
+	secure := s.Secure || (s.SecureRequest != nil && s.SecureRequest(r))
+	return &sessions.Options{Path: "/", MaxAge: int(s.Absolute.Seconds()), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 }
 
 // Get implements sessions.Store, caching per request.
@@ -93,7 +97,7 @@ func (s *SessionStore) Get(r *http.Request, name string) (*sessions.Session, err
 // returns a new empty one when there is none, or it expired, or it was forged.
 func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
-	sess.Options = s.options()
+	sess.Options = s.options(r)
 	sess.IsNew = true
 	c, err := r.Cookie(name)
 	if err != nil {
@@ -206,7 +210,7 @@ func (s *SessionStore) Login(w http.ResponseWriter, r *http.Request, p rbac.Prin
 	data := SessionData{Realm: p.Realm, Name: p.Name, Groups: p.Groups, Roles: p.Roles,
 		CSRF: RandomToken(32), Created: now, Expires: now.Add(s.Absolute), Refreshed: now}
 	sess := sessions.NewSession(s, CookieName)
-	sess.Options = s.options()
+	sess.Options = s.options(r)
 	sess.Values[dataKey] = data
 	return data, s.Save(r, w, sess)
 }
@@ -250,7 +254,7 @@ func (s *SessionStore) Logout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sess.Options = s.options()
+	sess.Options = s.options(r)
 	sess.Options.MaxAge = -1
 	return s.Save(r, w, sess)
 }

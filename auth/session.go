@@ -122,8 +122,9 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	sess.ID = string(id)
 	sess.Values[dataKey] = data
 	sess.IsNew = false
-	// Sliding idle expiry, written at most once a minute so that reads stay reads.
-	if now.Sub(row.LastSeen) > time.Minute {
+	// Sliding idle expiry, written at most once per touchEvery so that
+	// reads stay reads.
+	if now.Sub(row.LastSeen) >= s.touchEvery() {
 		idle := earlier(now.Add(s.Idle), row.AbsExpires)
 		if err := s.st.TouchSession(r.Context(), row.ID, now, idle); err != nil {
 			return sess, err
@@ -147,13 +148,20 @@ func (s *SessionStore) KeepAlive(ctx context.Context, id string, last time.Time)
 	if err := json.Unmarshal(row.Data, &data); err != nil {
 		return SessionData{}, fmt.Errorf("auth: session data: %w", err)
 	}
-	if last.After(row.LastSeen.Add(time.Minute)) {
+	if !last.Before(row.LastSeen.Add(s.touchEvery())) {
 		err := s.st.TouchSession(ctx, id, now, earlier(now.Add(s.Idle), row.AbsExpires))
 		if err != nil && !api.IsStatus(err, http.StatusNotFound) {
 			return data, err
 		}
 	}
 	return data, nil
+}
+
+// touchEvery is how often an active session's idle expiry slides: once a
+// minute, or every tenth of a shorter idle timeout, so that a session in
+// use never expires between two slides.
+func (s *SessionStore) touchEvery() time.Duration {
+	return min(time.Minute, s.Idle/10)
 }
 
 // Save implements sessions.Store. A negative MaxAge deletes the session.

@@ -54,4 +54,3 @@ func TestIdleExpirySlidesWhileActive(t *testing.T) {
 		})
 	}
 }
-

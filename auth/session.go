@@ -58,7 +58,10 @@ type SessionStore struct {
 	Idle     time.Duration
 	Absolute time.Duration
 	Secure   bool
-	now      func() time.Time
+	// SecureRequest, when set, makes the cookie Secure for the requests it
+	// accepts too (the browser reached a TLS-terminating proxy).
+	SecureRequest func(*http.Request) bool
+	now           func() time.Time
 }
 
 // NewSessionStore returns a store signing cookies with hashKey (32+ bytes).
@@ -80,8 +83,9 @@ func earlier(a, b time.Time) time.Time {
 	return b
 }
 
-func (s *SessionStore) options() *sessions.Options {
-	return &sessions.Options{Path: "/", MaxAge: int(s.Absolute.Seconds()), HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode}
+func (s *SessionStore) options(r *http.Request) *sessions.Options {
+	secure := s.Secure || (s.SecureRequest != nil && s.SecureRequest(r))
+	return &sessions.Options{Path: "/", MaxAge: int(s.Absolute.Seconds()), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 }
 
 // Get implements sessions.Store, caching per request.
@@ -93,7 +97,7 @@ func (s *SessionStore) Get(r *http.Request, name string) (*sessions.Session, err
 // returns a new empty one when there is none, or it expired, or it was forged.
 func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
-	sess.Options = s.options()
+	sess.Options = s.options(r)
 	sess.IsNew = true
 	c, err := r.Cookie(name)
 	if err != nil {
@@ -118,8 +122,9 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	sess.ID = string(id)
 	sess.Values[dataKey] = data
 	sess.IsNew = false
-	// Sliding idle expiry, written at most once a minute so that reads stay reads.
-	if now.Sub(row.LastSeen) > time.Minute {
+	// Sliding idle expiry, written at most once per touchEvery so that
+	// reads stay reads.
+	if now.Sub(row.LastSeen) >= s.touchEvery() {
 		idle := earlier(now.Add(s.Idle), row.AbsExpires)
 		if err := s.st.TouchSession(r.Context(), row.ID, now, idle); err != nil {
 			return sess, err
@@ -143,13 +148,20 @@ func (s *SessionStore) KeepAlive(ctx context.Context, id string, last time.Time)
 	if err := json.Unmarshal(row.Data, &data); err != nil {
 		return SessionData{}, fmt.Errorf("auth: session data: %w", err)
 	}
-	if last.After(row.LastSeen.Add(time.Minute)) {
+	if !last.Before(row.LastSeen.Add(s.touchEvery())) {
 		err := s.st.TouchSession(ctx, id, now, earlier(now.Add(s.Idle), row.AbsExpires))
 		if err != nil && !fault.Is(err, store.CodeSessionNotFound) {
 			return data, err
 		}
 	}
 	return data, nil
+}
+
+// touchEvery is how often an active session's idle expiry slides: once a
+// minute, or every tenth of a shorter idle timeout, so that a session in
+// use never expires between two slides.
+func (s *SessionStore) touchEvery() time.Duration {
+	return min(time.Minute, s.Idle/10)
 }
 
 // Save implements sessions.Store. A negative MaxAge deletes the session.
@@ -206,7 +218,7 @@ func (s *SessionStore) Login(w http.ResponseWriter, r *http.Request, p rbac.Prin
 	data := SessionData{Realm: p.Realm, Name: p.Name, Groups: p.Groups, Roles: p.Roles,
 		CSRF: RandomToken(32), Created: now, Expires: now.Add(s.Absolute), Refreshed: now}
 	sess := sessions.NewSession(s, CookieName)
-	sess.Options = s.options()
+	sess.Options = s.options(r)
 	sess.Values[dataKey] = data
 	return data, s.Save(r, w, sess)
 }
@@ -250,7 +262,7 @@ func (s *SessionStore) Logout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sess.Options = s.options()
+	sess.Options = s.options(r)
 	sess.Options.MaxAge = -1
 	return s.Save(r, w, sess)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/virtportal/virtportal/internal/syncbuf"
 	"github.com/virtportal/virtportal/policy"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
 )
@@ -136,7 +137,7 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 	o := cfg.opts
 	srv, err := New(o, Deps{Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, bytes.Repeat([]byte{7}, 64), 30*time.Minute, 12*time.Hour, o.TLS),
-		Throttle: auth.NewThrottle(st)})
+		Login:    login.New(realms, login.NewThrottle(st), login.Options{})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,21 +81,21 @@ func (s *Server) accessLog(c *gin.Context) {
 const csp = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; " +
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 
-func (s *Server) securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
+// setSecurityHeaders sets the headers every response carries (the edge
+// calls it before Gin, so redirects have them too).
+func (s *Server) setSecurityHeaders(h http.Header, path string, https bool) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Content-Security-Policy", csp)
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-	if s.opt.TLS {
+	if https {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+	if strings.HasPrefix(path, "/api/") {
 		h.Set("Cache-Control", "no-store")
 	}
-	c.Next()
 }
 
 func (s *Server) limitBody(c *gin.Context) {
@@ -154,17 +154,27 @@ func sessionOf(c *gin.Context) (auth.SessionData, bool) {
 	return d, ok
 }
 
-// ownOrigin reports whether r's Origin is the portal's own page: an http(s)
-// origin whose host is the one the request was sent to. A request without
-// an Origin passes unless required: browsers send one on unsafe requests
-// and WebSocket handshakes, so only a script can leave it out.
+// ownOrigin reports whether r's Origin is the portal's own page: the same
+// scheme and host as the public URL when one is set, otherwise as the
+// request itself (HTTPS when TLS or a trusted proxy says so). A request
+// without an Origin passes unless required: browsers send one on unsafe
+// requests and WebSocket handshakes, so only a script can leave it out.
 func ownOrigin(r *http.Request, required bool) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return !required
 	}
+	want, ok := r.Context().Value(keyOrigin).(string)
+	if !ok {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		want = normOrigin(scheme + "://" + r.Host)
+	}
 	u, err := url.Parse(origin)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "" &&
+		normOrigin(u.Scheme+"://"+u.Host) == want
 }
 
 // chain builds the per-route part of the chain: CSRF → permission → handler,

@@ -109,8 +109,7 @@ func (s *Server) pageStatus(c *gin.Context, name string, status int) error {
 	return nil
 }
 
-func (s *Server) appPage(c *gin.Context) error   { return s.page(c, "app.html") }
-func (s *Server) loginPage(c *gin.Context) error { return s.page(c, "login.html") }
+func (s *Server) appPage(c *gin.Context) error { return s.page(c, "app.html") }
 
 func (s *Server) staticFile(c *gin.Context) error {
 	name := path.Clean("dist/" + c.Param("file"))

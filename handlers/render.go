@@ -1,11 +1,13 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -68,7 +70,7 @@ func codeOf(err error) string {
 // render is the one error renderer.
 func (s *Server) render(c *gin.Context, err error) {
 	e := s.wireError(c, err)
-	if e.Status == http.StatusTooManyRequests {
+	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
 		if ra := c.GetString(keyRetry); ra != "" {
 			c.Header("Retry-After", ra)
 		}
@@ -106,7 +108,22 @@ func decode(c *gin.Context, v any) error {
 	if mt != "application/json" {
 		return fault.CodeUnsupported.New("send Content-Type: application/json")
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	// The body is read whole (the body limit bounds it) so that its keys
+	// can be checked before any field is set.
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return bodyError(err)
+	}
+	return decodeBytes(body, v)
+}
+
+// decodeBytes is decode's JSON part: no duplicate or case-variant keys,
+// unknown fields and trailing data refused.
+func decodeBytes(body []byte, v any) error {
+	if err := checkKeys(body, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return bodyError(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/templates"
@@ -27,6 +28,7 @@ type Options struct {
 	Logger         *slog.Logger
 	BodyLimit      int64            // bytes; larger bodies get 413
 	TLS            bool             // cookies Secure, HSTS
+	PublicURL      string           // how browsers reach the portal (https://portal.example.org); "" : the request's own
 	TrustedProxies []string         // whose X-Forwarded-For is believed; none by default
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
@@ -41,18 +43,19 @@ type Deps struct {
 	Authz    *rbac.Authorizer
 	Realms   *auth.Realms
 	Sessions *auth.SessionStore
-	Throttle *auth.Throttle
+	Login    *login.Service
 }
 
 // Server is the HTTP application.
 type Server struct {
-	opt    Options
-	d      Deps
-	log    *slog.Logger
-	engine *gin.Engine
-	pages  *template.Template
-	assets string // cache-busting version of the bundle
-	now    func() time.Time
+	opt     Options
+	d       Deps
+	log     *slog.Logger
+	engine  *gin.Engine
+	pages   *template.Template
+	assets  string // cache-busting version of the bundle
+	edgeCfg edgeConfig
+	now     func() time.Time
 
 	consoles *consoleHub   // live consoles
 	opener   consoleOpener // the guest side of consoles: s.d.Virt, or a fake in tests
@@ -78,6 +81,12 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	opt.Console.applyDefaults()
 	s := &Server{opt: opt, d: d, log: opt.Logger, now: opt.Now}
 	var err error
+	if s.edgeCfg, err = newEdge(opt); err != nil {
+		return nil, err
+	}
+	if d.Sessions != nil && d.Sessions.SecureRequest == nil {
+		d.Sessions.SecureRequest = isHTTPS
+	}
 	if s.pages, err = template.ParseFS(templates.FS, "*.html"); err != nil {
 		return nil, fmt.Errorf("handlers: templates: %w", err)
 	}
@@ -93,7 +102,7 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if err := e.SetTrustedProxies(opt.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
 	}
-	e.Use(s.requestID, s.recoverer, s.accessLog, s.securityHeaders, s.limitBody, s.loadSession)
+	e.Use(s.requestID, s.recoverer, s.accessLog, s.limitBody, s.loadSession)
 	rs := s.routes()
 	if alter != nil {
 		rs = alter(rs)
@@ -108,10 +117,16 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	return s, nil
 }
 
-// Handler returns the http.Handler to serve. HEAD is answered as GET: the
-// server drops the body because the original request stays HEAD.
+// Handler returns the http.Handler to serve: the edge (security headers,
+// forwarded headers, the Host and the target's length), then Gin. HEAD is
+// answered as GET: the server drops the body because the original request
+// stays HEAD.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, ok := s.edge(w, r)
+		if !ok {
+			return
+		}
 		if r.Method == http.MethodHead {
 			r = r.Clone(r.Context())
 			r.Method = http.MethodGet

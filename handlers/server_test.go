@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -255,6 +256,21 @@ func TestThrottle(t *testing.T) {
 	if evs := e.audit(store.AuditFilter{Action: "session.login", Limit: 1}); evs[0].Reason != "throttled" {
 		t.Fatalf("throttled login audited as %+v", evs[0])
 	}
+}
+
+// Regression (issue 8 §7): failed logins for admin from rotating addresses
+// locked the real admin out. Behind a trusted proxy each attacker address is
+// its own client; the admin's clean address still gets in.
+func TestThrottleSparesCleanAddress(t *testing.T) {
+	e := newEnv(t, withOptions(func(o *Options) { o.TrustedProxies = []string{"127.0.0.1"} }))
+	for i := range 30 {
+		want(t, e.client().do("POST", "/api/v1/session", api.LoginRequest{Realm: "local", Username: "admin", Password: "guess"},
+			"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)), 401, "unauthorized")
+	}
+	want(t, e.client().do("POST", "/api/v1/session", api.LoginRequest{Realm: "local", Username: "admin", Password: testPassword},
+		"X-Forwarded-For", "203.0.113.3"), 429, "too_many_requests")
+	want(t, e.client().do("POST", "/api/v1/session", api.LoginRequest{Realm: "local", Username: "admin", Password: testPassword},
+		"X-Forwarded-For", "192.0.2.10"), 200, "")
 }
 
 func TestRoles(t *testing.T) {

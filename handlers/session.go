@@ -1,16 +1,13 @@
 package handlers
 
 import (
-	"context"
-	"math"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
-	"github.com/virtportal/virtportal/fault"
-	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/login"
 )
 
 func (s *Server) listRealms(c *gin.Context) error {
@@ -23,67 +20,32 @@ func (s *Server) listRealms(c *gin.Context) error {
 	return nil
 }
 
-// errBadLogin is the one answer to every failed login, whatever the reason.
-func errBadLogin() error { return fault.CodeUnauthorized.New("invalid username or password") }
-
 func (s *Server) login(c *gin.Context) error {
 	var req api.LoginRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	realm, ok := s.d.Realms.Get(req.Realm)
-	if !ok {
-		return auth.CodeUnknownRealm.New("unknown realm %q", truncate(req.Realm, 32))
+	out, err := s.d.Login.Login(c.Request.Context(), login.Attempt{Realm: req.Realm, Username: req.Username,
+		Password: req.Password, Addr: c.ClientIP()})
+	if out.Actor != "" {
+		c.Set(keyActor, out.Actor)
 	}
-	// Recorded even when the name is junk, cut short so the log stays readable.
-	c.Set(keyActor, realm.Name()+":"+truncate(req.Username, 64))
-	ctx, now, addr := c.Request.Context(), s.now(), c.ClientIP()
-	wait, err := s.d.Throttle.Check(ctx, realm.Name(), req.Username, addr, now)
+	if out.Reason != "" {
+		c.Set(keyReason, out.Reason)
+	}
 	if err != nil {
-		return s.internal(c, "throttle check", err)
-	}
-	if wait > 0 {
-		c.Set(keyReason, "throttled")
-		secs := int(math.Ceil(wait.Seconds()))
-		retryAfter(c, secs)
-		return fault.CodeRateLimited.New("too many failed logins; try again in %d s", secs)
-	}
-	p, err := s.authenticate(ctx, realm, req)
-	if err != nil {
-		reason := auth.LoginReason(err)
-		if reason == "" {
-			reason = auth.ReasonUnavailable
+		if out.Reason == auth.ReasonUnavailable {
+			s.log.Warn("realm unavailable", "request_id", c.GetString(keyReqID), "realm", req.Realm, "err", err)
 		}
-		c.Set(keyReason, reason)
-		if reason == auth.ReasonUnavailable {
-			s.log.Warn("realm unavailable", "request_id", c.GetString(keyReqID), "realm", realm.Name(), "err", err)
-			return auth.CodeRealmUnavailable.New("the %s realm is unavailable; try again later", realm.Label())
-		}
-		if ferr := s.d.Throttle.Failed(ctx, realm.Name(), req.Username, addr, now); ferr != nil {
-			return s.internal(c, "throttle record", ferr)
-		}
-		return errBadLogin()
+		return err
 	}
-	if err := s.d.Throttle.Succeeded(ctx, realm.Name(), req.Username); err != nil {
-		return s.internal(c, "throttle reset", err)
-	}
-	data, err := s.d.Sessions.Login(c.Writer, c.Request, p)
+	data, err := s.d.Sessions.Login(c.Writer, c.Request, out.Principal)
 	if err != nil {
 		return s.internal(c, "session create", err)
 	}
 	c.Set(keySession, data)
 	c.JSON(http.StatusOK, sessionBody(data))
 	return nil
-}
-
-// authenticate checks the credentials' shape before a realm sees them: a name
-// with wildcards, parentheses, NULs or control characters never reaches a
-// directory, and fails like a wrong password.
-func (s *Server) authenticate(ctx context.Context, realm auth.Realm, req api.LoginRequest) (rbac.Principal, error) {
-	if !auth.ValidUsername(req.Username) || req.Password == "" || len(req.Password) > auth.MaxPasswordLen {
-		return rbac.Principal{}, auth.Fail(auth.ReasonInvalid, nil)
-	}
-	return realm.Authenticate(ctx, req.Username, req.Password)
 }
 
 func truncate(s string, n int) string {

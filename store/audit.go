@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/virtportal/virtportal/api"
@@ -18,6 +19,12 @@ func (s *Store) AddAudit(ctx context.Context, e api.AuditEvent) (int64, error) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	// Whoever asked, the record stays small and readable: an unauthenticated
+	// request must not store 65 kB, nor a name that reads backwards.
+	e.Actor, e.Target = AuditText(e.Actor, MaxAuditField), AuditText(e.Target, MaxAuditField)
+	e.Action, e.Result = AuditText(e.Action, MaxAuditField), AuditText(e.Result, MaxAuditField)
+	e.Client, e.ReqID = AuditText(e.Client, MaxAuditField), AuditText(e.ReqID, MaxAuditField)
+	e.Reason = AuditText(e.Reason, MaxAuditReason)
 	var id int64
 	err := s.w.QueryRowContext(ctx,
 		`INSERT INTO audit_events (at, actor, action, target, result, reason, client, request_id)
@@ -138,4 +145,44 @@ func prefixArgs(p string) []any {
 // PurgeAudit deletes events older than before and says how many.
 func (s *Store) PurgeAudit(ctx context.Context, before time.Time) (int, error) {
 	return s.execCount(ctx, "purge audit", `DELETE FROM audit_events WHERE at < ?`, toNS(before))
+}
+
+// Bounds of audited strings, in bytes.
+const (
+	MaxAuditField  = 256
+	MaxAuditReason = 512
+)
+
+// AuditText makes s safe to store and to show: invalid UTF-8 bytes, control
+// characters, backslashes and invisible format characters (bidi overrides
+// and isolates U+202A–U+202E, U+2066–U+2069, zero-width characters, line
+// and paragraph separators) are escaped as \xNN or \uNNNN, and the result
+// is at most max bytes, cut at a character and ending in "…".
+func AuditText(s string, max int) string {
+	const ell = "…"
+	var b strings.Builder
+	fit := 0 // the longest prefix, at a piece's end, that leaves room for ell
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		var piece string
+		switch {
+		case r == utf8.RuneError && n == 1:
+			piece = fmt.Sprintf(`\x%02x`, s[i])
+		case r == '\\':
+			piece = `\\`
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp):
+			piece = fmt.Sprintf(`\u%04x`, r)
+		default:
+			piece = s[i : i+n]
+		}
+		if b.Len()+len(piece) > max {
+			return b.String()[:fit] + ell
+		}
+		b.WriteString(piece)
+		if b.Len() <= max-len(ell) {
+			fit = b.Len()
+		}
+		i += n
+	}
+	return b.String()
 }

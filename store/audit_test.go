@@ -3,8 +3,10 @@ package store
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/virtportal/virtportal/api"
 )
@@ -222,5 +224,54 @@ func testPurgeAudit(t *testing.T, newStore func(*testing.T) Stores) {
 	wantOK(t, err)
 	if id != 11 {
 		t.Errorf("id after purge %d, want 11", id)
+	}
+}
+
+// Regression (issue 8 §7): an unauthenticated request stored a 65 kB target,
+// and names could carry control characters and bidi overrides.
+func TestAuditTextBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+		max            int
+	}{
+		{"plain", "vm:web01", "vm:web01", 256},
+		{"cut with an ellipsis", "vm:" + strings.Repeat("A", 65000), "vm:" + strings.Repeat("A", 250) + "…", 256},
+		{"exactly max stays whole", strings.Repeat("a", 256), strings.Repeat("a", 256), 256},
+		{"cut at a character", strings.Repeat("é", 200), strings.Repeat("é", 126) + "…", 256},
+		{"controls", "a\x00b\nc\x1b[31m\x7f", `a\u0000b\u000ac\u001b[31m\u007f`, 256},
+		{"bidi override reads as written", "vm:\u202egnp.exe", `vm:\u202egnp.exe`, 256},
+		{"isolates and zero width", "\u2066x\u2069\u200b\u200f\ufeff", `\u2066x\u2069\u200b\u200f\ufeff`, 256},
+		{"line separators", "a\u2028b\u2029", `a\u2028b\u2029`, 256},
+		{"backslash cannot forge an escape", `a\u202e`, `a\\u202e`, 256},
+		{"invalid UTF-8", "a\xffb", `a\xffb`, 256},
+		{"an escape is not cut in half", strings.Repeat("a", 7) + "\u202e", strings.Repeat("a", 7) + "…", 12},
+		{"other scripts are kept", "ldap:José 王", "ldap:José 王", 256},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := AuditText(tc.in, tc.max)
+			if got != tc.want || len(got) > tc.max || !utf8.ValidString(got) {
+				t.Fatalf("AuditText(%q) = %q (%d bytes), want %q", tc.in, got, len(got), tc.want)
+			}
+		})
+	}
+	s, _ := openStore(t, "")
+	ctx := t.Context()
+	long := strings.Repeat("A", 65000)
+	if _, err := s.AddAudit(ctx, api.AuditEvent{Actor: long, Action: "vm.start", Target: "vm:" + long, Result: "denied:unauthorized",
+		Reason: long, Client: long, ReqID: long}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.ListAudit(ctx, AuditFilter{})
+	if err != nil || len(evs) != 1 {
+		t.Fatal(evs, err)
+	}
+	e := evs[0]
+	for name, v := range map[string]string{"actor": e.Actor, "target": e.Target, "client": e.Client, "request id": e.ReqID} {
+		if len(v) > MaxAuditField || !strings.HasSuffix(v, "…") {
+			t.Errorf("%s stored with %d bytes", name, len(v))
+		}
+	}
+	if len(e.Reason) > MaxAuditReason {
+		t.Errorf("reason stored with %d bytes", len(e.Reason))
 	}
 }

@@ -22,6 +22,14 @@ type Handler interface {
 	Authenticate(ctx context.Context, username string, password Secret) (UserInfo, error)
 }
 
+// Knower is a Handler that can tell, cheaply and before any password is
+// checked, whether a user name exists. Serve then keeps names that do not
+// exist in a lane of their own (the global rate limit and a quarter of the
+// slots), so that a flood of made-up names cannot shut real users out.
+type Knower interface {
+	Exists(username string) bool
+}
+
 // ServeOptions tune Serve; zero fields take the defaults below.
 type ServeOptions struct {
 	// AllowedUID is the only peer uid served (SO_PEERCRED); others are
@@ -33,11 +41,14 @@ type ServeOptions struct {
 	Timeout time.Duration
 	// MaxConcurrent requests run at once (default 8); up to MaxQueue more
 	// wait for a slot within their timeout (0 means 64, negative means no
-	// queue); beyond that: busy.
+	// queue); beyond that: busy. Names a Knower handler says do not exist
+	// have a lane of their own: a quarter of each (at least 1 slot).
 	MaxConcurrent, MaxQueue int
-	// Rate and Burst are the global token bucket (requests per second,
-	// default 20 and 40); UserRate and UserBurst are per username (default
-	// 1 and 10). A request without a token answers rate_limited.
+	// UserRate and UserBurst are the token bucket of each user name
+	// (requests per second, default 1 and 10); Rate and Burst (default 20
+	// and 40) the one bucket that all names a Knower says do not exist
+	// share (every name, when the handler is no Knower). A request without
+	// a token answers rate_limited: real users never share a bucket.
 	Rate      float64
 	Burst     int
 	UserRate  float64
@@ -81,13 +92,21 @@ func (o *ServeOptions) defaults() {
 const extraConns = 32
 
 type server struct {
-	h       Handler
-	o       ServeOptions
-	slots   chan struct{}
-	waiting atomic.Int64
+	h     Handler
+	o     ServeOptions
+	known lane // names that exist (every name without a Knower)
+	// unknown is the lane of names that do not exist; nil without a Knower.
+	unknown *lane
 	conns   atomic.Int64
-	global  *bucket
 	users   *userBuckets
+}
+
+// lane is a set of slots with a bounded queue, and optionally a bucket.
+type lane struct {
+	slots    chan struct{}
+	maxQueue int
+	waiting  atomic.Int64
+	bucket   *bucket // nil: no lane-wide rate limit
 }
 
 // Serve answers requests on ln until ctx is done, then stops accepting,
@@ -97,9 +116,14 @@ func Serve(ctx context.Context, ln *net.UnixListener, h Handler, opts ServeOptio
 	opts.defaults()
 	s := &server{
 		h: h, o: opts,
-		slots:  make(chan struct{}, opts.MaxConcurrent),
-		global: newBucket(opts.Rate, opts.Burst, time.Now()),
-		users:  &userBuckets{rate: opts.UserRate, burst: opts.UserBurst, m: map[string]*bucket{}},
+		known: lane{slots: make(chan struct{}, opts.MaxConcurrent), maxQueue: opts.MaxQueue},
+		users: &userBuckets{rate: opts.UserRate, burst: opts.UserBurst, m: map[string]*bucket{}},
+	}
+	global := newBucket(opts.Rate, opts.Burst, time.Now())
+	if _, ok := h.(Knower); ok {
+		s.unknown = &lane{slots: make(chan struct{}, max(1, opts.MaxConcurrent/4)), maxQueue: opts.MaxQueue / 4, bucket: global}
+	} else {
+		s.known.bucket = global
 	}
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
@@ -215,11 +239,15 @@ func (s *server) handle(ctx context.Context, conn *net.UnixConn, req *Request, n
 	if err != nil {
 		return fail(CodeInvalid, err.Error())
 	}
-	if !s.global.take(now) {
-		return fail(CodeRateLimited, "global rate limit")
-	}
 	if err := req.Validate(); err != nil {
 		return fail(CodeInvalid, errors.Unwrap(err).Error())
+	}
+	ln, which := &s.known, "global"
+	if k, ok := s.h.(Knower); ok && !k.Exists(req.Username) {
+		ln, which = s.unknown, "unknown-name"
+	}
+	if ln.bucket != nil && !ln.bucket.take(now) {
+		return fail(CodeRateLimited, which+" rate limit")
 	}
 	if !s.users.take(req.Username, now) {
 		return fail(CodeRateLimited, "per-user rate limit")
@@ -227,21 +255,21 @@ func (s *server) handle(ctx context.Context, conn *net.UnixConn, req *Request, n
 
 	// Concurrency cap: wait for a slot among a bounded queue. Shutdown does
 	// not cut the wait short: an accepted request is finished.
-	if !s.tryAcquire() {
-		if s.waiting.Add(1) > int64(s.o.MaxQueue) {
-			s.waiting.Add(-1)
+	if !ln.tryAcquire() {
+		if ln.waiting.Add(1) > int64(ln.maxQueue) {
+			ln.waiting.Add(-1)
 			return fail(CodeBusy, "queue full")
 		}
 		testHookQueued()
 		timer := time.NewTimer(time.Until(deadline))
 		acquired := false
 		select {
-		case s.slots <- struct{}{}:
+		case ln.slots <- struct{}{}:
 			acquired = true
 		case <-timer.C:
 		}
 		timer.Stop()
-		s.waiting.Add(-1)
+		ln.waiting.Add(-1)
 		if !acquired {
 			return fail(CodeBusy, "no slot before the deadline")
 		}
@@ -267,7 +295,7 @@ func (s *server) handle(ctx context.Context, conn *net.UnixConn, req *Request, n
 			r.u, r.err = s.h.Authenticate(hctx, req.Username, req.Password)
 		}()
 		req.Password.Wipe()
-		<-s.slots // freed before the answer goes out, so the next request finds it
+		<-ln.slots // freed before the answer goes out, so the next request finds it
 		done <- r
 	}()
 	var r result
@@ -295,9 +323,9 @@ func (s *server) handle(ctx context.Context, conn *net.UnixConn, req *Request, n
 	return res, ""
 }
 
-func (s *server) tryAcquire() bool {
+func (l *lane) tryAcquire() bool {
 	select {
-	case s.slots <- struct{}{}:
+	case l.slots <- struct{}{}:
 		return true
 	default:
 		return false

@@ -57,8 +57,11 @@ func (f *fakePAM) Authenticate(ctx context.Context, username string, password Se
 	f.seen = append(f.seen, password)
 	f.mu.Unlock()
 	switch {
-	case username == "slow":
+	case username == "slow" || strings.HasPrefix(username, "made"):
 		<-f.release
+		if username != "slow" {
+			return UserInfo{}, &Error{Code: CodeBadCredentials}
+		}
 		return UserInfo{Name: "slow", UID: 1001, GID: 1001, Groups: []string{"slow"}}, nil
 	case username == "panic":
 		panic("boom")
@@ -68,6 +71,15 @@ func (f *fakePAM) Authenticate(ctx context.Context, username string, password Se
 		return UserInfo{}, &Error{Code: CodeUnknownUser}
 	}
 	return UserInfo{}, &Error{Code: CodeBadCredentials}
+}
+
+// Exists implements Knower: the names of the fake's system.
+func (f *fakePAM) Exists(username string) bool {
+	switch username {
+	case "alice", "bob", "slow", "panic":
+		return true
+	}
+	return false
 }
 
 type testServer struct {
@@ -241,17 +253,33 @@ func TestServeMalformed(t *testing.T) {
 }
 
 func TestServeRateLimit(t *testing.T) {
-	t.Run("global", func(t *testing.T) {
+	t.Run("names that do not exist share one bucket", func(t *testing.T) {
 		ts := serve(t, "", newFake(), ServeOptions{AllowedUID: uint32(os.Getuid()), Rate: 0.001, Burst: 2, UserRate: 1000, UserBurst: 1000})
 		c := ts.client()
-		for i, want := range []string{"", CodeBadCredentials, CodeRateLimited, CodeRateLimited} {
+		for i, s := range []struct{ user, pw, want string }{
+			{"ghost", "x", CodeUnknownUser},
+			{"nobody1", "x", CodeBadCredentials},
+			{"nobody2", "x", CodeRateLimited},
+			{"ghost", "x", CodeRateLimited},
+			{"alice", "right", ""}, // a real user is not in that bucket
+			{"alice", "wrong", CodeBadCredentials},
+		} {
+			_, err := c.Authenticate(context.Background(), s.user, s.pw)
+			if got := codeOrEmpty(err); got != s.want {
+				t.Errorf("request %d (%s): %q, want %q", i, s.user, got, s.want)
+			}
+		}
+	})
+	t.Run("without a Knower every name shares it", func(t *testing.T) {
+		ts := serve(t, "", plainHandler{newFake()}, ServeOptions{AllowedUID: uint32(os.Getuid()), Rate: 0.001, Burst: 2, UserRate: 1000, UserBurst: 1000})
+		c := ts.client()
+		for i, want := range []string{"", CodeBadCredentials, CodeRateLimited} {
 			pw := "right"
 			if i > 0 {
 				pw = "wrong"
 			}
-			_, err := c.Authenticate(context.Background(), "alice", pw)
-			if got := codeOrEmpty(err); got != want {
-				t.Errorf("request %d: %q, want %q", i, got, want)
+			if _, err := c.Authenticate(context.Background(), "alice", pw); codeOrEmpty(err) != want {
+				t.Errorf("request %d: %q, want %q", i, codeOrEmpty(err), want)
 			}
 		}
 	})
@@ -284,6 +312,52 @@ func TestServeRateLimit(t *testing.T) {
 			t.Error("no token after 1.5 intervals")
 		}
 	})
+}
+
+// plainHandler hides the fake's Exists.
+type plainHandler struct{ f *fakePAM }
+
+func (p plainHandler) Authenticate(ctx context.Context, u string, pw Secret) (UserInfo, error) {
+	return p.f.Authenticate(ctx, u, pw)
+}
+
+// Regression (issue 8 §7): 60 parallel logins with made-up names turned the
+// helper's global limit into 503 for every user. They now fill their own
+// lane; a real user still gets in while they wait.
+func TestMadeUpNamesDoNotStarveRealUsers(t *testing.T) {
+	f := newFake()
+	ts := serve(t, "", f, ServeOptions{AllowedUID: uint32(os.Getuid()), Timeout: time.Minute})
+	c := &Client{Socket: ts.socket, Timeout: time.Minute}
+	var wg sync.WaitGroup
+	codes := make(chan string, 60)
+	for i := range 60 {
+		wg.Go(func() {
+			_, err := c.Authenticate(context.Background(), fmt.Sprintf("made%d", i), "x")
+			codes <- codeOrEmpty(err)
+		})
+	}
+	// Wait until the made-up names hold their lane's slots and queue.
+	for deadline := time.Now().Add(30 * time.Second); f.calls.Load() < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("made-up names never reached the handler")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for range 3 {
+		if u, err := c.Authenticate(context.Background(), "alice", "right"); err != nil || u.Name != "alice" {
+			t.Fatalf("a real user during the flood: %v", err)
+		}
+	}
+	close(f.release)
+	wg.Wait()
+	close(codes)
+	n := map[string]int{}
+	for code := range codes {
+		n[code]++
+	}
+	if n[CodeBadCredentials] == 0 || n[""] != 0 {
+		t.Fatalf("made-up names answered %v", n)
+	}
 }
 
 func codeOrEmpty(err error) string {

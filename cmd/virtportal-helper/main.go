@@ -50,7 +50,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.serve.Timeout, "timeout", 8*time.Second, "per-request timeout")
 	fs.IntVar(&o.serve.MaxConcurrent, "max-concurrent", 8, "PAM checks running at once")
 	fs.IntVar(&o.serve.MaxQueue, "max-queue", 64, "requests waiting for a slot before the helper answers busy")
-	fs.Float64Var(&o.serve.Rate, "rate", 20, "requests per second, all users together")
+	fs.Float64Var(&o.serve.Rate, "rate", 20, "requests per second, all names that do not exist together")
 	fs.IntVar(&o.serve.Burst, "burst", 40, "burst above --rate")
 	fs.Float64Var(&o.serve.UserRate, "user-rate", 1, "requests per second for one username")
 	fs.IntVar(&o.serve.UserBurst, "user-burst", 10, "burst above --user-rate")

@@ -64,6 +64,15 @@ func (h *pamHandler) Authenticate(_ context.Context, username string, password h
 	return helperproto.UserInfo{Name: pw.name, UID: pw.uid, GID: pw.gid, Home: pw.home, Shell: pw.shell, Groups: groups}, nil
 }
 
+// Exists implements helperproto.Knower: names NSS does not know, and
+// system accounts, wait in the helper's lane for names that do not exist.
+// A lookup that fails counts as existing, so that an NSS hiccup does not
+// push real users into that lane.
+func (h *pamHandler) Exists(username string) bool {
+	pw, found, err := lookupPasswd(username)
+	return err != nil || (found && pw.uid >= h.minUID)
+}
+
 // check runs pam_authenticate and pam_acct_mgmt and returns PAM's user name.
 func (h *pamHandler) check(username string, password helperproto.Secret) (string, error) {
 	// Some modules keep per-thread state; one transaction, one OS thread.

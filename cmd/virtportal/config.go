@@ -77,7 +77,8 @@ type Config struct {
 		Model string `yaml:"model" usage:"Casbin model file overriding the embedded one"`
 		File  string `yaml:"file" usage:"Casbin policy file overriding the embedded one"`
 	} `yaml:"policy"`
-	TrustedProxies []string `yaml:"trusted_proxies" usage:"comma-separated proxies whose X-Forwarded-For is trusted"`
+	PublicURL      string   `yaml:"public_url" usage:"how browsers reach the portal, e.g. https://portal.example.org: only that Host is served (besides addresses and localhost), Origin must match it, https makes cookies Secure"`
+	TrustedProxies []string `yaml:"trusted_proxies" usage:"comma-separated proxies (addresses or CIDR prefixes) whose X-Forwarded-For, -Proto and -Prefix are believed"`
 	Log            struct {
 		Level  string `yaml:"level" usage:"debug, info, warn or error"`
 		Format string `yaml:"format" usage:"text or json"`
@@ -278,4 +279,21 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 		}
 	})
 	return c, ferr
+}
+
+// MinIdleTimeout is the shortest session idle timeout accepted. A session's
+// expiry slides at most once every tenth of it (and at least once a
+// minute), so shorter timeouts would work, but under a minute a person
+// reading a page is logged out: that is a misconfiguration.
+const MinIdleTimeout = time.Minute
+
+// validate refuses settings that load but cannot work.
+func (c Config) validate() error {
+	if c.Session.IdleTimeout < MinIdleTimeout {
+		return fmt.Errorf("session.idle_timeout %s is under the minimum of %s", c.Session.IdleTimeout, MinIdleTimeout)
+	}
+	if c.Session.AbsoluteTimeout < c.Session.IdleTimeout {
+		return fmt.Errorf("session.absolute_timeout %s is shorter than session.idle_timeout %s", c.Session.AbsoluteTimeout, c.Session.IdleTimeout)
+	}
+	return nil
 }

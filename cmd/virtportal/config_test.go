@@ -153,7 +153,8 @@ func TestUserCommands(t *testing.T) {
 	}
 }
 
-// A password reset ends the user's sessions: it usually follows a leak.
+// A password reset ends the user's sessions (it usually follows a leak)
+// and forgets their failed logins.
 func TestPasswdEndsSessions(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -178,7 +179,18 @@ func TestPasswdEndsSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, k := range []string{"id:local:carol", "pair:local:carol|192.0.2.1", "pair:local:carola|192.0.2.1"} {
+		if _, err := st.AddFailure(ctx, k, now, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
 	user("passwd", "carol")
+	// Regression (issue 8 §7): the reset clears carol's failed logins.
+	for k, want := range map[string]int{"id:local:carol": 0, "pair:local:carol|192.0.2.1": 0, "pair:local:carola|192.0.2.1": 1} {
+		if th, err := st.GetThrottle(ctx, k); err != nil || th.Failures != want {
+			t.Errorf("%s: %d failures after passwd (%v), want %d", k, th.Failures, err, want)
+		}
+	}
 	if _, err := st.GetSession(ctx, "carols", now); err == nil {
 		t.Error("carol's session outlived the password reset")
 	}
@@ -206,5 +218,65 @@ func TestExampleConfig(t *testing.T) {
 		if !strings.Contains(string(raw), leaf+":") {
 			t.Errorf("the example does not document %s", s.key)
 		}
+	}
+}
+
+// Regression (issue 8 §7): an idle timeout under a minute logged out active
+// users; serve refuses it before anything starts.
+func TestServeRefusesShortIdleTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--session-idle-timeout", "30s"}, "session.idle_timeout 30s is under the minimum"},
+		{[]string{"--session-idle-timeout", "2h", "--session-absolute-timeout", "1h"}, "shorter than session.idle_timeout"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			args := append([]string{"serve", "--data-dir", t.TempDir()}, tc.args...)
+			err := run(context.Background(), args, nil, io.Discard, io.Discard, func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Regression (issue 8 §9): every command and subcommand answers -h and
+// --help with its usage on stdout, and that is no error (exit 0).
+func TestHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "virtportal serve [flags]"},
+		{[]string{"serve"}, "Usage: virtportal serve"},
+		{[]string{"migrate"}, "Usage: virtportal migrate"},
+		{[]string{"version"}, "Usage: virtportal version"},
+		{[]string{"user"}, "virtportal user add"},
+		{[]string{"user", "add"}, "Usage: virtportal user add"},
+		{[]string{"user", "add", "--admin"}, "Usage: virtportal user add"},
+		{[]string{"user", "passwd"}, "Usage: virtportal user passwd"},
+		{[]string{"user", "del"}, "Usage: virtportal user del"},
+		{[]string{"user", "list"}, "Usage: virtportal user list"},
+	} {
+		for _, flag := range []string{"-h", "--help", "help"} {
+			args := append(append([]string{}, tc.args...), flag)
+			if flag == "help" {
+				args = append([]string{"help"}, tc.args...)
+			}
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				var out, errOut bytes.Buffer
+				err := run(context.Background(), args, strings.NewReader(""), &out, &errOut, func(string) string { return "" })
+				if err != nil || !strings.Contains(out.String(), tc.want) || errOut.Len() != 0 {
+					t.Fatalf("err %v, stdout %q, stderr %q; want %q on stdout", err, out.String(), errOut.String(), tc.want)
+				}
+				if strings.Contains(tc.want, "[flags]") && tc.args != nil && !strings.Contains(out.String(), "-data-dir") {
+					t.Fatalf("flags not listed: %s", out.String())
+				}
+			})
+		}
+	}
+	if err := run(context.Background(), []string{"nosuch", "--help"}, nil, io.Discard, io.Discard, func(string) string { return "" }); err == nil {
+		t.Fatal("help for an unknown command succeeded")
 	}
 }

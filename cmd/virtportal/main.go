@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -39,6 +40,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
 	}
+	if path, ok := helpWanted(args); ok {
+		return help(ctx, path, stdout, getenv)
+	}
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr, getenv)
@@ -49,10 +53,68 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "version":
 		fmt.Fprintln(stdout, "virtportal", version)
 		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// helpWanted reports whether args ask for help (-h, --help, or the help
+// command) and for which command: the words before the first flag.
+func helpWanted(args []string) ([]string, bool) {
+	if args[0] == "help" {
+		return args[1:], true
+	}
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			var path []string
+			for _, w := range args {
+				if strings.HasPrefix(w, "-") {
+					break
+				}
+				path = append(path, w)
+			}
+			return path, true
+		}
+	}
+	return nil, false
+}
+
+const versionUsage = `Usage: virtportal version
+
+Prints the version of this build.
+`
+
+const userUsage = `Usage:
+  virtportal user add [--admin] [--password-stdin] [flags] NAME
+  virtportal user passwd [--password-stdin] [flags] NAME
+  virtportal user del [flags] NAME
+  virtportal user list [flags]
+
+Manages the local realm's users (see: virtportal user SUBCOMMAND --help).
+`
+
+// help prints the usage of the command path to stdout: every command and
+// subcommand answers -h and --help, and that is no error.
+func help(ctx context.Context, path []string, stdout io.Writer, getenv func(string) string) error {
+	var err error
+	switch {
+	case len(path) == 0:
+		fmt.Fprint(stdout, usage)
+	case path[0] == "serve":
+		err = serve(ctx, []string{"-h"}, stdout, stdout, getenv)
+	case path[0] == "migrate":
+		err = migrate(ctx, []string{"-h"}, stdout, stdout, getenv)
+	case path[0] == "version":
+		fmt.Fprint(stdout, versionUsage)
+	case path[0] == "user" && len(path) >= 2 && userSubs[path[1]] != "":
+		err = userCmd(ctx, []string{path[1], "-h"}, nil, stdout, stdout, getenv)
+	case path[0] == "user":
+		fmt.Fprint(stdout, userUsage)
+	default:
+		return fmt.Errorf("no help for unknown command %q", strings.Join(path, " "))
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/virtportal/virtportal/handlers"
 	"github.com/virtportal/virtportal/policy"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
 )
@@ -128,8 +129,15 @@ func demoSetup(ctx context.Context, cfg *Config, uriSet bool, st *store.Store, s
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: virtportal serve [flags]\n\nRuns the portal. Every flag is also a key of the --config file and a VIRTPORTAL_* variable.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
 		return err
 	}
 	uriSet := false
@@ -198,6 +206,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	tls := cfg.TLS.Cert != ""
 	srv, err := handlers.New(handlers.Options{
 		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
+		PublicURL:    cfg.PublicURL,
 		GroupRefresh: cfg.Session.GroupRefresh,
 		Console: handlers.ConsoleOptions{
 			TokenTTL: cfg.Console.TokenTTL, IdleTimeout: cfg.Console.IdleTimeout, Keepalive: cfg.Console.Keepalive,
@@ -207,7 +216,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}, handlers.Deps{
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),
-		Throttle: auth.NewThrottle(st),
+		Login:    login.New(realms, login.NewThrottle(st), login.Options{}),
 	})
 	if err != nil {
 		return err

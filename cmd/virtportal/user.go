@@ -14,12 +14,17 @@ import (
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/store"
 )
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: virtportal migrate [flags]\n\nApplies the database migrations and exits.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return err
@@ -48,13 +53,34 @@ func readPassword(r io.Reader) (string, error) {
 	return pw, nil
 }
 
+// userSubs are the user subcommands with their usage line and purpose.
+var userSubs = map[string]string{
+	"add":    "add [--admin] [--password-stdin] [flags] NAME\n\nAdds a local user; the password comes from standard input, or is generated and printed.",
+	"passwd": "passwd [--password-stdin] [flags] NAME\n\nSets a local user's password, ends their sessions and forgets their failed logins.",
+	"del":    "del [flags] NAME\n\nDeletes a local user and ends their sessions.",
+	"list":   "list [flags]\n\nLists the local users.",
+}
+
 func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		return errors.New("user: want add, passwd, del or list")
 	}
 	sub := args[0]
+	if userSubs[sub] == "" {
+		return fmt.Errorf("user: unknown subcommand %q", sub)
+	}
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: virtportal user %s\n\nFlags:\n", userSubs[sub])
+		fs.PrintDefaults()
+	}
+	if len(args) == 2 && (args[1] == "-h" || args[1] == "--help") {
+		fs.Bool("admin", false, "with add: make the user an administrator")
+		fs.Bool("password-stdin", false, "read the password from standard input instead of generating one")
+		_, err := loadConfig(fs, args[1:], getenv)
+		return err
+	}
 	admin := fs.Bool("admin", false, "with add: make the user an administrator")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input instead of generating one")
 	// The user's name is the last argument; flags come before it.
@@ -127,7 +153,12 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if _, err := st.DeleteSessionsOf(ctx, rbac.Principal{Realm: "local", Name: name}.ID()); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "password of %s changed; their sessions ended\n", name)
+		// The new password is a fresh start: failed logins from before
+		// (often the reason for the reset) no longer hold the user back.
+		if _, err := login.NewThrottle(st).Clear(ctx, "local", name); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s changed; their sessions ended, their failed logins forgotten\n", name)
 		return audit("user.passwd")
 	case "del":
 		if err := st.DeleteUser(ctx, name); err != nil {

@@ -55,23 +55,46 @@ export function guestPath(name) {
   return '/guests/' + encodeURIComponent(name);
 }
 
+/** Controls (browsers strip them, joining what they separated), DEL, backslashes (read as slashes). */
+const UNSAFE_CHAR = /[\u0000-\u001f\u007f\\]/;
+
 /**
  * A safe place to return to after login: a same-origin path (with query),
- * never another site, never the login page itself; "/" otherwise.
+ * never another site, never the login page itself; "/" otherwise. The
+ * decoded path must already be canonical (no "//", no "." or ".." segment):
+ * a browser removes dot segments without collapsing slashes, so
+ * "/.//evil.example", "/x/..//evil.example" and "/%2e//evil.example" all
+ * become "//evil.example", another site. The server's login page applies
+ * the same rule (handlers/next.go safeNext).
  * @param {string|null|undefined} next
  * @param {string} origin e.g. location.origin
  */
 export function safeNext(next, origin) {
-  if (!next || typeof next !== 'string') return '/';
+  if (!next || typeof next !== 'string' || next.length > 2048) return '/';
   // Only absolute paths; "//host" and "/\host" are other sites to a browser.
-  if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || UNSAFE_CHAR.test(next)) return '/';
+  const rawPath = next.split(/[?#]/, 1)[0];
+  let path;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return '/';
+  }
+  if (UNSAFE_CHAR.test(path) || !isCanonical(path)) return '/';
   let u;
   try {
     u = new URL(next, origin);
   } catch {
     return '/';
   }
-  if (u.origin !== new URL(origin).origin) return '/';
-  if (u.pathname === '/login' || u.pathname.startsWith('/api/')) return '/';
+  if (u.origin !== new URL(origin).origin || u.pathname.startsWith('//')) return '/';
+  if (u.pathname === '/login' || u.pathname.startsWith('/login/') || u.pathname.startsWith('/api/')) return '/';
   return u.pathname + u.search + u.hash;
+}
+
+/** An absolute path without empty, "." or ".." segments (a trailing slash is fine). */
+function isCanonical(path) {
+  if (!path.startsWith('/')) return false;
+  const segs = path.slice(1).split('/');
+  return segs.every((s, i) => (s !== '' || i === segs.length - 1) && s !== '.' && s !== '..');
 }

@@ -43,4 +43,40 @@ describe('safeNext', () => {
       assert.equal(safeNext(bad, origin), '/', String(bad));
     }
   });
+  // Regression (issue 8 §7): these became //evil.example in the browser.
+  it('refuses paths a browser normalises to another site', () => {
+    for (const bad of ['/.//evil.example', '/x/..//evil.example', '/%2e//evil.example', '/%2E%2E//evil.example',
+      '/%2f/evil.example', '/%2F%2Fevil.example', '/%5cevil.example', '/\\/evil.example', '/\t/evil.example',
+      '/\n/evil.example', '/%09/evil.example', '/guests//x', '/guests/./x', '/guests/../x', '/%E0%A4%A', 'https:evil.example',
+      '/' + 'a'.repeat(2048)]) {
+      assert.equal(safeNext(bad, origin), '/', JSON.stringify(bad));
+    }
+  });
+  // A fuzz target: random strings over the characters that matter; every
+  // accepted value stays on this origin however it is read.
+  it('never leaves the origin (fuzz)', () => {
+    const alphabet = ['/', '/', '.', '\\', '%', '2', 'e', 'E', 'f', 'F', '5', 'c', '?', '#', ':', '@', 'a', 'x', ' ', '\t', '\n', '\u0000', 'h', 't', 'p', 's', '%2e', '%2f', '%5c', '..', '//'];
+    let seed = 0x9e3779b9;
+    const rnd = (n) => {
+      seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
+      return seed % n;
+    };
+    const corpus = ['/.//evil.example', '/x/..//evil.example', '/%2e//evil.example', '/guests/web01'];
+    for (let i = 0; i < 20000; i++) {
+      let s = i < corpus.length ? corpus[i] : '';
+      if (i >= corpus.length) {
+        const len = 1 + rnd(12);
+        for (let j = 0; j < len; j++) s += alphabet[rnd(alphabet.length)];
+        if (rnd(2)) s = '/' + s;
+      }
+      const got = safeNext(s, origin);
+      if (got === '/') continue;
+      const u = new URL(got, origin);
+      assert.equal(u.origin, origin, JSON.stringify(s));
+      assert.ok(got.startsWith('/') && !got.startsWith('//') && !got.startsWith('/\\'), JSON.stringify(s));
+      assert.ok(!u.pathname.startsWith('//'), JSON.stringify(s));
+      // The browser's own reading of the accepted value, once more.
+      assert.equal(new URL(u.pathname + u.search, origin).origin, origin, JSON.stringify(s));
+    }
+  });
 });

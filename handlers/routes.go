@@ -12,13 +12,13 @@ import (
 )
 
 // Route is one line of the route table. Every route names its permission;
-// guest-scoped routes name the path parameter holding the guest; unsafe
-// routes name their audit action.
+// routes about one object name its scope (the resolver and the path
+// parameter); unsafe routes name their audit action.
 type Route struct {
 	Method string
 	Path   string
 	Perm   rbac.Permission
-	VM     string // path parameter with the guest's name, or ""
+	Scope  Scope  // the object the permission is decided on; zero: none
 	Audit  string // audit action for unsafe methods, e.g. "vm.start"
 	Handle func(*gin.Context) error
 
@@ -51,20 +51,20 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/directory/groups", Perm: perm("directory", "read"), Handle: s.searchDirectory(true)},
 
 		{Method: "GET", Path: "/api/v1/vms", Perm: perm("vm", "list"), Handle: s.listVMs},
-		{Method: "GET", Path: "/api/v1/vms/:name", Perm: perm("vm", "read"), VM: "name", Handle: s.getVM},
-		{Method: "DELETE", Path: "/api/v1/vms/:name", Perm: perm("vm", "delete"), VM: "name", Audit: "vm.delete", Handle: s.deleteVM},
-		{Method: "GET", Path: "/api/v1/vms/:name/access", Perm: perm("access", "read"), VM: "name", Handle: s.getAccess},
-		{Method: "PUT", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), VM: "name", Audit: "vm.access.set", Handle: s.putAccess},
-		{Method: "PATCH", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), VM: "name", Audit: "vm.access.change", Handle: s.patchAccess},
-		{Method: "GET", Path: "/api/v1/vms/:name/screenshot", Perm: perm("vm", "read"), VM: "name", Handle: s.screenshot},
+		{Method: "GET", Path: "/api/v1/vms/:name", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.getVM},
+		{Method: "DELETE", Path: "/api/v1/vms/:name", Perm: perm("vm", "delete"), Scope: guestScope("name"), Audit: "vm.delete", Handle: s.deleteVM},
+		{Method: "GET", Path: "/api/v1/vms/:name/access", Perm: perm("access", "read"), Scope: guestScope("name"), Handle: s.getAccess},
+		{Method: "PUT", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), Scope: guestScope("name"), Audit: "vm.access.set", Handle: s.putAccess},
+		{Method: "PATCH", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), Scope: guestScope("name"), Audit: "vm.access.change", Handle: s.patchAccess},
+		{Method: "GET", Path: "/api/v1/vms/:name/screenshot", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.screenshot},
 
 		// Consoles: a one-time token for a guest, then the WebSocket, whose
 		// guest comes from the token (its handler decides vm:console itself).
-		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), VM: "name", Audit: "vm.console.token", Handle: s.consoleToken},
-		{Method: "GET", Path: "/api/v1/console/ws", Perm: perm("session", "self"), Handle: s.consoleSocket},
+		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), Scope: guestScope("name"), Audit: "vm.console.token", Handle: s.consoleToken},
+		{Method: "GET", Path: "/api/v1/console/ws", Perm: perm("session", "self"), Timeout: -1, Handle: s.consoleSocket},
 	}
 	for _, a := range api.VMActions {
-		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), VM: "name",
+		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), Scope: guestScope("name"),
 			Audit: "vm." + a, Handle: s.vmAction(a)})
 	}
 	// The browser app's pages: the shell is public, the app asks for a session.
@@ -89,8 +89,9 @@ func (s *Server) register(e *gin.Engine, rs []Route) error {
 			return fmt.Errorf("handlers: route %s %s has no handler", rt.Method, rt.Path)
 		case unsafeMethod(rt.Method) && rt.Audit == "":
 			return fmt.Errorf("handlers: unsafe route %s %s has no audit action", rt.Method, rt.Path)
-		case rt.VM != "" && !hasParam(rt.Path, rt.VM):
-			return fmt.Errorf("handlers: route %s %s names guest parameter %q it does not have", rt.Method, rt.Path, rt.VM)
+		}
+		if err := s.checkScope(rt); err != nil {
+			return err
 		}
 		e.Handle(rt.Method, rt.Path, s.chain(rt))
 	}

@@ -25,7 +25,9 @@ import (
 // Options configure the HTTP layer.
 type Options struct {
 	Logger         *slog.Logger
-	BodyLimit      int64            // bytes; larger bodies get 413
+	BodyLimit      int64            // bytes; larger bodies get 413 (a route may set its own)
+	ReadTimeout    time.Duration    // time to read a request body (a route may set its own); default 30 s
+	WriteTimeout   time.Duration    // time to write a response (a route may set its own); default 60 s
 	TLS            bool             // cookies Secure, HSTS
 	TrustedProxies []string         // whose X-Forwarded-For is believed; none by default
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
@@ -54,6 +56,8 @@ type Server struct {
 	assets string // cache-busting version of the bundle
 	now    func() time.Time
 
+	scopes map[string]resolver // scope kind → resolver (initScopes)
+
 	consoles *consoleHub   // live consoles
 	opener   consoleOpener // the guest side of consoles: s.d.Virt, or a fake in tests
 }
@@ -71,6 +75,12 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	}
 	if opt.BodyLimit <= 0 {
 		opt.BodyLimit = 1 << 20
+	}
+	if opt.ReadTimeout <= 0 {
+		opt.ReadTimeout = 30 * time.Second
+	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = 60 * time.Second
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -93,7 +103,8 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if err := e.SetTrustedProxies(opt.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
 	}
-	e.Use(s.requestID, s.recoverer, s.accessLog, s.securityHeaders, s.limitBody, s.loadSession)
+	e.Use(s.requestID, s.recoverer, s.accessLog, s.securityHeaders, s.loadSession)
+	s.initScopes()
 	rs := s.routes()
 	if alter != nil {
 		rs = alter(rs)
@@ -110,8 +121,16 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 
 // Handler returns the http.Handler to serve. HEAD is answered as GET: the
 // server drops the body because the original request stays HEAD.
+//
+// The http.Server has no read or write timeout of its own (a stream or an
+// upload would meet it): every request gets the default deadlines here,
+// and a route with its own timeout moves them (limits).
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		now := time.Now() // the real clock: tests may set s.now
+		_ = rc.SetReadDeadline(now.Add(s.opt.ReadTimeout))
+		_ = rc.SetWriteDeadline(now.Add(s.opt.WriteTimeout))
 		if r.Method == http.MethodHead {
 			r = r.Clone(r.Context())
 			r.Method = http.MethodGet

@@ -18,6 +18,7 @@ import (
 
 func TestEveryRouteHasAPermission(t *testing.T) {
 	s := &Server{}
+	s.initScopes()
 	table := map[string]Route{}
 	for _, rt := range (&Server{}).routes() {
 		table[rt.Method+" "+rt.Path] = rt
@@ -39,7 +40,9 @@ func TestEveryRouteHasAPermission(t *testing.T) {
 	bad := []Route{
 		{Method: "GET", Path: "/x", Handle: s.healthz},
 		{Method: "POST", Path: "/x", Perm: rbac.Public, Handle: s.healthz},
-		{Method: "GET", Path: "/x/:id", Perm: perm("vm", "read"), VM: "name", Handle: s.healthz},
+		{Method: "GET", Path: "/x/:id", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.healthz},
+		{Method: "GET", Path: "/x/:id", Perm: perm("vm", "read"), Scope: Scope{Kind: "nope", Param: "id"}, Handle: s.healthz},
+		{Method: "GET", Path: "/x/:name", Perm: rbac.Public, Scope: guestScope("name"), Handle: s.healthz},
 		{Method: "GET", Path: "/x", Perm: rbac.Public},
 	}
 	for i, rt := range bad {

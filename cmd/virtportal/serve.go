@@ -195,7 +195,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer closeRealms()
 	tls := cfg.TLS.Cert != ""
 	srv, err := handlers.New(handlers.Options{
-		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
+		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), ReadTimeout: cfg.Timeouts.Read, WriteTimeout: cfg.Timeouts.Write, TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
 		GroupRefresh: cfg.Session.GroupRefresh,
 		Console: handlers.ConsoleOptions{
 			TokenTTL: cfg.Console.TokenTTL, IdleTimeout: cfg.Console.IdleTimeout, Keepalive: cfg.Console.Keepalive,
@@ -215,11 +215,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
+	// No ReadTimeout or WriteTimeout here: they would cut an event stream
+	// or an upload. The handler sets timeouts.read and timeouts.write as
+	// per-request deadlines, and a route may declare its own.
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
-		ReadTimeout:       cfg.Timeouts.Read,
-		WriteTimeout:      cfg.Timeouts.Write,
 		IdleTimeout:       cfg.Timeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

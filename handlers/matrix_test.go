@@ -197,4 +197,3 @@ func fillPath(rt Route, id, guest string) string {
 	}
 	return strings.Join(parts, "/")
 }
-

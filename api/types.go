@@ -49,6 +49,10 @@ type VM struct {
 	// MyRole is the caller's effective role on the guest: admin, auditor,
 	// manager, operator or viewer; the UI offers only what it allows.
 	MyRole string `json:"my_role,omitempty"`
+	// AllowedActions names what the caller may do with the guest, as
+	// "object.action" ("vm.power", "access.write"), from the server's
+	// policy: the UI shows its buttons from this list.
+	AllowedActions []string `json:"allowed_actions"`
 }
 
 // VMList is the answer of GET /api/v1/vms.

@@ -56,7 +56,8 @@ type Server struct {
 	assets string // cache-busting version of the bundle
 	now    func() time.Time
 
-	scopes map[string]resolver // scope kind → resolver (initScopes)
+	scopes    map[string]resolver // scope kind → resolver (initScopes)
+	guestActs *rbac.ActionSet     // the per-guest actions of allowed_actions
 
 	consoles *consoleHub   // live consoles
 	opener   consoleOpener // the guest side of consoles: s.d.Virt, or a fake in tests
@@ -111,6 +112,9 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	}
 	if err := s.register(e, rs); err != nil {
 		return nil, err
+	}
+	if err := s.initActions(rs); err != nil {
+		return nil, fmt.Errorf("handlers: policy: %w", err)
 	}
 	e.NoRoute(s.wrapErr(s.noRoute))
 	e.NoMethod(s.wrapErr(func(c *gin.Context) error { return methodNotAllowed(c) }))

@@ -114,7 +114,9 @@ func (s *Server) loginPage(c *gin.Context) error { return s.page(c, "login.html"
 func (s *Server) staticFile(c *gin.Context) error {
 	name := path.Clean("dist/" + c.Param("file"))
 	b, err := fs.ReadFile(static.FS, name)
-	if !strings.HasPrefix(name, "dist/") || err != nil {
+	// Source maps stay out of the binary's answers: a development build
+	// inlines them into the bundle instead.
+	if !strings.HasPrefix(name, "dist/") || strings.HasSuffix(name, ".map") || err != nil {
 		return api.NotFound("no such file")
 	}
 	if c.Query("v") == s.assets {
@@ -122,8 +124,8 @@ func (s *Server) staticFile(c *gin.Context) error {
 	} else {
 		c.Header("Cache-Control", "no-cache")
 	}
-	if strings.HasSuffix(name, ".map") {
-		c.Header("Content-Type", "application/json")
+	if tag := s.etags[name]; tag != "" {
+		c.Header("ETag", tag)
 	}
 	http.ServeContent(c.Writer, c.Request, name, time.Time{}, bytes.NewReader(b))
 	return nil

@@ -58,6 +58,8 @@ type Server struct {
 
 	scopes    map[string]resolver // scope kind → resolver (initScopes)
 	guestActs *rbac.ActionSet     // the per-guest actions of allowed_actions
+	etags     map[string]string   // static file → its ETag
+	handler   http.Handler        // the engine behind compression
 
 	consoles *consoleHub   // live consoles
 	opener   consoleOpener // the guest side of consoles: s.d.Virt, or a fake in tests
@@ -93,6 +95,7 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 		return nil, fmt.Errorf("handlers: templates: %w", err)
 	}
 	s.assets = assetVersion(opt.Version)
+	s.etags = assetETags()
 
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -119,12 +122,15 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	e.NoRoute(s.wrapErr(s.noRoute))
 	e.NoMethod(s.wrapErr(func(c *gin.Context) error { return methodNotAllowed(c) }))
 	s.engine = e
+	if s.handler, err = compressor(http.HandlerFunc(s.serveEngine)); err != nil {
+		return nil, fmt.Errorf("handlers: compression: %w", err)
+	}
 	s.initConsoles()
 	return s, nil
 }
 
-// Handler returns the http.Handler to serve. HEAD is answered as GET: the
-// server drops the body because the original request stays HEAD.
+// Handler returns the http.Handler to serve: deadlines, compression, the
+// engine.
 //
 // The http.Server has no read or write timeout of its own (a stream or an
 // upload would meet it): every request gets the default deadlines here,
@@ -135,12 +141,18 @@ func (s *Server) Handler() http.Handler {
 		now := time.Now() // the real clock: tests may set s.now
 		_ = rc.SetReadDeadline(now.Add(s.opt.ReadTimeout))
 		_ = rc.SetWriteDeadline(now.Add(s.opt.WriteTimeout))
-		if r.Method == http.MethodHead {
-			r = r.Clone(r.Context())
-			r.Method = http.MethodGet
-		}
-		s.engine.ServeHTTP(w, r)
+		s.handler.ServeHTTP(w, r)
 	})
+}
+
+// serveEngine answers HEAD as GET: the server drops the body because the
+// original request stays HEAD.
+func (s *Server) serveEngine(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		r = r.Clone(r.Context())
+		r.Method = http.MethodGet
+	}
+	s.engine.ServeHTTP(w, r)
 }
 
 // GinRoutes lists what Gin actually registered.

@@ -59,6 +59,8 @@ type Server struct {
 	scopes    map[string]resolver // scope kind → resolver (initScopes)
 	guestActs *rbac.ActionSet     // the per-guest actions of allowed_actions
 	etags     map[string]string   // static file → its ETag
+	apiDoc    []byte              // the OpenAPI document, JSON
+	apiRoutes []Route             // the documented routes, for the reference page
 	handler   http.Handler        // the engine behind compression
 
 	consoles *consoleHub   // live consoles
@@ -118,6 +120,9 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	}
 	if err := s.initActions(rs); err != nil {
 		return nil, fmt.Errorf("handlers: policy: %w", err)
+	}
+	if err := s.initAPIDoc(rs); err != nil {
+		return nil, fmt.Errorf("handlers: OpenAPI document: %w", err)
 	}
 	e.NoRoute(s.wrapErr(s.noRoute))
 	e.NoMethod(s.wrapErr(func(c *gin.Context) error { return methodNotAllowed(c) }))

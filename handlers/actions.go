@@ -43,8 +43,9 @@ func (s *Server) guestActions(p rbac.Principal, guestRoles []string) ([]string, 
 	return s.guestActs.Of(append(slices.Clone(p.Roles), guestRoles...)...)
 }
 
-// fillActions sets AllowedActions on one guest for p.
+// fillActions sets AllowedActions (and the host's name) on one guest for p.
 func (s *Server) fillActions(p rbac.Principal, vm *api.VM) error {
+	vm.Host = s.opt.Host
 	acts, err := s.guestActions(p, s.d.Authz.GuestRolesOf(p, vm.Name))
 	vm.AllowedActions = acts
 	return err
@@ -59,6 +60,7 @@ func (s *Server) fillListActions(p rbac.Principal, vms []api.VM, roles map[strin
 		return err
 	}
 	for i := range vms {
+		vms[i].Host = s.opt.Host // one host in this version
 		if len(global) == s.guestActs.Len() {
 			vms[i].AllowedActions = global
 			continue

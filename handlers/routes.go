@@ -61,7 +61,10 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/session", Perm: perm("session", "self"), Handle: s.getSession, Summary: "The caller's session", Out: api.Session{}},
 		{Method: "DELETE", Path: "/api/v1/session", Perm: perm("session", "self"), Audit: "session.logout", Handle: s.logout, Summary: "Log out", Status: 204},
 
-		{Method: "GET", Path: "/api/v1/host", Perm: perm("host", "read"), Handle: s.getHost, Summary: "The host (kept for the shell; see /api/v1/hosts/{host})", Out: api.Host{}},
+		// Hosts: the registry, and one host under /api/v1/hosts/{host}; the
+		// older /api/v1/host still answers (the one host) until the Host page moves.
+		{Method: "GET", Path: "/api/v1/hosts", Perm: perm("host", "list"), Handle: s.listHosts, Summary: "The hosts: name, state, versions (the URI for admins)", Out: api.HostList{}},
+		{Method: "GET", Path: "/api/v1/host", Perm: perm("host", "read"), Handle: s.getHost, Summary: "The one host (deprecated: use /api/v1/hosts/{host})", Out: api.Host{}},
 		{Method: "GET", Path: "/api/v1/hosts/:host", Perm: perm("host", "read"), Scope: hostScope("host"), Handle: s.getHost, Summary: "One host: name, libvirt, resources, guest counts", Out: api.Host{}},
 		{Method: "GET", Path: "/api/v1/audit", Perm: perm("audit", "read"), Handle: s.listAudit, Summary: "Audit events, newest first", Out: api.AuditList{},
 			Query: []Param{{"user", "actor, realm:name"}, {"realm", "actor's realm"}, {"action", "e.g. vm.start"}, {"target", "e.g. vm:web01"},

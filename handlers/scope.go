@@ -95,7 +95,7 @@ func (s *Server) resolveGuest(c *gin.Context, p rbac.Principal, perm rbac.Permis
 	return guestRef{Name: name}, nil
 }
 
-// localHost is the one host of this version: the server's libvirt URI.
+// localHost is the one host's name unless the config names it.
 const localHost = "local"
 
 // CodeHostNotFound answers a host name the portal does not manage.
@@ -104,12 +104,12 @@ var CodeHostNotFound = fault.Define("host_not_found", fault.NotFound)
 // validHostName accepts the names a host registry may use.
 func validHostName(id string) bool { return virt.ValidateName(id) == nil }
 
-// resolveHost knows the one host, "local"; any other name is not found.
+// resolveHost knows the one host of this version; any other name is not found.
 func (s *Server) resolveHost(_ *gin.Context, p rbac.Principal, perm rbac.Permission, name string) (any, error) {
 	if !validHostName(name) {
 		return nil, fault.CodeInvalidName.New("a host name must start with a letter or digit and contain only letters, digits, '.', '_', '+' and '-'")
 	}
-	if name != localHost {
+	if name != s.opt.Host {
 		return nil, CodeHostNotFound.New("host %q not found", name)
 	}
 	ok, err := s.d.Authz.Allowed(p, perm)

@@ -33,6 +33,7 @@ type Options struct {
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
 	Version        string
+	Host           string // the one host's short name; default "local"
 	Console        ConsoleOptions // consoles and screenshots
 }
 
@@ -89,6 +90,9 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Host == "" {
+		opt.Host = localHost
 	}
 	opt.Console.applyDefaults()
 	s := &Server{opt: opt, d: d, log: opt.Logger, now: opt.Now}

@@ -33,7 +33,7 @@ type Options struct {
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
 	Version        string
-	Host           string // the one host's short name; default "local"
+	Host           string         // the one host's short name; default "local"
 	Console        ConsoleOptions // consoles and screenshots
 }
 

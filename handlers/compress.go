@@ -29,7 +29,9 @@ func compressible(ct string) bool {
 // compressor wraps h with gzip and zstd compression for clients that
 // accept it. HEAD requests are left alone (the library's choice: some
 // proxies mishandle them), and so are WebSocket handshakes, whose
-// connection is taken over by the handler.
+// connection is taken over by the handler, and event streams: the
+// compressor holds back headers flushed before the first bytes, which
+// would keep an EventSource from opening.
 func compressor(h http.Handler) (http.Handler, error) {
 	wrap, err := gzhttp.NewWrapper(gzhttp.ContentTypeFilter(compressible))
 	if err != nil {
@@ -37,7 +39,7 @@ func compressor(h http.Handler) (http.Handler, error) {
 	}
 	gz := wrap(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
+		if r.Header.Get("Upgrade") != "" || strings.HasPrefix(r.Header.Get("Accept"), "text/event-stream") {
 			h.ServeHTTP(w, r)
 			return
 		}

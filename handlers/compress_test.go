@@ -3,12 +3,17 @@ package handlers
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/rbac"
 )
 
 func gunzip(t *testing.T, b []byte) []byte {
@@ -96,6 +101,43 @@ func TestCompression(t *testing.T) {
 				t.Fatalf("%d body bytes", len(r.body))
 			}
 		})
+	}
+}
+
+// TestEventStreamNotHeldBack: headers an event stream flushes reach the
+// client before its first event, whatever Accept-Encoding says.
+func TestEventStreamNotHeldBack(t *testing.T) {
+	release := make(chan struct{})
+	stream := func(c *gin.Context) error {
+		c.Header("Content-Type", "text/event-stream")
+		c.Status(http.StatusOK)
+		c.Writer.WriteHeaderNow()
+		c.Writer.Flush()
+		select {
+		case <-release:
+		case <-c.Request.Context().Done():
+			return nil
+		}
+		_, _ = c.Writer.WriteString("data: hello\n\n")
+		return nil
+	}
+	e := newEnv(t, withRoutes(func(rs []Route) []Route {
+		return append(rs, Route{Method: "GET", Path: "/test/events", Perm: rbac.Public, Timeout: -1, Handle: stream})
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+"/test/events", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, err := http.DefaultClient.Do(req) // returns at the headers, before any event
+	if err != nil {
+		t.Fatal("no headers before the first event:", err)
+	}
+	defer res.Body.Close()
+	close(release)
+	b, _ := io.ReadAll(res.Body)
+	if res.Header.Get("Content-Encoding") != "" || string(b) != "data: hello\n\n" {
+		t.Fatalf("Content-Encoding %q, body %q", res.Header.Get("Content-Encoding"), b)
 	}
 }
 

@@ -43,7 +43,7 @@ func (s *Server) guestActions(p rbac.Principal, guestRoles []string) ([]string, 
 	return s.guestActs.Of(append(slices.Clone(p.Roles), guestRoles...)...)
 }
 
-// fillActions sets AllowedActions (and the host's name) on one guest for p.
+// fillActions sets AllowedActions, and the host's name, on one guest for p.
 func (s *Server) fillActions(p rbac.Principal, vm *api.VM) error {
 	vm.Host = s.opt.Host
 	acts, err := s.guestActions(p, s.d.Authz.GuestRolesOf(p, vm.Name))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/store"
 )
 
 // TestRouteLimits: a route's own body limit and timeout hold, and a route
@@ -76,6 +78,14 @@ func TestRouteLimits(t *testing.T) {
 			r := resp{status: res.StatusCode, body: b}
 			want(t, r, tc.status, tc.code)
 		})
+	}
+	// A refused body is an attempt all the same: it is audited.
+	var results []string
+	for _, ev := range e.audit(store.AuditFilter{Action: "test.small"}) {
+		results = append(results, ev.Result)
+	}
+	if !slices.Contains(results, "denied:too_large") || !slices.Contains(results, "ok") {
+		t.Errorf("audited test.small results %v", results)
 	}
 	t.Run("no timeout outlives the defaults", func(t *testing.T) {
 		r := c.do("GET", "/test/stream", nil)

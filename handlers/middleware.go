@@ -14,6 +14,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/virt"
 )
@@ -100,34 +101,33 @@ func (s *Server) securityHeaders(c *gin.Context) {
 // limitBody refuses a body over limit bytes (-1: no limit; the handler
 // bounds what it reads): at once when Content-Length says so, else when
 // the handler reads past it.
-func (s *Server) limitBody(c *gin.Context, limit int64) bool {
+func limitBody(c *gin.Context, limit int64) error {
 	if limit < 0 {
-		return true
+		return nil
 	}
 	if c.Request.ContentLength > limit {
-		s.render(c, api.Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes", limit))
-		return false
+		return fault.CodeTooLarge.New("request body exceeds %d bytes", limit)
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
-	return true
+	return nil
 }
 
 // limits applies a route's own body limit and deadlines. Handler set the
 // server's defaults for every request; a route with its own timeout moves
 // the connection's read and write deadlines (-1: none, for event streams
 // and uploads) and bounds the handler's context the same way.
-func (s *Server) limits(c *gin.Context, rt Route) (ok bool, cancel context.CancelFunc) {
+func (s *Server) limits(c *gin.Context, rt Route) (cancel context.CancelFunc, err error) {
 	limit := rt.BodyLimit
 	if limit == 0 {
 		limit = s.opt.BodyLimit
 	}
-	if !s.limitBody(c, limit) {
-		return false, func() {}
+	if err := limitBody(c, limit); err != nil {
+		return func() {}, err
 	}
 	if rt.Timeout == 0 {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), s.opt.WriteTimeout)
 		c.Request = c.Request.WithContext(ctx)
-		return true, cancel
+		return cancel, nil
 	}
 	var read, write time.Time // zero: no deadline
 	if rt.Timeout > 0 {
@@ -138,11 +138,11 @@ func (s *Server) limits(c *gin.Context, rt Route) (ok bool, cancel context.Cance
 	_ = rc.SetReadDeadline(read) // ErrNotSupported under a recorder: nothing to bound there
 	_ = rc.SetWriteDeadline(write)
 	if rt.Timeout < 0 {
-		return true, func() {}
+		return func() {}, nil
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), rt.Timeout)
 	c.Request = c.Request.WithContext(ctx)
-	return true, cancel
+	return cancel, nil
 }
 
 func (s *Server) loadSession(c *gin.Context) {
@@ -204,16 +204,16 @@ func ownOrigin(r *http.Request, required bool) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
-// chain builds the per-route part of the chain: CSRF → permission → handler,
+// chain builds the per-route part of the chain: limits → CSRF → scope and
+// permission → handler,
 // then the audit record for unsafe methods, then the one error renderer.
 func (s *Server) chain(rt Route) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ok, cancel := s.limits(c, rt)
+		cancel, err := s.limits(c, rt)
 		defer cancel()
-		if !ok {
-			return
+		if err == nil {
+			err = s.guard(c, rt)
 		}
-		err := s.guard(c, rt)
 		denied := err != nil
 		if err == nil {
 			err = rt.Handle(c)

@@ -71,12 +71,12 @@ func objectOf[T any](c *gin.Context) (T, bool) {
 	return o, ok
 }
 
-// GuestRef is the guest a guest-scoped route acts on.
+// guestRef is the guest a guest-scoped route acts on.
 type guestRef struct {
 	Name string
 }
 
-// HostRef is the host a host-scoped route acts on.
+// hostRef is the host a host-scoped route acts on.
 type hostRef struct {
 	Name string
 }

@@ -60,6 +60,12 @@ type VM struct {
 	// MyRole is the caller's effective role on the guest: admin, auditor,
 	// manager, operator or viewer; the UI offers only what it allows.
 	MyRole string `json:"my_role,omitempty"`
+	// AllowedActions names what the caller may do with the guest, as
+	// "object.action" ("vm.power", "access.write"), from the server's
+	// policy: the UI shows its buttons from this list.
+	AllowedActions []string `json:"allowed_actions"`
+	// Host is the short name of the host the guest lives on.
+	Host string `json:"host"`
 }
 
 // VMList is the answer of GET /api/v1/vms.
@@ -163,8 +169,9 @@ type AuditList struct {
 	Next  string       `json:"next,omitempty"`
 }
 
-// Host is GET /api/v1/host: a short summary for the shell.
+// Host is GET /api/v1/hosts/{host} (and /api/v1/host): a short summary.
 type Host struct {
+	Name       string `json:"name"` // the portal's short name, e.g. "local"
 	Hostname   string `json:"hostname"`
 	URI        string `json:"uri"`
 	Driver     string `json:"driver"`
@@ -174,6 +181,27 @@ type Host struct {
 	Demo       bool   `json:"demo"`
 	VMsTotal   int    `json:"vms_total"`
 	VMsRunning int    `json:"vms_running"`
+}
+
+// HostState says whether the portal reaches a host.
+const (
+	HostConnected   = "connected"
+	HostUnreachable = "unreachable"
+)
+
+// HostSummary is one entry of GET /api/v1/hosts.
+type HostSummary struct {
+	Name       string `json:"name"`
+	State      string `json:"state"` // connected, unreachable
+	Driver     string `json:"driver,omitempty"`
+	Libvirt    string `json:"libvirt_version,omitempty"`
+	Hypervisor string `json:"hypervisor_version,omitempty"` // QEMU's version on KVM hosts
+	URI        string `json:"uri,omitempty"`                // for those who may configure hosts (admins)
+}
+
+// HostList is GET /api/v1/hosts.
+type HostList struct {
+	Items []HostSummary `json:"items"`
 }
 
 // Grant gives a user or a group of a realm a role on one guest.

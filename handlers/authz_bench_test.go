@@ -33,7 +33,7 @@ func BenchmarkGuestAuthorization(b *testing.B) {
 	bypass, err := newServer(e.srv.opt, e.srv.d, func(rs []Route) []Route {
 		for i := range rs {
 			if rs[i].Method == "GET" && rs[i].Path == "/api/v1/vms/:name" {
-				rs[i].Perm, rs[i].VM = rbac.Public, ""
+				rs[i].Perm, rs[i].Scope = rbac.Public, Scope{}
 			}
 		}
 		return rs

@@ -69,9 +69,17 @@ type env struct {
 type envConfig struct {
 	opts   Options
 	realms []auth.Realm // enabled before the local and test realms
+	policy string       // policy.csv text; "" the embedded one
+	alter  func([]Route) []Route
 }
 
 type envOpt func(*envConfig)
+
+// withPolicy serves with a custom policy (as policy.file would).
+func withPolicy(text string) envOpt { return func(c *envConfig) { c.policy = text } }
+
+// withRoutes changes the route table (test routes beside the real ones).
+func withRoutes(f func([]Route) []Route) envOpt { return func(c *envConfig) { c.alter = f } }
 
 // withOptions changes the server's Options.
 func withOptions(f func(*Options)) envOpt { return func(c *envConfig) { f(&c.opts) } }
@@ -119,13 +127,13 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 			t.Fatal(err)
 		}
 	}
-	authz, err := rbac.New(policy.Model, policy.Policy, vm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := envConfig{opts: Options{Logger: log, BodyLimit: 64 << 10, Version: "test"}}
+	cfg := envConfig{opts: Options{Logger: log, BodyLimit: 64 << 10, Version: "test"}, policy: policy.Policy}
 	for _, f := range opts {
 		f(&cfg)
+	}
+	authz, err := rbac.New(policy.Model, cfg.policy, vm)
+	if err != nil {
+		t.Fatal(err)
 	}
 	realms, err := auth.NewRealms(append(cfg.realms, auth.NewLocal(st), staticRealm{users: map[string]rbac.Principal{
 		"audrey": {Realm: "test", Name: "audrey", Roles: []string{rbac.RoleAuditor}},
@@ -135,9 +143,9 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 		t.Fatal(err)
 	}
 	o := cfg.opts
-	srv, err := New(o, Deps{Store: st, Virt: vm, Authz: authz, Realms: realms,
+	srv, err := newServer(o, Deps{Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, bytes.Repeat([]byte{7}, 64), 30*time.Minute, 12*time.Hour, o.TLS),
-		Login:    login.New(realms, login.NewThrottle(st), login.Options{})})
+		Login:    login.New(realms, login.NewThrottle(st), login.Options{})}, cfg.alter)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,14 +98,51 @@ func (s *Server) setSecurityHeaders(h http.Header, path string, https bool) {
 	}
 }
 
-func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > s.opt.BodyLimit {
-		s.render(c, fault.CodeTooLarge.New("request body exceeds %d bytes", s.opt.BodyLimit))
-		c.Abort()
-		return
+// limitBody refuses a body over limit bytes (-1: no limit; the handler
+// bounds what it reads): at once when Content-Length says so, else when
+// the handler reads past it.
+func limitBody(c *gin.Context, limit int64) error {
+	if limit < 0 {
+		return nil
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opt.BodyLimit)
-	c.Next()
+	if c.Request.ContentLength > limit {
+		return fault.CodeTooLarge.New("request body exceeds %d bytes", limit)
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	return nil
+}
+
+// limits applies a route's own body limit and deadlines. Handler set the
+// server's defaults for every request; a route with its own timeout moves
+// the connection's read and write deadlines (-1: none, for event streams
+// and uploads) and bounds the handler's context the same way.
+func (s *Server) limits(c *gin.Context, rt Route) (cancel context.CancelFunc, err error) {
+	limit := rt.BodyLimit
+	if limit == 0 {
+		limit = s.opt.BodyLimit
+	}
+	if err := limitBody(c, limit); err != nil {
+		return func() {}, err
+	}
+	if rt.Timeout == 0 {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), s.opt.WriteTimeout)
+		c.Request = c.Request.WithContext(ctx)
+		return cancel, nil
+	}
+	var read, write time.Time // zero: no deadline
+	if rt.Timeout > 0 {
+		read = time.Now().Add(rt.Timeout) // the real clock: tests may set s.now
+		write = read
+	}
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetReadDeadline(read) // ErrNotSupported under a recorder: nothing to bound there
+	_ = rc.SetWriteDeadline(write)
+	if rt.Timeout < 0 {
+		return func() {}, nil
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), rt.Timeout)
+	c.Request = c.Request.WithContext(ctx)
+	return cancel, nil
 }
 
 func (s *Server) loadSession(c *gin.Context) {
@@ -177,11 +214,16 @@ func ownOrigin(r *http.Request, required bool) bool {
 		normOrigin(u.Scheme+"://"+u.Host) == want
 }
 
-// chain builds the per-route part of the chain: CSRF → permission → handler,
+// chain builds the per-route part of the chain: limits → CSRF → scope and
+// permission → handler,
 // then the audit record for unsafe methods, then the one error renderer.
 func (s *Server) chain(rt Route) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		err := s.guard(c, rt)
+		cancel, err := s.limits(c, rt)
+		defer cancel()
+		if err == nil {
+			err = s.guard(c, rt)
+		}
 		denied := err != nil
 		if err == nil {
 			err = rt.Handle(c)
@@ -213,21 +255,17 @@ func (s *Server) guard(c *gin.Context, rt Route) error {
 		return fault.CodeUnauthorized.New("login required")
 	}
 	p := sess.Principal()
-	if rt.VM == "" {
-		ok, err := s.d.Authz.Allowed(p, rt.Perm)
-		if err != nil {
-			return s.internal(c, "authorize", err)
-		}
-		if !ok {
-			return fault.CodeForbidden.New("your role may not %s %s", rt.Perm.Action, rt.Perm.Object)
-		}
-		return nil
+	if !rt.Scope.IsZero() {
+		return s.resolveScope(c, rt, p)
 	}
-	name := c.Param(rt.VM)
-	if err := virt.ValidateName(name); err != nil {
-		return err
+	ok, err := s.d.Authz.Allowed(p, rt.Perm)
+	if err != nil {
+		return s.internal(c, "authorize", err)
 	}
-	return s.decideOnGuest(c, p, rt.Perm, name)
+	if !ok {
+		return fault.CodeForbidden.New("your role may not %s %s", rt.Perm.Action, rt.Perm.Object)
+	}
+	return nil
 }
 
 // decideOnGuest allows perm on guest, or refuses: someone who may not see
@@ -287,9 +325,7 @@ func (s *Server) audit(c *gin.Context, rt Route, err error, denied bool) {
 	} else {
 		ev.Actor = c.GetString(keyActor)
 	}
-	if rt.VM != "" {
-		ev.Target = "vm:" + c.Param(rt.VM)
-	}
+	ev.Target = s.auditTarget(c, rt)
 	if err != nil {
 		code := codeOf(err)
 		ev.Result = "error:" + code

@@ -38,12 +38,40 @@ func (s *Server) readyz(c *gin.Context) error {
 	return nil
 }
 
+// getHost answers /api/v1/hosts/{host} (the scope resolved the host) and
+// the older /api/v1/host, which is the one host.
 func (s *Server) getHost(c *gin.Context) error {
 	h, err := s.d.Virt.Host(c.Request.Context())
 	if err != nil {
 		return err
 	}
+	h.Name = s.opt.Host
+	if ref, ok := objectOf[hostRef](c); ok {
+		h.Name = ref.Name
+	}
 	c.JSON(http.StatusOK, h)
+	return nil
+}
+
+// listHosts answers GET /api/v1/hosts: every host with its state and
+// versions; the URI only for those who may configure hosts.
+func (s *Server) listHosts(c *gin.Context) error {
+	d, _ := sessionOf(c)
+	showURI, err := s.d.Authz.Allowed(d.Principal(), perm("host", "config"))
+	if err != nil {
+		return s.internal(c, "authorize", err)
+	}
+	h := api.HostSummary{Name: s.opt.Host, State: api.HostConnected}
+	if err := s.d.Virt.Ready(); err != nil {
+		h.State = api.HostUnreachable
+	} else if h.Driver, h.Libvirt, h.Hypervisor, err = s.d.Virt.Versions(c.Request.Context()); err != nil {
+		s.log.Warn("host versions", "request_id", c.GetString(keyReqID), "host", h.Name, "err", err)
+		h.State = api.HostUnreachable
+	}
+	if showURI {
+		h.URI = s.d.Virt.URI()
+	}
+	c.JSON(http.StatusOK, api.HostList{Items: []api.HostSummary{h}})
 	return nil
 }
 
@@ -114,7 +142,9 @@ func (s *Server) appPage(c *gin.Context) error { return s.page(c, "app.html") }
 func (s *Server) staticFile(c *gin.Context) error {
 	name := path.Clean("dist/" + c.Param("file"))
 	b, err := fs.ReadFile(static.FS, name)
-	if !strings.HasPrefix(name, "dist/") || err != nil {
+	// Source maps stay out of the binary's answers: a development build
+	// inlines them into the bundle instead.
+	if !strings.HasPrefix(name, "dist/") || strings.HasSuffix(name, ".map") || err != nil {
 		return fault.CodeNotFound.New("no such file")
 	}
 	if c.Query("v") == s.assets {
@@ -122,8 +152,8 @@ func (s *Server) staticFile(c *gin.Context) error {
 	} else {
 		c.Header("Cache-Control", "no-cache")
 	}
-	if strings.HasSuffix(name, ".map") {
-		c.Header("Content-Type", "application/json")
+	if tag := s.etags[name]; tag != "" {
+		c.Header("ETag", tag)
 	}
 	http.ServeContent(c.Writer, c.Request, name, time.Time{}, bytes.NewReader(b))
 	return nil

@@ -12,66 +12,97 @@ import (
 )
 
 // Route is one line of the route table. Every route names its permission;
-// guest-scoped routes name the path parameter holding the guest; unsafe
-// routes name their audit action.
+// routes about one object name its scope (the resolver and the path
+// parameter); unsafe routes name their audit action.
 type Route struct {
 	Method string
 	Path   string
 	Perm   rbac.Permission
-	VM     string // path parameter with the guest's name, or ""
+	Scope  Scope  // the object the permission is decided on; zero: none
 	Audit  string // audit action for unsafe methods, e.g. "vm.start"
 	Handle func(*gin.Context) error
 
 	// Documentation and limits (the OpenAPI document is generated from them).
 	Summary   string        // one line for the API reference
-	In, Out   any           // request and response body types (zero values of api types), nil: none
+	In, Out   any           // request and response body types (zero values of api types, or Body), nil: none
+	Status    int           // success status; 0: 200
+	Query     []Param       // query parameters
 	BodyLimit int64         // bytes; 0: the server's default; -1: unlimited (the handler bounds it)
-	Timeout   time.Duration // 0: the server's default; -1: none (event streams)
+	Timeout   time.Duration // 0: the server's default; -1: none (event streams, uploads)
 }
+
+// Body is a route's body that is not JSON: its media type.
+type Body struct{ MediaType string }
+
+// Param documents one query parameter.
+type Param struct{ Name, Doc string }
 
 func perm(object, action string) rbac.Permission {
 	return rbac.Permission{Object: object, Action: action}
 }
 
+var (
+	htmlPage = Body{MediaType: "text/html"}
+	pngImage = Body{MediaType: "image/png"}
+)
+
 func (s *Server) routes() []Route {
 	public := rbac.Public
 	rs := []Route{
-		{Method: "GET", Path: "/healthz", Perm: public, Handle: s.healthz},
-		{Method: "GET", Path: "/readyz", Perm: public, Handle: s.readyz},
-		{Method: "GET", Path: "/static/*file", Perm: public, Handle: s.staticFile},
+		{Method: "GET", Path: "/healthz", Perm: public, Handle: s.healthz, Summary: "Liveness: the process answers", Out: api.Health{}},
+		{Method: "GET", Path: "/readyz", Perm: public, Handle: s.readyz, Summary: "Readiness: the database and libvirt answer (503 when not)", Out: api.Health{}},
+		{Method: "GET", Path: "/static/*file", Perm: public, Handle: s.staticFile, Summary: "The browser app's bundled files", Out: Body{MediaType: "application/octet-stream"}},
+		{Method: "GET", Path: "/api/v1/openapi.json", Perm: public, Handle: s.openAPIDoc, Summary: "This API as an OpenAPI 3.1 document", Out: Body{MediaType: "application/json"}},
+		{Method: "GET", Path: "/api/docs", Perm: public, Handle: s.apiDocsPage, Summary: "The API reference, readable", Out: htmlPage},
 
-		{Method: "GET", Path: "/api/v1/realms", Perm: public, Handle: s.listRealms},
-		{Method: "POST", Path: "/api/v1/session", Perm: public, Audit: "session.login", Handle: s.login},
-		{Method: "GET", Path: "/api/v1/session", Perm: perm("session", "self"), Handle: s.getSession},
-		{Method: "DELETE", Path: "/api/v1/session", Perm: perm("session", "self"), Audit: "session.logout", Handle: s.logout},
+		{Method: "GET", Path: "/api/v1/realms", Perm: public, Handle: s.listRealms, Summary: "The login realms offered", Out: api.Realms{}},
+		{Method: "POST", Path: "/api/v1/session", Perm: public, Audit: "session.login", Handle: s.login,
+			Summary: "Log in: sets the session cookie and returns the CSRF token", In: api.LoginRequest{}, Out: api.Session{}},
+		{Method: "GET", Path: "/api/v1/session", Perm: perm("session", "self"), Handle: s.getSession, Summary: "The caller's session", Out: api.Session{}},
+		{Method: "DELETE", Path: "/api/v1/session", Perm: perm("session", "self"), Audit: "session.logout", Handle: s.logout, Summary: "Log out", Status: 204},
 
-		{Method: "GET", Path: "/api/v1/host", Perm: perm("host", "read"), Handle: s.getHost},
-		{Method: "GET", Path: "/api/v1/audit", Perm: perm("audit", "read"), Handle: s.listAudit},
-		{Method: "GET", Path: "/api/v1/directory/users", Perm: perm("directory", "read"), Handle: s.searchDirectory(false)},
-		{Method: "GET", Path: "/api/v1/directory/groups", Perm: perm("directory", "read"), Handle: s.searchDirectory(true)},
+		// Hosts: the registry, and one host under /api/v1/hosts/{host}; the
+		// older /api/v1/host still answers (the one host) until the Host page moves.
+		{Method: "GET", Path: "/api/v1/hosts", Perm: perm("host", "list"), Handle: s.listHosts, Summary: "The hosts: name, state, versions (the URI for admins)", Out: api.HostList{}},
+		{Method: "GET", Path: "/api/v1/host", Perm: perm("host", "read"), Handle: s.getHost, Summary: "The one host (deprecated: use /api/v1/hosts/{host})", Out: api.Host{}},
+		{Method: "GET", Path: "/api/v1/hosts/:host", Perm: perm("host", "read"), Scope: hostScope("host"), Handle: s.getHost, Summary: "One host: name, libvirt, resources, guest counts", Out: api.Host{}},
+		{Method: "GET", Path: "/api/v1/audit", Perm: perm("audit", "read"), Handle: s.listAudit, Summary: "Audit events, newest first", Out: api.AuditList{},
+			Query: []Param{{"user", "actor, realm:name"}, {"realm", "actor's realm"}, {"action", "e.g. vm.start"}, {"target", "e.g. vm:web01"},
+				{"result", "ok, error:<code> or denied:<code>"}, {"since", "RFC 3339 time"}, {"until", "RFC 3339 time"},
+				{"before", "event id: the page after the previous answer's next"}, {"limit", "page size"}}},
+		{Method: "GET", Path: "/api/v1/directory/users", Perm: perm("directory", "read"), Handle: s.searchDirectory(false), Summary: "Search the realms' users (for grants)", Out: api.DirList{},
+			Query: []Param{{"q", "name prefix"}, {"realm", "one realm; empty: all"}, {"limit", "most entries"}}},
+		{Method: "GET", Path: "/api/v1/directory/groups", Perm: perm("directory", "read"), Handle: s.searchDirectory(true), Summary: "Search the realms' groups (for grants)", Out: api.DirList{},
+			Query: []Param{{"q", "name prefix"}, {"realm", "one realm; empty: all"}, {"limit", "most entries"}}},
 
-		{Method: "GET", Path: "/api/v1/vms", Perm: perm("vm", "list"), Handle: s.listVMs},
-		{Method: "GET", Path: "/api/v1/vms/:name", Perm: perm("vm", "read"), VM: "name", Handle: s.getVM},
-		{Method: "DELETE", Path: "/api/v1/vms/:name", Perm: perm("vm", "delete"), VM: "name", Audit: "vm.delete", Handle: s.deleteVM},
-		{Method: "GET", Path: "/api/v1/vms/:name/access", Perm: perm("access", "read"), VM: "name", Handle: s.getAccess},
-		{Method: "PUT", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), VM: "name", Audit: "vm.access.set", Handle: s.putAccess},
-		{Method: "PATCH", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), VM: "name", Audit: "vm.access.change", Handle: s.patchAccess},
-		{Method: "GET", Path: "/api/v1/vms/:name/screenshot", Perm: perm("vm", "read"), VM: "name", Handle: s.screenshot},
+		{Method: "GET", Path: "/api/v1/vms", Perm: perm("vm", "list"), Handle: s.listVMs, Summary: "The guests the caller may see", Out: api.VMList{},
+			Query: []Param{{"q", "name contains"}, {"state", "comma-separated states"}, {"sort", "name, state, memory, vcpus, cpu; - for descending"}}},
+		{Method: "GET", Path: "/api/v1/vms/:name", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.getVM, Summary: "One guest with its devices", Out: api.VMDetail{}},
+		{Method: "DELETE", Path: "/api/v1/vms/:name", Perm: perm("vm", "delete"), Scope: guestScope("name"), Audit: "vm.delete", Handle: s.deleteVM,
+			Summary: "Delete a shut-off guest", Status: 204, Query: []Param{{"volumes", "true: delete its volumes too"}}},
+		{Method: "GET", Path: "/api/v1/vms/:name/access", Perm: perm("access", "read"), Scope: guestScope("name"), Handle: s.getAccess, Summary: "Who may use the guest", Out: api.Access{}},
+		{Method: "PUT", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), Scope: guestScope("name"), Audit: "vm.access.set", Handle: s.putAccess,
+			Summary: "Replace the guest's grants", In: api.Access{}, Out: api.Access{}},
+		{Method: "PATCH", Path: "/api/v1/vms/:name/access", Perm: perm("access", "write"), Scope: guestScope("name"), Audit: "vm.access.change", Handle: s.patchAccess,
+			Summary: "Add and remove grants", In: api.AccessPatch{}, Out: api.Access{}},
+		{Method: "GET", Path: "/api/v1/vms/:name/screenshot", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.screenshot, Summary: "A screenshot of the guest's display", Out: pngImage},
 
 		// Consoles: a one-time token for a guest, then the WebSocket, whose
 		// guest comes from the token (its handler decides vm:console itself).
-		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), VM: "name", Audit: "vm.console.token", Handle: s.consoleToken},
-		{Method: "GET", Path: "/api/v1/console/ws", Perm: perm("session", "self"), Handle: s.consoleSocket},
+		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), Scope: guestScope("name"), Audit: "vm.console.token", Handle: s.consoleToken,
+			Summary: "A one-time console ticket (VNC, serial) or a remote-viewer file (SPICE)", In: api.ConsoleRequest{}, Out: api.ConsoleTicket{}},
+		{Method: "GET", Path: "/api/v1/console/ws", Perm: perm("session", "self"), Timeout: -1, Handle: s.consoleSocket,
+			Summary: "The console WebSocket, opened with a ticket's token", Status: 101, Query: []Param{{"token", "the ticket's one-time token"}}},
 	}
 	for _, a := range api.VMActions {
-		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), VM: "name",
-			Audit: "vm." + a, Handle: s.vmAction(a)})
+		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), Scope: guestScope("name"),
+			Audit: "vm." + a, Handle: s.vmAction(a), Summary: "Power action: " + a, Out: api.VM{}})
 	}
 	// The browser app's pages: the shell is public, the app asks for a session.
 	for _, p := range []string{"/", "/guests", "/guests/:name", "/templates", "/storage", "/networks", "/host", "/audit"} {
-		rs = append(rs, Route{Method: "GET", Path: p, Perm: public, Handle: s.appPage})
+		rs = append(rs, Route{Method: "GET", Path: p, Perm: public, Handle: s.appPage, Summary: "The browser app", Out: htmlPage})
 	}
-	rs = append(rs, Route{Method: "GET", Path: "/login", Perm: public, Handle: s.loginPage})
+	rs = append(rs, Route{Method: "GET", Path: "/login", Perm: public, Handle: s.loginPage, Summary: "The login page", Out: htmlPage})
 	return rs
 }
 
@@ -89,8 +120,9 @@ func (s *Server) register(e *gin.Engine, rs []Route) error {
 			return fmt.Errorf("handlers: route %s %s has no handler", rt.Method, rt.Path)
 		case unsafeMethod(rt.Method) && rt.Audit == "":
 			return fmt.Errorf("handlers: unsafe route %s %s has no audit action", rt.Method, rt.Path)
-		case rt.VM != "" && !hasParam(rt.Path, rt.VM):
-			return fmt.Errorf("handlers: route %s %s names guest parameter %q it does not have", rt.Method, rt.Path, rt.VM)
+		}
+		if err := s.checkScope(rt); err != nil {
+			return err
 		}
 		e.Handle(rt.Method, rt.Path, s.chain(rt))
 	}

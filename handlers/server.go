@@ -26,13 +26,16 @@ import (
 // Options configure the HTTP layer.
 type Options struct {
 	Logger         *slog.Logger
-	BodyLimit      int64            // bytes; larger bodies get 413
+	BodyLimit      int64            // bytes; larger bodies get 413 (a route may set its own)
+	ReadTimeout    time.Duration    // time to read a request body (a route may set its own); default 30 s
+	WriteTimeout   time.Duration    // time to write a response (a route may set its own); default 60 s
 	TLS            bool             // cookies Secure, HSTS
 	PublicURL      string           // how browsers reach the portal (https://portal.example.org); "" : the request's own
 	TrustedProxies []string         // whose X-Forwarded-For is believed; none by default
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
 	Version        string
+	Host           string         // the one host's short name; default "local"
 	Console        ConsoleOptions // consoles and screenshots
 }
 
@@ -57,6 +60,13 @@ type Server struct {
 	edgeCfg edgeConfig
 	now     func() time.Time
 
+	scopes    map[string]resolver // scope kind → resolver (initScopes)
+	guestActs *rbac.ActionSet     // the per-guest actions of allowed_actions
+	etags     map[string]string   // static file → its ETag
+	apiDoc    []byte              // the OpenAPI document, JSON
+	apiRoutes []Route             // the documented routes, for the reference page
+	handler   http.Handler        // the engine behind compression
+
 	consoles *consoleHub   // live consoles
 	opener   consoleOpener // the guest side of consoles: s.d.Virt, or a fake in tests
 }
@@ -75,8 +85,17 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if opt.BodyLimit <= 0 {
 		opt.BodyLimit = 1 << 20
 	}
+	if opt.ReadTimeout <= 0 {
+		opt.ReadTimeout = 30 * time.Second
+	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = 60 * time.Second
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Host == "" {
+		opt.Host = localHost
 	}
 	opt.Console.applyDefaults()
 	s := &Server{opt: opt, d: d, log: opt.Logger, now: opt.Now}
@@ -91,6 +110,7 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 		return nil, fmt.Errorf("handlers: templates: %w", err)
 	}
 	s.assets = assetVersion(opt.Version)
+	s.etags = assetETags()
 
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -102,7 +122,8 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if err := e.SetTrustedProxies(opt.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
 	}
-	e.Use(s.requestID, s.recoverer, s.accessLog, s.limitBody, s.loadSession)
+	e.Use(s.requestID, s.recoverer, s.accessLog, s.loadSession)
+	s.initScopes()
 	rs := s.routes()
 	if alter != nil {
 		rs = alter(rs)
@@ -110,29 +131,51 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if err := s.register(e, rs); err != nil {
 		return nil, err
 	}
+	if err := s.initActions(rs); err != nil {
+		return nil, fmt.Errorf("handlers: policy: %w", err)
+	}
+	if err := s.initAPIDoc(rs); err != nil {
+		return nil, fmt.Errorf("handlers: OpenAPI document: %w", err)
+	}
 	e.NoRoute(s.wrapErr(s.noRoute))
 	e.NoMethod(s.wrapErr(func(c *gin.Context) error { return methodNotAllowed(c) }))
 	s.engine = e
+	if s.handler, err = compressor(http.HandlerFunc(s.serveEngine)); err != nil {
+		return nil, fmt.Errorf("handlers: compression: %w", err)
+	}
 	s.initConsoles()
 	return s, nil
 }
 
 // Handler returns the http.Handler to serve: the edge (security headers,
-// forwarded headers, the Host and the target's length), then Gin. HEAD is
-// answered as GET: the server drops the body because the original request
-// stays HEAD.
+// forwarded headers, the Host and the target's length), the default
+// deadlines, compression, then Gin.
+//
+// The http.Server has no read or write timeout of its own (a stream or an
+// upload would meet it): every request gets the default deadlines here,
+// and a route with its own timeout moves them (limits).
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r, ok := s.edge(w, r)
 		if !ok {
 			return
 		}
-		if r.Method == http.MethodHead {
-			r = r.Clone(r.Context())
-			r.Method = http.MethodGet
-		}
-		s.engine.ServeHTTP(w, r)
+		rc := http.NewResponseController(w)
+		now := time.Now() // the real clock: tests may set s.now
+		_ = rc.SetReadDeadline(now.Add(s.opt.ReadTimeout))
+		_ = rc.SetWriteDeadline(now.Add(s.opt.WriteTimeout))
+		s.handler.ServeHTTP(w, r)
 	})
+}
+
+// serveEngine answers HEAD as GET: the server drops the body because the
+// original request stays HEAD.
+func (s *Server) serveEngine(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		r = r.Clone(r.Context())
+		r.Method = http.MethodGet
+	}
+	s.engine.ServeHTTP(w, r)
 }
 
 // GinRoutes lists what Gin actually registered.

@@ -33,6 +33,9 @@ func (s *Server) listVMs(c *gin.Context) error {
 		for i := range vms {
 			vms[i].MyRole = s.d.Authz.RoleOn(p, vms[i].Name) // admin or auditor, no grant read
 		}
+		if err := s.fillListActions(p, vms, nil); err != nil {
+			return s.internal(c, "authorize", err)
+		}
 	} else {
 		// Walk the caller's grants, never every guest; each guest's grants once.
 		grs, err := s.d.Authz.GrantedRoles(p, perm("vm", "read"))
@@ -40,14 +43,18 @@ func (s *Server) listVMs(c *gin.Context) error {
 			return s.internal(c, "authorize", err)
 		}
 		names, roles := make([]string, len(grs)), make(map[string]string, len(grs))
+		guestRoles := make(map[string][]string, len(grs))
 		for i, gr := range grs {
-			names[i], roles[gr.Guest] = gr.Guest, gr.Role
+			names[i], roles[gr.Guest], guestRoles[gr.Guest] = gr.Guest, gr.Role, gr.Roles
 		}
 		if vms, err = s.d.Virt.ListNames(c.Request.Context(), names); err != nil {
 			return err
 		}
 		for i := range vms {
 			vms[i].MyRole = roles[vms[i].Name]
+		}
+		if err := s.fillListActions(p, vms, guestRoles); err != nil {
+			return s.internal(c, "authorize", err)
 		}
 	}
 	vms = q.Apply(vms)
@@ -68,6 +75,9 @@ func (s *Server) getVM(c *gin.Context) error {
 	}
 	d, _ := sessionOf(c)
 	vm.MyRole = s.d.Authz.RoleOn(d.Principal(), vm.Name)
+	if err := s.fillActions(d.Principal(), &vm.VM); err != nil {
+		return s.internal(c, "authorize", err)
+	}
 	// Where the host keeps its files is the host's business: only callers
 	// who may read the host see the paths (an rbac error hides them too).
 	if ok, err := s.d.Authz.Allowed(d.Principal(), perm("host", "read")); err != nil || !ok {
@@ -84,6 +94,10 @@ func (s *Server) vmAction(action string) func(*gin.Context) error {
 			return err
 		}
 		vm.MyRole = s.roleOn(c, vm.Name)
+		d, _ := sessionOf(c)
+		if err := s.fillActions(d.Principal(), &vm); err != nil {
+			return s.internal(c, "authorize", err)
+		}
 		c.JSON(http.StatusOK, vm)
 		return nil
 	}

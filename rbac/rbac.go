@@ -203,8 +203,12 @@ func (a *Authorizer) anyAllows(roles []string, perm Permission) (bool, error) {
 	return false, nil
 }
 
-// GuestRole is a guest and the caller's effective role on it.
-type GuestRole struct{ Guest, Role string }
+// GuestRole is a guest, the caller's effective role on it and every role
+// the guest's grants give the caller.
+type GuestRole struct {
+	Guest, Role string
+	Roles       []string
+}
 
 // GuestsAllowed returns the guests on which p's grants allow perm, walking
 // p's grants rather than every guest.
@@ -237,7 +241,7 @@ func (a *Authorizer) GrantedRoles(p Principal, perm Permission) ([]GuestRole, er
 			}
 		}
 		if ok {
-			out = append(out, GuestRole{Guest: vm, Role: roleOf(p, roles)})
+			out = append(out, GuestRole{Guest: vm, Role: roleOf(p, roles), Roles: roles})
 		}
 	}
 	return out, nil

@@ -1,7 +1,7 @@
 // Builds the browser app: static/src → static/dist (app.js, app.css,
-// theme.js, logo.svg, source maps, and the chunks app.js loads on demand:
+// theme.js, logo.svg, and the chunks app.js loads on demand:
 // the consoles, noVNC and xterm.js, which the guest list never pays for).
-// `node static/build.mjs [--watch]`.
+// `node static/build.mjs [--watch | --dev]` (--dev: inline source maps).
 import * as esbuild from 'esbuild';
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -11,6 +11,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const src = join(here, 'src');
 const dist = join(here, 'dist');
 const watch = process.argv.includes('--watch');
+// Source maps only for development (--watch or --dev), and then inline: the
+// binary of a production build carries and serves none.
+const dev = watch || process.argv.includes('--dev');
 
 // Browsers with CSS light-dark(), <dialog> and ES2022 (early 2024 onwards).
 const target = ['chrome123', 'edge123', 'firefox120', 'safari17.5'];
@@ -18,7 +21,7 @@ const target = ['chrome123', 'edge123', 'firefox120', 'safari17.5'];
 const common = {
   bundle: true,
   minify: true,
-  sourcemap: 'linked',
+  sourcemap: dev ? 'inline' : false,
   target,
   logLevel: watch ? 'info' : 'warning',
   legalComments: 'none',
@@ -32,7 +35,7 @@ await copyFile(join(src, 'assets', 'logo.svg'), join(dist, 'logo.svg'));
 // contains go next to it (served as /static/THIRD-PARTY-LICENSES.txt).
 const modules = join(here, '..', 'node_modules');
 const licenses = [
-  ['@novnc/novnc (noVNC, MPL-2.0; the chunk vnc-*.js; its source is in the source map)', '@novnc/novnc/LICENSE.txt'],
+  ['@novnc/novnc 1.7.0 (noVNC, MPL-2.0; the chunk vnc-*.js; its source: https://github.com/novnc/noVNC/tree/v1.7.0 and the npm package @novnc/novnc@1.7.0)', '@novnc/novnc/LICENSE.txt'],
   ['MPL-2.0', '@novnc/novnc/docs/LICENSE.MPL-2.0'],
   ['pako (in noVNC, MIT)', '@novnc/novnc/vendor/pako/LICENSE'],
   ['BSD-3-Clause (parts of noVNC)', '@novnc/novnc/docs/LICENSE.BSD-3-Clause'],

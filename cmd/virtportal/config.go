@@ -14,6 +14,7 @@ import (
 
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/auth/ldap"
+	"github.com/virtportal/virtportal/virt"
 )
 
 // Config is the server's configuration. Every leaf is also a flag
@@ -28,6 +29,9 @@ type Config struct {
 		Cert string `yaml:"cert" usage:"TLS certificate file (PEM); enables HTTPS"`
 		Key  string `yaml:"key" usage:"TLS private key file (PEM)"`
 	} `yaml:"tls"`
+	// Hosts lists the libvirt hosts by short name (file only); absent,
+	// libvirt.uri is the one host "local". This version connects one host.
+	Hosts   []HostConfig `yaml:"hosts" usage:"-"`
 	Libvirt struct {
 		URI           string        `yaml:"uri" usage:"libvirt connection URI"`
 		StatsInterval time.Duration `yaml:"stats_interval" usage:"how often guest statistics are sampled"`
@@ -115,6 +119,40 @@ func defaults() Config {
 	return c
 }
 
+// HostConfig is one libvirt host the portal manages.
+type HostConfig struct {
+	Name string `yaml:"name"`
+	URI  string `yaml:"uri"`
+}
+
+// maxHosts is how many hosts this version connects.
+const maxHosts = 1
+
+// hostList is the host registry: the hosts setting, or libvirt.uri as the
+// one host "local".
+func (c Config) hostList() ([]HostConfig, error) {
+	if len(c.Hosts) == 0 {
+		return []HostConfig{{Name: "local", URI: c.Libvirt.URI}}, nil
+	}
+	if len(c.Hosts) > maxHosts {
+		return nil, fmt.Errorf("hosts: this version connects %d host, not %d", maxHosts, len(c.Hosts))
+	}
+	seen := map[string]bool{}
+	for i, h := range c.Hosts {
+		if err := virt.ValidateName(h.Name); err != nil {
+			return nil, fmt.Errorf("hosts[%d].name %q: a host name starts with a letter or digit and holds letters, digits, '.', '_', '+', '-' (at most %d bytes)", i, h.Name, virt.MaxNameLen)
+		}
+		if seen[h.Name] {
+			return nil, fmt.Errorf("hosts[%d]: name %q twice", i, h.Name)
+		}
+		seen[h.Name] = true
+		if strings.TrimSpace(h.URI) == "" {
+			return nil, fmt.Errorf("hosts[%d] (%s): uri is empty", i, h.Name)
+		}
+	}
+	return c.Hosts, nil
+}
+
 // ByteSize is a size in bytes written as 1048576, 512KiB, 1MiB or 1GiB.
 type ByteSize int64
 
@@ -160,6 +198,9 @@ func settings(c *Config) []setting {
 			tag := f.Tag.Get("yaml")
 			key := prefix + strings.Split(tag, ",")[0]
 			fv := v.Field(i)
+			if f.Tag.Get("usage") == "-" { // a list of records: the file only
+				continue
+			}
 			if strings.HasSuffix(tag, ",inline") {
 				walk(prefix, fv)
 				continue

@@ -221,6 +221,46 @@ func TestExampleConfig(t *testing.T) {
 	}
 }
 
+func TestHostRegistry(t *testing.T) {
+	cases := []struct {
+		name    string
+		yaml    string
+		want    []HostConfig
+		wantErr string
+	}{
+		{"libvirt.uri is the host local", "libvirt:\n  uri: qemu:///system\n", []HostConfig{{Name: "local", URI: "qemu:///system"}}, ""},
+		{"one named host", "hosts:\n  - name: kvm1\n    uri: qemu+ssh://kvm1/system\n", []HostConfig{{Name: "kvm1", URI: "qemu+ssh://kvm1/system"}}, ""},
+		{"two hosts", "hosts:\n  - {name: a, uri: 'qemu:///system'}\n  - {name: b, uri: 'qemu+ssh://b/system'}\n", nil, "connects 1 host"},
+		{"bad name", "hosts:\n  - {name: 'a/../b', uri: 'qemu:///system'}\n", nil, "hosts[0].name"},
+		{"no uri", "hosts:\n  - {name: a}\n", nil, "uri is empty"},
+		{"unknown key", "hosts:\n  - {name: a, uri: 'qemu:///system', url: x}\n", nil, "url"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(file, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c, err := loadConfig(fs, []string{"--config", file}, func(string) string { return "" })
+			var hosts []HostConfig
+			if err == nil {
+				hosts, err = c.hostList()
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || len(hosts) != len(tc.want) || hosts[0] != tc.want[0] {
+				t.Fatalf("hosts %+v, %v; want %+v", hosts, err, tc.want)
+			}
+		})
+	}
+}
+
 // Regression (issue 8 §7): an idle timeout under a minute logged out active
 // users; serve refuses it before anything starts.
 func TestServeRefusesShortIdleTimeout(t *testing.T) {

@@ -142,7 +142,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	uriSet := false
 	fs.Visit(func(f *flag.Flag) { uriSet = uriSet || f.Name == "libvirt-uri" })
-	uriSet = uriSet || getenv("VIRTPORTAL_LIBVIRT_URI") != "" || cfg.Libvirt.URI != defaults().Libvirt.URI
+	uriSet = uriSet || getenv("VIRTPORTAL_LIBVIRT_URI") != "" || cfg.Libvirt.URI != defaults().Libvirt.URI || len(cfg.Hosts) > 0
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
@@ -174,6 +174,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return fmt.Errorf("session key: %w", err)
 	}
+	hosts, err := cfg.hostList()
+	if err != nil {
+		return err
+	}
+	host := hosts[0] // one host connected in this version
+	cfg.Libvirt.URI = host.URI
 
 	vm := virt.New(virt.Config{URI: cfg.Libvirt.URI, StatsInterval: cfg.Libvirt.StatsInterval, Logger: log})
 	if err := vm.Start(ctx); err != nil {
@@ -205,9 +211,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer closeRealms()
 	tls := cfg.TLS.Cert != ""
 	srv, err := handlers.New(handlers.Options{
-		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
+		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), ReadTimeout: cfg.Timeouts.Read, WriteTimeout: cfg.Timeouts.Write, TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
 		PublicURL:    cfg.PublicURL,
-		GroupRefresh: cfg.Session.GroupRefresh,
+		GroupRefresh: cfg.Session.GroupRefresh, Host: host.Name,
 		Console: handlers.ConsoleOptions{
 			TokenTTL: cfg.Console.TokenTTL, IdleTimeout: cfg.Console.IdleTimeout, Keepalive: cfg.Console.Keepalive,
 			MaxPerUser: cfg.Console.MaxPerUser, MaxPerGuest: cfg.Console.MaxPerGuest,
@@ -226,11 +232,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
+	// No ReadTimeout or WriteTimeout here: they would cut an event stream
+	// or an upload. The handler sets timeouts.read and timeouts.write as
+	// per-request deadlines, and a route may declare its own.
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
-		ReadTimeout:       cfg.Timeouts.Read,
-		WriteTimeout:      cfg.Timeouts.Write,
 		IdleTimeout:       cfg.Timeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -243,7 +250,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "virtportal %s listening on %s://%s\n", version, scheme, displayAddr(ln.Addr()))
-	log.Info("started", "listen", ln.Addr().String(), "libvirt", cfg.Libvirt.URI, "data_dir", cfg.DataDir, "demo", cfg.Demo)
+	log.Info("started", "listen", ln.Addr().String(), "host", host.Name, "libvirt", cfg.Libvirt.URI, "data_dir", cfg.DataDir, "demo", cfg.Demo)
 
 	go housekeeping(ctx, st, cfg, log)
 	errc := make(chan error, 1)

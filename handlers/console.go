@@ -24,7 +24,9 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
 )
@@ -335,6 +337,12 @@ func (s *Server) consoleToken(c *gin.Context) error {
 	if err != nil {
 		return s.internal(c, "session id", err)
 	}
+	if use, ok := tokenOf(c); ok {
+		// A bearer caller's console token is bound to its API token, as a
+		// browser's is to its session: only a request presenting the same
+		// API token can spend it, and revoking that token ends the console.
+		sid = tokenBinding(use.Token.ID)
+	}
 	if sid == "" {
 		return api.Forbidden("consoles need a browser session")
 	}
@@ -448,12 +456,19 @@ func (s *Server) consoleSocket(c *gin.Context) error {
 		return refuse("", api.BadRequest("the token parameter is missing; ask POST /api/v1/vms/{name}/console for one"))
 	}
 	// Before the token is spent: a page of another site must not burn it.
-	if !ownOrigin(r, true) {
+	// A bearer request cannot come from a page (browsers' WebSocket API
+	// sends no Authorization header), so a script need not send an Origin;
+	// one it sends must still be ours.
+	use, bearer := tokenOf(c)
+	if !ownOrigin(r, !bearer) {
 		return refuse("", api.Errorf(http.StatusForbidden, "bad_origin", "console connections are accepted from the portal's own pages only"))
 	}
 	sid, err := s.d.Sessions.CurrentID(r)
 	if err != nil {
 		return refuse("", s.internal(c, "session id", err))
+	}
+	if bearer {
+		sid = tokenBinding(use.Token.ID)
 	}
 	tok, err := s.d.Store.ConsumeConsoleToken(r.Context(), raw, s.now())
 	if err != nil {
@@ -552,6 +567,9 @@ func (s *Server) guestEnded(guest string) *CloseReason {
 func (s *Server) consoleTick(lc *liveConsole, last time.Time) *CloseReason {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if id, ok := strings.CutPrefix(lc.sessionID, tokenBinding("")); ok {
+		return s.tokenConsoleTick(ctx, lc, id)
+	}
 	data, err := s.d.Sessions.KeepAlive(ctx, lc.sessionID, last)
 	if api.IsStatus(err, http.StatusNotFound) {
 		return reasonSessionEnded
@@ -581,5 +599,25 @@ func (s *Server) screenshot(c *gin.Context) error {
 	c.Header("Cache-Control", "private, max-age="+strconv.Itoa(max(1, int((ttl-age).Seconds()))))
 	c.Header("Last-Modified", at.UTC().Format(http.TimeFormat))
 	c.Data(http.StatusOK, "image/png", png)
+	return nil
+}
+
+// tokenConsoleTick is consoleTick for a console opened with an API token:
+// the token must still be valid (not revoked, not expired, its owner
+// still there) and the owner, as their realm sees them now, still allowed.
+func (s *Server) tokenConsoleTick(ctx context.Context, lc *liveConsole, id string) *CloseReason {
+	use, err := s.d.Tokens.Check(ctx, id)
+	switch {
+	case fault.Is(err, tokens.CodeInvalid):
+		return reasonSessionEnded
+	case err != nil:
+		s.log.Warn("console token check", "guest", lc.guest, "err", err)
+	default:
+		p := use.Principal
+		lc.principal.Store(&p)
+	}
+	if ok, err := s.d.Authz.AllowedOn(*lc.principal.Load(), permConsole, lc.guest); err != nil || !ok {
+		return reasonRevoked
+	}
 	return nil
 }

@@ -144,6 +144,9 @@ func (c *client) dial(t *testing.T, wsURL, origin string) (int, string, *websock
 	if origin != "-" {
 		h.Set("Origin", origin)
 	}
+	if c.bearer != "" {
+		h.Set("Authorization", "Bearer "+c.bearer)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ws, res, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h, Subprotocols: []string{"binary"}})

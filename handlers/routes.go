@@ -62,6 +62,15 @@ func (s *Server) routes() []Route {
 		// guest comes from the token (its handler decides vm:console itself).
 		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), VM: "name", Audit: "vm.console.token", Handle: s.consoleToken},
 		{Method: "GET", Path: "/api/v1/console/ws", Perm: perm("session", "self"), Handle: s.consoleSocket},
+
+		// API tokens (issue 8 §6): every signed-in caller manages their own;
+		// the handlers let administrators (token:admin) see and revoke all.
+		{Method: "POST", Path: "/api/v1/tokens", Perm: perm("session", "self"), Audit: "token.create", Handle: s.createToken,
+			Summary: "Create a personal API token; its secret is in this answer only", In: api.TokenRequest{}, Out: api.NewToken{}},
+		{Method: "GET", Path: "/api/v1/tokens", Perm: perm("session", "self"), Handle: s.listTokens,
+			Summary: "List the caller's API tokens (?all=true: everyone's, for administrators)", Out: api.TokenList{}},
+		{Method: "DELETE", Path: "/api/v1/tokens/:id", Perm: perm("session", "self"), Audit: "token.revoke", Handle: s.revokeToken,
+			Summary: "Revoke an API token (the caller's own; any, for administrators)"},
 	}
 	for _, a := range api.VMActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), VM: "name",

@@ -16,6 +16,7 @@ import (
 
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/templates"
@@ -42,6 +43,7 @@ type Deps struct {
 	Realms   *auth.Realms
 	Sessions *auth.SessionStore
 	Throttle *auth.Throttle
+	Tokens   *tokens.Service // API tokens; nil: made from Store and Realms
 }
 
 // Server is the HTTP application.
@@ -76,6 +78,10 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 		opt.Now = time.Now
 	}
 	opt.Console.applyDefaults()
+	if d.Tokens == nil && d.Store != nil {
+		// A token's owner is re-read as often as a session's groups.
+		d.Tokens = tokens.New(d.Store, d.Realms, tokens.Options{Refresh: opt.GroupRefresh, Now: opt.Now, Logger: opt.Logger})
+	}
 	s := &Server{opt: opt, d: d, log: opt.Logger, now: opt.Now}
 	var err error
 	if s.pages, err = template.ParseFS(templates.FS, "*.html"); err != nil {

@@ -163,6 +163,29 @@ func (s *Service) Create(ctx context.Context, owner rbac.Principal, name string,
 	return t, secret, nil
 }
 
+// Lookup reads user of realm as a token owner would be read, for making
+// a token on someone's behalf (the command line): an unknown or disabled
+// user, or a realm that cannot re-read users, is refused.
+func (s *Service) Lookup(ctx context.Context, realm, user string) (rbac.Principal, error) {
+	r, ok := s.realms.Get(realm)
+	if !ok {
+		return rbac.Principal{}, CodeRealm.New("realm %q is not enabled", realm)
+	}
+	ref, ok := r.(auth.Refresher)
+	if !ok {
+		return rbac.Principal{}, CodeRealm.New("users of the %s realm cannot have API tokens: it cannot re-read their groups", r.Label())
+	}
+	if !auth.ValidUsername(user) {
+		return rbac.Principal{}, store.CodeTokenNotFound.New("invalid user name %q", user)
+	}
+	p, err := ref.Refresh(ctx, user)
+	if err != nil {
+		return rbac.Principal{}, fmt.Errorf("user %s:%s: %w", realm, user, err)
+	}
+	p.Realm, p.Name = realm, user
+	return p, nil
+}
+
 // List returns owner's live tokens; "" lists everyone's.
 func (s *Service) List(ctx context.Context, owner string) ([]store.APIToken, error) {
 	return s.st.ListTokens(ctx, owner)

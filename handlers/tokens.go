@@ -64,6 +64,11 @@ func (s *Server) loadBearer(c *gin.Context, secret string) bool {
 		c.Abort()
 		return false
 	}
+	if s.d.Tokens == nil { // a server built without a store (route listing)
+		s.render(c, api.Unavailable("API tokens are not available"))
+		c.Abort()
+		return false
+	}
 	use, err := s.d.Tokens.Authenticate(c.Request.Context(), secret)
 	if err != nil {
 		if fault.Is(err, tokens.CodeInvalid) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/consoles"
 	"github.com/virtportal/virtportal/store"
 )
 
@@ -178,8 +178,8 @@ func (c *client) connect(t *testing.T, tk api.ConsoleTicket) *websocket.Conn {
 	if ws.Subprotocol() != "binary" {
 		t.Fatalf("subprotocol %q", ws.Subprotocol())
 	}
-	// The server sends up to MaxPipeMessage per message.
-	ws.SetReadLimit(2 * MaxPipeMessage)
+	// The server sends up to consoles.MaxPipeMessage per message.
+	ws.SetReadLimit(2 * consoles.MaxPipeMessage)
 	return ws
 }
 
@@ -268,7 +268,7 @@ func TestConsoleTokenIssue(t *testing.T) {
 // unopenable claims consoles and fails to open them as the test driver
 // would, so every check before the opening runs on the test driver.
 func unopenable(e *env) {
-	e.srv.opener = &fakeOpener{fail: api.Errorf(http.StatusNotImplemented, "not_supported", "no consoles here")}
+	e.srv.consoles.UseOpener(&fakeOpener{fail: api.Errorf(http.StatusNotImplemented, "not_supported", "no consoles here")})
 }
 
 // TestConsoleRefusals: every check of the WebSocket runs before a console
@@ -390,7 +390,7 @@ func TestConsoleProxy(t *testing.T) {
 				f(o)
 			}
 		}))
-		e.srv.opener = fake
+		e.srv.consoles.UseOpener(fake)
 		return e, fake
 	}
 
@@ -450,7 +450,7 @@ func TestConsoleProxy(t *testing.T) {
 		fake.next(t)
 		patch := api.AccessPatch{Remove: []api.Grant{{Kind: "user", Realm: "local", Name: "op"}}}
 		want(t, e.as("local", "admin").do("PATCH", "/api/v1/vms/"+consoleGuest+"/access", patch), 200, "")
-		closedWith(t, ws, CloseAccessRevoked, "access revoked", time.Second)
+		closedWith(t, ws, consoles.CloseAccessRevoked, "access revoked", time.Second)
 		eventually(t, "close audited", func() bool {
 			c := auditActions(t, e, "vm.console.close")
 			return len(c) == 1 && strings.HasPrefix(c[0].Reason, "reason=access revoked;")
@@ -478,7 +478,7 @@ func TestConsoleProxy(t *testing.T) {
 		ws2 := op2.connect(t, op2.ticket(t, consoleGuest, "vnc"))
 		guest2 := fake.next(t)
 		want(t, op.do("DELETE", "/api/v1/session", nil), 204, "")
-		closedWith(t, ws, CloseLoggedOut, "logged out", time.Second)
+		closedWith(t, ws, consoles.CloseLoggedOut, "logged out", time.Second)
 		go func() { _, _ = guest2.Write([]byte("other session")) }()
 		if _, b, err := ws2.Read(ctx); err != nil || string(b) != "other session" {
 			t.Fatalf("%q %v", b, err)
@@ -493,7 +493,7 @@ func TestConsoleProxy(t *testing.T) {
 		if _, err := e.st.DeleteSessionsOf(ctx, "local:op"); err != nil {
 			t.Fatal(err)
 		}
-		closedWith(t, ws, CloseSessionEnded, "session ended", time.Second)
+		closedWith(t, ws, consoles.CloseSessionEnded, "session ended", time.Second)
 	})
 
 	t.Run("guest stopped", func(t *testing.T) {
@@ -502,7 +502,7 @@ func TestConsoleProxy(t *testing.T) {
 		ws := op.connect(t, op.ticket(t, consoleGuest, "vnc"))
 		fake.next(t)
 		want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/poweroff", nil), 200, "")
-		closedWith(t, ws, CloseGuestStopped, "guest stopped", time.Second)
+		closedWith(t, ws, consoles.CloseGuestStopped, "guest stopped", time.Second)
 	})
 
 	t.Run("idle", func(t *testing.T) {
@@ -522,7 +522,7 @@ func TestConsoleProxy(t *testing.T) {
 			}
 			last = time.Now()
 		}
-		closedWith(t, ws, CloseIdle, "idle", 5*time.Second)
+		closedWith(t, ws, consoles.CloseIdle, "idle", 5*time.Second)
 		if d := time.Since(last); d < idle-50*time.Millisecond {
 			t.Fatalf("closed as idle %v after the last byte", d)
 		}
@@ -559,7 +559,7 @@ func TestConsoleProxy(t *testing.T) {
 		want(t, admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
 		// Freed when one closes.
 		serial.Close(websocket.StatusNormalClosure, "")
-		eventually(t, "slot freed", func() bool { return e.srv.consoles.count() == 2 })
+		eventually(t, "slot freed", func() bool { return e.srv.consoles.Count() == 2 })
 		admin.connect(t, admin.ticket(t, consoleGuest, "serial"))
 		fake.next(t)
 	})
@@ -617,69 +617,4 @@ func TestScreenshot(t *testing.T) {
 	}
 	want(t, e.as("local", "admin").do("GET", "/api/v1/vms/jenkins-old/screenshot", nil), 409, "conflict")
 	want(t, e.as("local", "alice").do("GET", "/api/v1/vms/"+consoleGuest+"/screenshot", nil), 404, "not_found")
-}
-
-// BenchmarkPipe pushes bytes from a TCP source through Pipe to a WebSocket
-// client on loopback (the throughput half of `make bench`'s console
-// section, for profiling), and checks that the copy loop allocates nothing
-// per message.
-func BenchmarkPipe(b *testing.B) {
-	const chunk = 256 << 10
-	src, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
-	go func() {
-		c, err := src.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		buf := make([]byte, chunk)
-		for {
-			if _, err := c.Write(buf); err != nil {
-				return
-			}
-		}
-	}()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		guest, err := net.Dial("tcp", src.Addr().String())
-		if err != nil {
-			return
-		}
-		ws, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		Pipe(context.Background(), ws, guest, PipeOptions{})
-	}))
-	defer hs.Close()
-	ctx := context.Background()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ws.CloseNow()
-	ws.SetReadLimit(-1)
-	buf := make([]byte, chunk)
-	b.SetBytes(chunk)
-	b.ReportAllocs()
-	b.ResetTimer()
-	got := 0
-	for i := 0; i < b.N; i++ {
-		for want := (i + 1) * chunk; got < want; {
-			_, r, err := ws.Reader(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for {
-				n, err := r.Read(buf)
-				got += n
-				if err != nil {
-					break
-				}
-			}
-		}
-	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/consoles"
 	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
@@ -56,8 +57,7 @@ type Server struct {
 	assets string // cache-busting version of the bundle
 	now    func() time.Time
 
-	consoles *consoleHub   // live consoles
-	opener   consoleOpener // the guest side of consoles: s.d.Virt, or a fake in tests
+	consoles *consoles.Service // console tokens and live consoles
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -77,7 +77,7 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	opt.Console.applyDefaults()
+	opt.Console = opt.Console.WithDefaults()
 	if d.Tokens == nil && d.Store != nil {
 		// A token's owner is re-read as often as a session's groups.
 		d.Tokens = tokens.New(d.Store, d.Realms, tokens.Options{Refresh: opt.GroupRefresh, Now: opt.Now, Logger: opt.Logger})

@@ -11,6 +11,7 @@ import (
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/consoles"
 )
 
 func (s *Server) listRealms(c *gin.Context) error {
@@ -125,7 +126,7 @@ func (s *Server) logout(c *gin.Context) error {
 		return s.internal(c, "logout", err)
 	}
 	// The session's consoles end with it.
-	s.endSessionConsoles(id, reasonLoggedOut)
+	s.endSessionConsoles(id, consoles.ReasonLoggedOut)
 	c.Status(http.StatusNoContent)
 	return nil
 }

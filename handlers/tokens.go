@@ -14,6 +14,7 @@ import (
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/consoles"
 	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/store"
 )
@@ -183,7 +184,7 @@ func (s *Server) revokeToken(c *gin.Context) error {
 		return err
 	}
 	// Consoles opened with the token end with it.
-	s.endSessionConsoles(tokenBinding(t.ID), reasonRevoked)
+	s.endSessionConsoles(tokenBinding(t.ID), consoles.ReasonRevoked)
 	c.Status(http.StatusNoContent)
 	return nil
 }

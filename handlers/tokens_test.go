@@ -12,6 +12,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
+	"github.com/virtportal/virtportal/services/consoles"
 	"github.com/virtportal/virtportal/store"
 )
 
@@ -308,7 +309,7 @@ func TestTokenFollowsOwner(t *testing.T) {
 func TestTokenConsole(t *testing.T) {
 	e := consoleEnv(t, withOptions(func(o *Options) { o.Console.Keepalive = 100 * time.Millisecond }))
 	fake := newFakeOpener()
-	e.srv.opener = fake
+	e.srv.consoles.UseOpener(fake)
 	op := e.as("local", "op")
 	tok, bearer := op.newToken(t, "console")
 
@@ -335,6 +336,6 @@ func TestTokenConsole(t *testing.T) {
 		}
 		fake.next(t)
 		want(t, op.do("DELETE", "/api/v1/tokens/"+tok.ID, nil), 204, "")
-		closedWith(t, ws, websocket.StatusCode(CloseAccessRevoked), "access revoked", 5*time.Second)
+		closedWith(t, ws, websocket.StatusCode(consoles.CloseAccessRevoked), "access revoked", 5*time.Second)
 	})
 }

@@ -1,8 +1,8 @@
 package handlers
 
-// Browser consoles (DESIGN.md §6): one-time tokens, the WebSocket proxy to
-// the guest's display or serial port, the hub that ends live consoles when
-// their reason to exist goes away, and screenshots (cached by virt).
+// Browser consoles (DESIGN.md §6), the HTTP half: parsing the console
+// requests, the WebSocket upgrade, the audit records, and screenshots.
+// Tokens, the hub of live consoles and the proxy are services/consoles.
 
 import (
 	"context"

@@ -6,10 +6,7 @@ import "github.com/virtportal/virtportal/fault"
 var (
 	CodeBadOrigin       = fault.Define("bad_origin", fault.Forbidden)
 	CodeCSRF            = fault.Define("csrf", fault.Forbidden)
-	CodeTokenSession    = fault.Define("token_session", fault.Forbidden)
 	CodeBrowserSession  = fault.Define("browser_session_required", fault.Forbidden)
 	CodeUpgradeRequired = fault.Define("upgrade_required", fault.UpgradeRequired)
 	CodeStoreDown       = fault.Define("session_store_unavailable", fault.Unavailable)
-	CodeShuttingDown    = fault.Define("shutting_down", fault.Unavailable)
-	CodeConsoleLimit    = fault.Define("console_limit", fault.RateLimited)
 )

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -22,8 +21,8 @@ import (
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/consoles"
 	"github.com/virtportal/virtportal/store"
-	"github.com/virtportal/virtportal/virt"
 )
 
 // consoleGuest is a running guest of the demo fixture with a VNC display
@@ -146,6 +145,9 @@ func (c *client) dial(t *testing.T, wsURL, origin string) (int, string, *websock
 	if origin != "-" {
 		h.Set("Origin", origin)
 	}
+	if c.bearer != "" {
+		h.Set("Authorization", "Bearer "+c.bearer)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ws, res, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h, Subprotocols: []string{"binary"}})
@@ -177,8 +179,8 @@ func (c *client) connect(t *testing.T, tk api.ConsoleTicket) *websocket.Conn {
 	if ws.Subprotocol() != "binary" {
 		t.Fatalf("subprotocol %q", ws.Subprotocol())
 	}
-	// The server sends up to MaxPipeMessage per message.
-	ws.SetReadLimit(2 * MaxPipeMessage)
+	// The server sends up to consoles.MaxPipeMessage per message.
+	ws.SetReadLimit(2 * consoles.MaxPipeMessage)
 	return ws
 }
 
@@ -227,7 +229,7 @@ func TestConsoleTokenIssue(t *testing.T) {
 		t.Fatal("two tickets share a token")
 	}
 	// The database holds no usable token.
-	if _, err := e.st.ConsumeConsoleToken(context.Background(), store.SessionHash(tk.Token), clk.Now()); !fault.Is(err, store.CodeConsoleTokenNotFound) {
+	if _, err := e.st.ConsumeConsoleToken(context.Background(), store.SessionHash(tk.Token), clk.Now()); !fault.IsKind(err, fault.NotFound) {
 		t.Fatalf("the token's hash opens a console: %v", err)
 	}
 
@@ -236,13 +238,13 @@ func TestConsoleTokenIssue(t *testing.T) {
 		status           int
 		code             string
 	}{
-		{"op", consoleGuest, "rdp", 400, "unknown_console_kind"},
-		{"op", consoleGuest, "", 400, "unknown_console_kind"},
-		{"op", consoleGuest, "spice", 409, "no_display"},          // it has VNC only
-		{"admin", "jenkins-old", "vnc", 409, "guest_not_running"}, // shut off
-		{"admin", "win2022-ad", "spice", 501, "not_supported"},    // the test driver sets no passwords
+		{"op", consoleGuest, "rdp", 400, "bad_request"},
+		{"op", consoleGuest, "", 400, "bad_request"},
+		{"op", consoleGuest, "spice", 409, "conflict"},         // it has VNC only
+		{"admin", "jenkins-old", "vnc", 409, "conflict"},       // shut off
+		{"admin", "win2022-ad", "spice", 501, "not_supported"}, // the test driver sets no passwords
 		{"view", consoleGuest, "vnc", 403, "forbidden"},
-		{"alice", consoleGuest, "vnc", 404, "guest_not_found"},
+		{"alice", consoleGuest, "vnc", 404, "not_found"},
 	} {
 		t.Run(tc.who+"/"+tc.guest+"/"+tc.kind, func(t *testing.T) {
 			want(t, e.as("local", tc.who).do("POST", "/api/v1/vms/"+tc.guest+"/console", api.ConsoleRequest{Kind: tc.kind}), tc.status, tc.code)
@@ -267,7 +269,7 @@ func TestConsoleTokenIssue(t *testing.T) {
 // unopenable claims consoles and fails to open them as the test driver
 // would, so every check before the opening runs on the test driver.
 func unopenable(e *env) {
-	e.srv.opener = &fakeOpener{fail: virt.CodeNotSupported.New("no consoles here")}
+	e.srv.consoles.UseOpener(&fakeOpener{fail: fault.CodeNotSupported.New("no consoles here")})
 }
 
 // TestConsoleRefusals: every check of the WebSocket runs before a console
@@ -301,7 +303,7 @@ func TestConsoleRefusals(t *testing.T) {
 	})
 	t.Run("unknown token", func(t *testing.T) {
 		tk := op.ticket(t, consoleGuest, "vnc")
-		if st, code, _ := op.dial(t, tk.WSURL+"x", e.url); st != 404 || code != "console_token_not_found" {
+		if st, code, _ := op.dial(t, tk.WSURL+"x", e.url); st != 404 || code != "not_found" {
 			t.Fatalf("got %d %s", st, code)
 		}
 	})
@@ -356,7 +358,7 @@ func TestConsoleRefusals(t *testing.T) {
 		access(opAs(rbac.RoleOperator))
 		tk = op.ticket(t, consoleGuest, "vnc")
 		access(api.AccessPatch{Remove: []api.Grant{{Kind: "user", Realm: "local", Name: "op"}}})
-		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 404 || code != "guest_not_found" {
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 404 || code != "not_found" {
 			t.Fatalf("revoked: %d %s", st, code)
 		}
 		access(opAs(rbac.RoleOperator))
@@ -367,7 +369,7 @@ func TestConsoleRefusals(t *testing.T) {
 	for _, ev := range evs {
 		results[ev.Result]++
 	}
-	for _, r := range []string{"error:not_supported", "denied:token_used", "denied:token_expired", "denied:console_token_not_found", "denied:guest_not_found",
+	for _, r := range []string{"error:not_supported", "denied:token_used", "denied:token_expired", "denied:not_found",
 		"denied:token_session", "denied:bad_origin", "denied:forbidden", "denied:bad_request", "denied:upgrade_required"} {
 		if results[r] == 0 {
 			t.Errorf("no %s audited: %v", r, results)
@@ -389,7 +391,7 @@ func TestConsoleProxy(t *testing.T) {
 				f(o)
 			}
 		}))
-		e.srv.opener = fake
+		e.srv.consoles.UseOpener(fake)
 		return e, fake
 	}
 
@@ -449,7 +451,7 @@ func TestConsoleProxy(t *testing.T) {
 		fake.next(t)
 		patch := api.AccessPatch{Remove: []api.Grant{{Kind: "user", Realm: "local", Name: "op"}}}
 		want(t, e.as("local", "admin").do("PATCH", "/api/v1/vms/"+consoleGuest+"/access", patch), 200, "")
-		closedWith(t, ws, CloseAccessRevoked, "access revoked", time.Second)
+		closedWith(t, ws, consoles.CloseAccessRevoked, "access revoked", time.Second)
 		eventually(t, "close audited", func() bool {
 			c := auditActions(t, e, "vm.console.close")
 			return len(c) == 1 && strings.HasPrefix(c[0].Reason, "reason=access revoked;")
@@ -477,7 +479,7 @@ func TestConsoleProxy(t *testing.T) {
 		ws2 := op2.connect(t, op2.ticket(t, consoleGuest, "vnc"))
 		guest2 := fake.next(t)
 		want(t, op.do("DELETE", "/api/v1/session", nil), 204, "")
-		closedWith(t, ws, CloseLoggedOut, "logged out", time.Second)
+		closedWith(t, ws, consoles.CloseLoggedOut, "logged out", time.Second)
 		go func() { _, _ = guest2.Write([]byte("other session")) }()
 		if _, b, err := ws2.Read(ctx); err != nil || string(b) != "other session" {
 			t.Fatalf("%q %v", b, err)
@@ -492,7 +494,7 @@ func TestConsoleProxy(t *testing.T) {
 		if _, err := e.st.DeleteSessionsOf(ctx, "local:op"); err != nil {
 			t.Fatal(err)
 		}
-		closedWith(t, ws, CloseSessionEnded, "session ended", time.Second)
+		closedWith(t, ws, consoles.CloseSessionEnded, "session ended", time.Second)
 	})
 
 	t.Run("guest stopped", func(t *testing.T) {
@@ -501,7 +503,7 @@ func TestConsoleProxy(t *testing.T) {
 		ws := op.connect(t, op.ticket(t, consoleGuest, "vnc"))
 		fake.next(t)
 		want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/poweroff", nil), 200, "")
-		closedWith(t, ws, CloseGuestStopped, "guest stopped", time.Second)
+		closedWith(t, ws, consoles.CloseGuestStopped, "guest stopped", time.Second)
 	})
 
 	t.Run("idle", func(t *testing.T) {
@@ -521,7 +523,7 @@ func TestConsoleProxy(t *testing.T) {
 			}
 			last = time.Now()
 		}
-		closedWith(t, ws, CloseIdle, "idle", 5*time.Second)
+		closedWith(t, ws, consoles.CloseIdle, "idle", 5*time.Second)
 		if d := time.Since(last); d < idle-50*time.Millisecond {
 			t.Fatalf("closed as idle %v after the last byte", d)
 		}
@@ -546,19 +548,19 @@ func TestConsoleProxy(t *testing.T) {
 		fake.next(t)
 		// A second serial session is refused, at the POST and at the socket.
 		r := admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "serial"})
-		want(t, r, 409, "console_busy")
+		want(t, r, 409, "conflict")
 		if !strings.Contains(string(r.body), "already open (by local:op") {
 			t.Fatalf("message %s", r.body)
 		}
 		op.connect(t, op.ticket(t, consoleGuest, "vnc"))
 		fake.next(t)
-		want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "console_limit")
+		want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
 		admin.connect(t, admin.ticket(t, consoleGuest, "vnc"))
 		fake.next(t)
-		want(t, admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "console_limit")
+		want(t, admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
 		// Freed when one closes.
 		serial.Close(websocket.StatusNormalClosure, "")
-		eventually(t, "slot freed", func() bool { return e.srv.consoles.count() == 2 })
+		eventually(t, "slot freed", func() bool { return e.srv.consoles.Count() == 2 })
 		admin.connect(t, admin.ticket(t, consoleGuest, "serial"))
 		fake.next(t)
 	})
@@ -581,7 +583,7 @@ func TestConsoleProxy(t *testing.T) {
 		if n := len(auditActions(t, e, "vm.console.close")); n != 3 {
 			t.Fatalf("%d closes audited before CloseConsoles returned", n)
 		}
-		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 503 || code != "shutting_down" {
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 503 || code != "unavailable" {
 			t.Fatalf("after shutdown: %d %s", st, code)
 		}
 	})
@@ -614,71 +616,6 @@ func TestScreenshot(t *testing.T) {
 			t.Fatal("a second capture within the cache period")
 		}
 	}
-	want(t, e.as("local", "admin").do("GET", "/api/v1/vms/jenkins-old/screenshot", nil), 409, "guest_not_running")
-	want(t, e.as("local", "alice").do("GET", "/api/v1/vms/"+consoleGuest+"/screenshot", nil), 404, "guest_not_found")
-}
-
-// BenchmarkPipe pushes bytes from a TCP source through Pipe to a WebSocket
-// client on loopback (the throughput half of `make bench`'s console
-// section, for profiling), and checks that the copy loop allocates nothing
-// per message.
-func BenchmarkPipe(b *testing.B) {
-	const chunk = 256 << 10
-	src, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
-	go func() {
-		c, err := src.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		buf := make([]byte, chunk)
-		for {
-			if _, err := c.Write(buf); err != nil {
-				return
-			}
-		}
-	}()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		guest, err := net.Dial("tcp", src.Addr().String())
-		if err != nil {
-			return
-		}
-		ws, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		Pipe(context.Background(), ws, guest, PipeOptions{})
-	}))
-	defer hs.Close()
-	ctx := context.Background()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ws.CloseNow()
-	ws.SetReadLimit(-1)
-	buf := make([]byte, chunk)
-	b.SetBytes(chunk)
-	b.ReportAllocs()
-	b.ResetTimer()
-	got := 0
-	for i := 0; i < b.N; i++ {
-		for want := (i + 1) * chunk; got < want; {
-			_, r, err := ws.Reader(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for {
-				n, err := r.Read(buf)
-				got += n
-				if err != nil {
-					break
-				}
-			}
-		}
-	}
+	want(t, e.as("local", "admin").do("GET", "/api/v1/vms/jenkins-old/screenshot", nil), 409, "conflict")
+	want(t, e.as("local", "alice").do("GET", "/api/v1/vms/"+consoleGuest+"/screenshot", nil), 404, "not_found")
 }

@@ -161,9 +161,10 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 
 // client is one browser: a cookie jar and the session's CSRF token.
 type client struct {
-	e    *env
-	http *http.Client
-	csrf string
+	e      *env
+	http   *http.Client
+	csrf   string
+	bearer string // an API token's secret, sent as Authorization: Bearer
 }
 
 func (e *env) client() *client {
@@ -218,6 +219,9 @@ func (c *client) do(method, path string, body any, hdr ...string) resp {
 	}
 	if c.csrf != "" {
 		req.Header.Set(csrfHeader, c.csrf)
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		if hdr[i+1] == "" {

@@ -26,6 +26,7 @@ const (
 	keyActor   = "vp.actor"  // identity to audit when there is no session (login)
 	keyReason  = "vp.reason" // audit reason class, never shown to the client
 	keyRetry   = "vp.retry"  // seconds for the Retry-After of a 429
+	keyTarget  = "vp.target" // audit target of a route without a guest, e.g. "token:ID"
 )
 
 const csrfHeader = "X-CSRF-Token"
@@ -146,6 +147,14 @@ func (s *Server) limits(c *gin.Context, rt Route) (cancel context.CancelFunc, er
 }
 
 func (s *Server) loadSession(c *gin.Context) {
+	// API tokens (issue 8 §6): a bearer request authenticates by its token
+	// alone (handlers/tokens.go); it never reads or writes a cookie session.
+	if secret, ok := bearerOf(c.Request); ok {
+		if s.loadBearer(c, secret) {
+			c.Next()
+		}
+		return
+	}
 	data, ok, err := s.d.Sessions.Current(c.Request)
 	if err != nil {
 		s.log.Error("session load", "request_id", c.GetString(keyReqID), "err", err)
@@ -244,7 +253,11 @@ func (s *Server) guard(c *gin.Context, rt Route) error {
 		if !ownOrigin(c.Request, false) {
 			return CodeBadOrigin.New("cross-origin request refused")
 		}
-		if loggedIn && !sess.CSRFMatches(c.GetHeader(csrfHeader)) {
+		// API tokens: a bearer-authenticated request carries no cookie (a
+		// request with both is refused in loadSession), so no other site
+		// can make a browser send it: CSRF does not apply.
+		_, bearer := tokenOf(c)
+		if loggedIn && !bearer && !sess.CSRFMatches(c.GetHeader(csrfHeader)) {
 			return CodeCSRF.New("missing or invalid %s header", csrfHeader)
 		}
 	}
@@ -326,6 +339,10 @@ func (s *Server) audit(c *gin.Context, rt Route, err error, denied bool) {
 		ev.Actor = c.GetString(keyActor)
 	}
 	ev.Target = s.auditTarget(c, rt)
+	if use, ok := tokenOf(c); ok {
+		// Which token acted, so a leak can be traced and its use listed.
+		ev.Reason = strings.TrimPrefix(ev.Reason+"; token="+use.Token.ID, "; ")
+	}
 	if err != nil {
 		code := codeOf(err)
 		ev.Result = "error:" + code

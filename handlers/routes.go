@@ -93,6 +93,15 @@ func (s *Server) routes() []Route {
 			Summary: "A one-time console ticket (VNC, serial) or a remote-viewer file (SPICE)", In: api.ConsoleRequest{}, Out: api.ConsoleTicket{}},
 		{Method: "GET", Path: "/api/v1/console/ws", Perm: perm("session", "self"), Timeout: -1, Handle: s.consoleSocket,
 			Summary: "The console WebSocket, opened with a ticket's token", Status: 101, Query: []Param{{"token", "the ticket's one-time token"}}},
+
+		// API tokens (issue 8 §6): every signed-in caller manages their own;
+		// the handlers let administrators (token:admin) see and revoke all.
+		{Method: "POST", Path: "/api/v1/tokens", Perm: perm("session", "self"), Audit: "token.create", Handle: s.createToken,
+			Summary: "Create a personal API token; its secret is in this answer only", In: api.TokenRequest{}, Out: api.NewToken{}, Status: 201},
+		{Method: "GET", Path: "/api/v1/tokens", Perm: perm("session", "self"), Handle: s.listTokens,
+			Summary: "List the caller's API tokens (?all=true: everyone's, for administrators)", Out: api.TokenList{}},
+		{Method: "DELETE", Path: "/api/v1/tokens/:id", Perm: perm("session", "self"), Audit: "token.revoke", Handle: s.revokeToken,
+			Summary: "Revoke an API token (the caller's own; any, for administrators)", Status: 204},
 	}
 	for _, a := range api.VMActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), Scope: guestScope("name"),

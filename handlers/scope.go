@@ -155,7 +155,7 @@ func (s *Server) resolveScope(c *gin.Context, rt Route, p rbac.Principal) error 
 // or a well-formed parameter; a malformed one is never stored as sent.
 func (s *Server) auditTarget(c *gin.Context, rt Route) string {
 	if rt.Scope.IsZero() {
-		return ""
+		return c.GetString(keyTarget) // set by handlers whose object has no scope (tokens)
 	}
 	r, ok := s.scopes[rt.Scope.Kind]
 	if !ok {

@@ -17,6 +17,8 @@ import (
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/login"
+	"github.com/virtportal/virtportal/services/consoles"
+	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/templates"
@@ -47,6 +49,7 @@ type Deps struct {
 	Realms   *auth.Realms
 	Sessions *auth.SessionStore
 	Login    *login.Service
+	Tokens   *tokens.Service // API tokens; nil: made from Store and Realms
 }
 
 // Server is the HTTP application.
@@ -67,8 +70,7 @@ type Server struct {
 	apiRoutes []Route             // the documented routes, for the reference page
 	handler   http.Handler        // the engine behind compression
 
-	consoles *consoleHub   // live consoles
-	opener   consoleOpener // the guest side of consoles: s.d.Virt, or a fake in tests
+	consoles *consoles.Service // console tokens and live consoles
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -97,7 +99,11 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if opt.Host == "" {
 		opt.Host = localHost
 	}
-	opt.Console.applyDefaults()
+	opt.Console = opt.Console.WithDefaults()
+	if d.Tokens == nil && d.Store != nil {
+		// A token's owner is re-read as often as a session's groups.
+		d.Tokens = tokens.New(d.Store, d.Realms, tokens.Options{Refresh: opt.GroupRefresh, Now: opt.Now, Logger: opt.Logger})
+	}
 	s := &Server{opt: opt, d: d, log: opt.Logger, now: opt.Now}
 	var err error
 	if s.edgeCfg, err = newEdge(opt); err != nil {

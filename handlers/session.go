@@ -8,6 +8,8 @@ import (
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/services/login"
+	"github.com/virtportal/virtportal/fault"
+	"github.com/virtportal/virtportal/services/consoles"
 )
 
 func (s *Server) listRealms(c *gin.Context) error {
@@ -74,6 +76,11 @@ func (s *Server) getSession(c *gin.Context) error {
 }
 
 func (s *Server) logout(c *gin.Context) error {
+	if use, ok := tokenOf(c); ok {
+		// A token has no session to end; saying 204 would let a script
+		// believe it had ended its access.
+		return fault.CodeBadRequest.New("an API token has no session; revoke it with DELETE /api/v1/tokens/%s", use.Token.ID)
+	}
 	id, err := s.d.Sessions.CurrentID(c.Request)
 	if err != nil {
 		return s.internal(c, "logout", err)
@@ -82,7 +89,7 @@ func (s *Server) logout(c *gin.Context) error {
 		return s.internal(c, "logout", err)
 	}
 	// The session's consoles end with it.
-	s.endSessionConsoles(id, reasonLoggedOut)
+	s.endSessionConsoles(id, consoles.ReasonLoggedOut)
 	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/virtportal/virtportal/migrations"
 )
 
 // openStore opens a store at path (a fresh file under t.TempDir() when path
@@ -125,6 +129,25 @@ func schemaVersion(t *testing.T, s *Store) int64 {
 	return v
 }
 
+// latestMigration is the number of the highest migration file, so that a
+// new migration does not need this test changed.
+func latestMigration(t *testing.T) int64 {
+	t.Helper()
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v %v", files, err)
+	}
+	var latest int64
+	for _, f := range files {
+		n, err := strconv.ParseInt(strings.SplitN(f, "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("migration %s: %v", f, err)
+		}
+		latest = max(latest, n)
+	}
+	return latest
+}
+
 func countRows(t *testing.T, s *Store, table string) int {
 	t.Helper()
 	var n int
@@ -138,7 +161,7 @@ func countRows(t *testing.T, s *Store, table string) int {
 func TestMigrations(t *testing.T) {
 	s, path := openStore(t, "")
 	ctx := t.Context()
-	for _, table := range []string{"local_users", "sessions", "audit_events", "login_throttle", "console_tokens"} {
+	for _, table := range []string{"local_users", "sessions", "audit_events", "login_throttle", "console_tokens", "api_tokens"} {
 		t.Run(table, func(t *testing.T) {
 			var n int
 			err := s.r.QueryRowContext(ctx,
@@ -148,8 +171,8 @@ func TestMigrations(t *testing.T) {
 			}
 		})
 	}
-	if v := schemaVersion(t, s); v != 2 {
-		t.Fatalf("schema version %d, want 2", v)
+	if v := schemaVersion(t, s); v != latestMigration(t) {
+		t.Fatalf("schema version %d, want %d", v, latestMigration(t))
 	}
 	if err := s.CreateUser(ctx, User{Name: "keep", Hash: "h"}); err != nil {
 		t.Fatal(err)
@@ -175,8 +198,8 @@ func TestMigrations(t *testing.T) {
 		if got := countRows(t, s3, "goose_db_version"); got != rowsBefore {
 			t.Errorf("goose rows %d, want %d", got, rowsBefore)
 		}
-		if v := schemaVersion(t, s3); v != 2 {
-			t.Errorf("schema version %d, want 2", v)
+		if v := schemaVersion(t, s3); v != latestMigration(t) {
+			t.Errorf("schema version %d, want %d", v, latestMigration(t))
 		}
 		if _, err := s3.GetUser(ctx, "keep"); err != nil {
 			t.Error(err)

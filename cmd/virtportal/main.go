@@ -23,6 +23,10 @@ Usage:
   virtportal user passwd NAME              set a local user's password
   virtportal user del NAME                 delete a local user
   virtportal user list                     list local users
+  virtportal token create --user R:N --name N [--expires 30d]
+                                           make an API token (secret printed once)
+  virtportal token list [--user R:N]       list API tokens
+  virtportal token revoke ID               revoke an API token
   virtportal version                       print the version
 `
 
@@ -50,6 +54,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return migrate(ctx, args[1:], stdout, stderr, getenv)
 	case "user":
 		return userCmd(ctx, args[1:], stdin, stdout, stderr, getenv)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "virtportal", version)
 		return nil

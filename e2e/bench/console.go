@@ -18,12 +18,13 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/virtportal/virtportal/handlers"
+	"github.com/virtportal/virtportal/services/consoles"
 )
 
 // Console proxy benchmark (DESIGN.md §11): 200 MB from a local TCP source to
 // a client, interleaved in rounds, through
 //
-//   - the portal's copy loop (handlers.Pipe) behind a real HTTP server, in
+//   - the portal's copy loop (consoles.Pipe) behind a real HTTP server, in
 //     a process of its own as in production (the same process as the
 //     load generator would let the Go scheduler hand bytes between
 //     goroutines without a thread wake-up, which flatters it);
@@ -40,7 +41,7 @@ const (
 	rttFrame      = 32
 	rttPerRound   = 2000
 	clientBuf     = 256 << 10
-	relayBuf      = handlers.MaxPipeMessage
+	relayBuf      = consoles.MaxPipeMessage
 )
 
 // Budgets. The issue (and DESIGN.md §11) asks for >= 2x websockify,
@@ -96,7 +97,7 @@ func benchConsole() error {
 		rtts       []time.Duration
 	}
 	methods := []*method{
-		{name: "virtportal (handlers.Pipe)",
+		{name: "virtportal (consoles.Pipe)",
 			pull: func() (time.Duration, error) { return pullWS(proxyURL + "?to=push") },
 			echo: func() ([]time.Duration, error) { return echoWS(proxyURL + "?to=echo") }},
 		{name: "websockify " + websockifyVersion(), note: "baseline",
@@ -236,7 +237,7 @@ func runChild(role string, args []string) error {
 				return
 			}
 			// As the console route runs it, default buffer size and all.
-			handlers.Pipe(context.Background(), ws, guest, handlers.PipeOptions{Keepalive: 20 * time.Second, Idle: 15 * time.Minute})
+			consoles.Pipe(context.Background(), ws, guest, consoles.PipeOptions{Keepalive: 20 * time.Second, Idle: 15 * time.Minute})
 		}), ReadHeaderTimeout: 10 * time.Second}
 		relays := make([]string, 2)
 		for i, target := range []string{pushAddr, echoAddr} {

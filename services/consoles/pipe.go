@@ -1,4 +1,4 @@
-package handlers
+package consoles
 
 import (
 	"context"
@@ -139,14 +139,14 @@ loop:
 			res.Err = e.err
 			switch {
 			case e.guest:
-				res.Reason = reasonGuestClosed
+				res.Reason = ReasonGuestClosed
 				if o.GuestEnded != nil {
 					if r := o.GuestEnded(e.err); r != nil {
 						res.Reason = r
 					}
 				}
 			default:
-				res.ByClient, res.Reason = true, reasonClientClosed
+				res.ByClient, res.Reason = true, ReasonClientClosed
 			}
 			break loop
 		case <-tick:
@@ -171,12 +171,12 @@ loop:
 				}()
 			}
 		case err := <-pingFailed:
-			res.ByClient, res.Reason, res.Err = true, reasonNoPong, err
+			res.ByClient, res.Reason, res.Err = true, ReasonNoPong, err
 			break loop
 		case <-idle:
 			since := time.Since(time.Unix(0, last.Load()))
 			if since >= o.Idle {
-				res.Reason = reasonIdle
+				res.Reason = ReasonIdle
 				break loop
 			}
 			idleT.Reset(o.Idle - since)

@@ -16,8 +16,8 @@ import (
 
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
-	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/services/consoles"
+	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"

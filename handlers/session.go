@@ -7,9 +7,9 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
-	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/services/consoles"
+	"github.com/virtportal/virtportal/services/login"
 )
 
 func (s *Server) listRealms(c *gin.Context) error {

@@ -361,19 +361,28 @@ func (r *Runner) clearRecords(id int64) error {
 	return r.st.ClearTaskResources(ctx, id)
 }
 
-// clean runs the cleaners of the given records and forgets each one whose
-// cleaner succeeded; the others stay for the next start-up sweep.
+// clean runs the cleaners of the given records, each task's in the order
+// they were recorded, and forgets each one whose cleaner succeeded. After a
+// failure the task's later records wait too (they may depend on the
+// earlier: a guest's volumes go only once the guest is gone); all of them
+// stay for the next start-up sweep.
 func (r *Runner) clean(ctx context.Context, recs []store.TaskResource) {
+	stuck := map[int64]bool{}
 	for _, rec := range recs {
+		if stuck[rec.TaskID] {
+			continue
+		}
 		r.regMu.RLock()
 		c := r.cleaners[rec.Kind]
 		r.regMu.RUnlock()
 		if c == nil {
 			r.log.Error("task: no cleaner for a recorded resource; left in place", "task", rec.TaskID, "kind", rec.Kind, "resource", rec.Ident)
+			stuck[rec.TaskID] = true
 			continue
 		}
 		if err := c(ctx, rec); err != nil {
 			r.log.Error("task: cleaner failed; retried at next start", "task", rec.TaskID, "kind", rec.Kind, "resource", rec.Ident, "err", err)
+			stuck[rec.TaskID] = true
 			continue
 		}
 		if err := r.st.DeleteTaskResource(ctx, rec.ID); err != nil {
@@ -585,6 +594,12 @@ func (t *T) unwind() {
 func (t *T) Record(ctx context.Context, kind, ident string) error {
 	_, err := t.r.st.AddTaskResource(ctx, store.TaskResource{TaskID: t.ID(), Kind: kind, Host: t.Host(), Ident: ident})
 	return err
+}
+
+// Forget drops every record of the task: for a step that failed before
+// it changed anything, so that nothing is "cleaned" that was never touched.
+func (t *T) Forget(ctx context.Context) error {
+	return t.r.st.ClearTaskResources(ctx, t.ID())
 }
 
 // Progress sets the progress (0–100) and its message. Stored and announced

@@ -346,7 +346,10 @@ func TestStartSweepsCrashedTasks(t *testing.T) {
 	done, _ := e.st.CreateTask(ctx, store.Task{Kind: "x", Owner: "pam:alice", Status: store.TaskDone})
 	_, _ = e.st.AddTaskResource(ctx, store.TaskResource{TaskID: run.ID, Kind: "thing", Ident: "one"})
 	_, _ = e.st.AddTaskResource(ctx, store.TaskResource{TaskID: run.ID, Kind: "thing", Ident: "bad"})
-	_, _ = e.st.AddTaskResource(ctx, store.TaskResource{TaskID: run.ID, Kind: "unknown", Ident: "z"})
+	_, _ = e.st.AddTaskResource(ctx, store.TaskResource{TaskID: run.ID, Kind: "thing", Ident: "after-bad"})
+	_, _ = e.st.AddTaskResource(ctx, store.TaskResource{TaskID: queued.ID, Kind: "unknown", Ident: "z"})
+	_, _ = e.st.AddTaskResource(ctx, store.TaskResource{TaskID: queued.ID, Kind: "thing", Ident: "after-unknown"})
+	_, _ = e.st.AddTaskResource(ctx, store.TaskResource{TaskID: done.ID, Kind: "thing", Ident: "two"})
 	var cleaned []string
 	e.r.RegisterCleaner("thing", func(ctx context.Context, r store.TaskResource) error {
 		if r.Ident == "bad" {
@@ -370,13 +373,18 @@ func TestStartSweepsCrashedTasks(t *testing.T) {
 	if got, _ := e.st.GetTask(ctx, done.ID); got.Status != store.TaskDone {
 		t.Fatalf("done task changed: %+v", got)
 	}
-	if !slices.Equal(cleaned, []string{"one"}) {
+	// Each task's records in order; a failure holds back that task's later ones.
+	if !slices.Equal(cleaned, []string{"one", "two"}) {
 		t.Fatalf("cleaned %v", cleaned)
 	}
 	// What could not be cleaned stays for the next start.
-	recs, _ := e.st.TaskResources(ctx, run.ID)
-	if len(recs) != 2 || recs[0].Ident != "bad" || recs[1].Ident != "z" {
-		t.Fatalf("records left %+v", recs)
+	recs, _ := e.st.TaskResources(ctx, 0)
+	var left []string
+	for _, r := range recs {
+		left = append(left, r.Ident)
+	}
+	if !slices.Equal(left, []string{"bad", "after-bad", "z", "after-unknown"}) {
+		t.Fatalf("records left %v", left)
 	}
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/store"
 )
 
 // callers of the matrix, in column order.
@@ -45,6 +47,10 @@ var matrix = map[string]string{
 	"POST /api/v1/vms/:name/reset":     "AFAAFAHU",
 	"POST /api/v1/vms/:name/suspend":   "AFAAFAHU",
 	"POST /api/v1/vms/:name/resume":    "AFAAFAHU",
+	"GET /api/v1/tasks":                "AAAAAAAU",
+	"GET /api/v1/tasks/:id":            "AAHHHHHU", // the admin's task
+	"DELETE /api/v1/tasks/:id":         "AFHHHHHU",
+	"GET /api/v1/events":               "AAAAAAAU",
 	"GET /":                            "AAAAAAAA",
 	"GET /login":                       "AAAAAAAA",
 	"GET /guests":                      "AAAAAAAA",
@@ -73,6 +79,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"operator": e.as("local", "op"), "viewer": e.as("local", "view"), "group": e.as("test", "gina"),
 		"nogrant": e.as("local", "alice"), "anon": e.client(),
 	}
+	task, err := e.st.CreateTask(context.Background(), store.Task{Kind: "test", Owner: "local:admin", Status: store.TaskDone})
+	if err != nil {
+		t.Fatal(err)
+	}
 	routes := (&Server{}).routes()
 	for _, rt := range routes {
 		if _, ok := matrix[rt.Method+" "+rt.Path]; !ok {
@@ -88,11 +98,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 	order := []int{7, 6, 5, 4, 3, 2, 1, 0} // admin last: its requests change the most
 	for _, rt := range routes {
 		row := matrix[rt.Method+" "+rt.Path]
-		path := strings.NewReplacer(":name", target, "*file", "app.js").Replace(rt.Path)
+		path := strings.NewReplacer(":name", target, "*file", "app.js", ":id", strconv.FormatInt(task.ID, 10)).Replace(rt.Path)
 		for _, i := range order {
 			who, want := matrixCallers[i], row[i]
 			t.Run(rt.Method+" "+rt.Path+"/"+who, func(t *testing.T) {
-				r := clients[who].do(rt.Method, path, nil)
+				var r resp
+				if rt.Timeout < 0 {
+					r = clients[who].status(rt.Method, path) // a stream: its status only
+				} else {
+					r = clients[who].do(rt.Method, path, nil)
+				}
 				got := byte('A')
 				switch r.status {
 				case http.StatusUnauthorized:

@@ -25,6 +25,7 @@ const (
 	keyActor   = "vp.actor"  // identity to audit when there is no session (login)
 	keyReason  = "vp.reason" // audit reason class, never shown to the client
 	keyRetry   = "vp.retry"  // seconds for the Retry-After of a 429
+	keyTarget  = "vp.target" // audit target of a route without a guest ("task:42")
 )
 
 const csrfHeader = "X-CSRF-Token"
@@ -277,6 +278,9 @@ func (s *Server) audit(c *gin.Context, rt Route, err error, denied bool) {
 	}
 	if rt.VM != "" {
 		ev.Target = "vm:" + c.Param(rt.VM)
+	}
+	if t := c.GetString(keyTarget); t != "" {
+		ev.Target = t
 	}
 	if err != nil {
 		code := codeOf(err)

@@ -62,6 +62,18 @@ func (s *Server) routes() []Route {
 		// guest comes from the token (its handler decides vm:console itself).
 		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), VM: "name", Audit: "vm.console.token", Handle: s.consoleToken},
 		{Method: "GET", Path: "/api/v1/console/ws", Perm: perm("session", "self"), Handle: s.consoleSocket},
+
+		// Tasks and the event stream (issue 8 §1). A task of someone else is
+		// a 404 unless the caller sees all tasks (task:read_all); cancelling
+		// another's task needs task:cancel_all.
+		{Method: "GET", Path: "/api/v1/tasks", Perm: perm("task", "read"), Handle: s.listTasks,
+			Summary: "List tasks: the caller's own, everyone's for admins and auditors (?status=&kind=&target=&owner=&limit=&cursor=)", Out: api.TaskList{}},
+		{Method: "GET", Path: "/api/v1/tasks/:id", Perm: perm("task", "read"), Handle: s.getTask,
+			Summary: "One task with its progress, result or error", Out: api.Task{}},
+		{Method: "DELETE", Path: "/api/v1/tasks/:id", Perm: perm("task", "cancel"), Audit: "task.cancel", Handle: s.cancelTask,
+			Summary: "Cancel a queued or running task (409 once it has ended)", Out: api.Task{}},
+		{Method: "GET", Path: "/api/v1/events", Perm: perm("session", "self"), Handle: s.events, Timeout: -1,
+			Summary: "Server-sent events: task changes and guest changes the caller may see; Last-Event-ID resumes", Out: api.GuestEvent{}},
 	}
 	for _, a := range api.VMActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), VM: "name",

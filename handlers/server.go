@@ -16,6 +16,9 @@ import (
 
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/events"
+	"github.com/virtportal/virtportal/services/tasks"
+	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/templates"
@@ -32,6 +35,7 @@ type Options struct {
 	Now            func() time.Time // the clock; tests set it
 	Version        string
 	Console        ConsoleOptions // consoles and screenshots
+	Tasks          TaskOptions    // task caps and the event stream
 }
 
 // Deps are the lower layers the handlers drive.
@@ -42,6 +46,11 @@ type Deps struct {
 	Realms   *auth.Realms
 	Sessions *auth.SessionStore
 	Throttle *auth.Throttle
+	// Tasks, VMTasks and Events are built by New when nil: the runner
+	// then sweeps what a previous process left before New returns.
+	Tasks   *tasks.Runner
+	VMTasks *vmtasks.Kinds
+	Events  *events.Broker
 }
 
 // Server is the HTTP application.
@@ -56,6 +65,8 @@ type Server struct {
 
 	consoles *consoleHub   // live consoles
 	opener   consoleOpener // the guest side of consoles: s.d.Virt, or a fake in tests
+
+	stopWatch func() // the event broker's watch of the guest index
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -105,6 +116,9 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	e.NoMethod(s.wrapErr(func(c *gin.Context) error { return methodNotAllowed(c) }))
 	s.engine = e
 	s.initConsoles()
+	if err := s.initTasks(); err != nil {
+		return nil, fmt.Errorf("handlers: tasks: %w", err)
+	}
 	return s, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/events"
 )
 
 func (s *Server) listRealms(c *gin.Context) error {
@@ -118,8 +119,9 @@ func (s *Server) logout(c *gin.Context) error {
 	if err := s.d.Sessions.Logout(c.Writer, c.Request); err != nil {
 		return s.internal(c, "logout", err)
 	}
-	// The session's consoles end with it.
+	// The session's consoles and event streams end with it.
 	s.endSessionConsoles(id, reasonLoggedOut)
+	s.d.Events.EndSession(id, events.EndLogout)
 	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -114,7 +114,11 @@ type Sub struct {
 	once   sync.Once
 	done   chan struct{}
 	reason atomic.Value // string
+	start  uint64
 }
+
+// Start is the id of the newest event when the subscription began.
+func (s *Sub) Start() uint64 { return s.start }
 
 // C delivers the subscriber's messages.
 func (s *Sub) C() <-chan Message { return s.c }
@@ -156,6 +160,7 @@ func (b *Broker) Subscribe(p rbac.Principal, session string, resume bool, lastID
 	s.principal.Store(&p)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	s.start = b.seq
 	if resume {
 		if lastID < b.floor || lastID > b.seq {
 			reset = true

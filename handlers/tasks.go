@@ -38,6 +38,9 @@ func (s *Server) initTasks() error {
 	if s.d.Events == nil {
 		s.d.Events = events.New(s.d.Authz, events.Options{})
 	}
+	if s.d.Store == nil {
+		return nil // a route-table-only server (tests): no tasks
+	}
 	if s.d.Tasks == nil {
 		s.d.Tasks = tasks.New(s.d.Store, s.d.Store, tasks.Options{PerHost: o.PerHost, PerUser: o.PerUser, Logger: s.log})
 		s.d.VMTasks = vmtasks.Register(s.d.Tasks, hostLocal, s.d.Virt)
@@ -69,7 +72,9 @@ func (s *Server) CloseStreams() { s.d.Events.Close() }
 // CloseTasks stops the task runner, waiting for undos up to ctx, and the
 // guest watch.
 func (s *Server) CloseTasks(ctx context.Context) {
-	s.d.Tasks.Close(ctx)
+	if s.d.Tasks != nil {
+		s.d.Tasks.Close(ctx)
+	}
 	if s.stopWatch != nil {
 		s.stopWatch()
 	}

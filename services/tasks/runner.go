@@ -493,8 +493,12 @@ func (r *Runner) List(ctx context.Context, f store.TaskFilter) ([]Info, error) {
 func (r *Runner) Cancel(ctx context.Context, id int64) (Info, error) {
 	r.mu.Lock()
 	if rn, ok := r.running[id]; ok {
-		rn.cancel(errCancelCause)
 		r.mu.Unlock()
+		// Ending: its final state is set, its slot not yet freed.
+		if t := rn.snapshot(); t.Ended() {
+			return Info{Task: t}, CodeTaskEnded.New("task %d has already ended (%s)", id, t.Status)
+		}
+		rn.cancel(errCancelCause)
 		return Info{Task: rn.snapshot()}, nil
 	}
 	for i, rn := range r.queue {

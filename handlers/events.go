@@ -80,6 +80,15 @@ func (s *Server) events(c *gin.Context) error {
 			return nil
 		case m := <-sub.C():
 			writeMessage(w, m)
+			// What else is already queued goes out in the same write.
+			for more := true; more; {
+				select {
+				case m := <-sub.C():
+					writeMessage(w, m)
+				default:
+					more = false
+				}
+			}
 		case <-sub.Done():
 			switch r := sub.Reason(); r {
 			case events.EndReset:
@@ -139,11 +148,7 @@ func earliest(a, b time.Time) time.Time {
 }
 
 func writeMessage(w *bufio.Writer, m events.Message) {
-	if m.Task != nil {
-		writeEvent(w, m.ID, m.Event, m.Task)
-	} else {
-		writeEvent(w, m.ID, m.Event, m.Guest)
-	}
+	writeRaw(w, m.ID, m.Event, m.Data)
 }
 
 // writeEvent writes one event; JSON has no newline, so data is one line.
@@ -152,6 +157,10 @@ func writeEvent(w *bufio.Writer, id uint64, event string, data any) {
 	if err != nil {
 		return
 	}
+	writeRaw(w, id, event, b)
+}
+
+func writeRaw(w *bufio.Writer, id uint64, event string, b []byte) {
 	if id != 0 {
 		_, _ = w.WriteString("id: " + strconv.FormatUint(id, 10) + "\n")
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -141,7 +142,8 @@ func benchEvents(bin string, changes, sessions int) error {
 	fmt.Printf("  the change request alone   p50 %-12s p99 %s   (the POST's own round trip, same run)\n", ms(percentile(actLat, .5)), ms(percentile(actLat, .99)))
 	fmt.Printf("  plain Go channels, 1 → %d  p50 %-12s p99 %s   (baseline, same run: the fan-out floor without HTTP)\n",
 		sessions, ms(percentile(base, .5)), ms(percentile(base, .99)))
-	fmt.Printf("  goal: p99 <= 50 ms\n")
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("  goal: p99 <= 50 ms   (load average during the run: %s)\n", strings.Join(strings.Fields(string(load))[:3], " "))
 	if e99 > 50*time.Millisecond {
 		return fmt.Errorf("budget missed: p99 %s", ms(e99))
 	}
@@ -203,14 +205,20 @@ func readStream(ctx context.Context, hc *http.Client, base string, ready *sync.W
 			event = line[7:]
 		case strings.HasPrefix(line, "data: ") && event == "guest":
 			at := time.Now()
-			var g api.GuestEvent
-			if err := json.Unmarshal([]byte(line[6:]), &g); err != nil {
-				return err
-			}
-			if g.Type != "state" {
+			// The fields in wire order (type, host, name, vm): read the
+			// first two without decoding the guest, so that the 200
+			// readers of this process take little of the CPU the server
+			// is measured on.
+			data := line[6:]
+			if !strings.HasPrefix(data, `{"type":"state"`) {
 				continue
 			}
-			if err := got(k, g.Name, at); err != nil {
+			_, rest, ok := strings.Cut(data, `"name":"`)
+			name, _, ok2 := strings.Cut(rest, `"`)
+			if !ok || !ok2 {
+				return fmt.Errorf("unexpected event %s", data)
+			}
+			if err := got(k, name, at); err != nil {
 				return err
 			}
 			k++

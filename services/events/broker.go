@@ -6,7 +6,9 @@
 package events
 
 import (
+	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +60,30 @@ type Message struct {
 	Event string // "task" or "guest"
 	Task  *api.Task
 	Guest *api.GuestEvent
+	// Data is the JSON of Task or Guest, made once for every subscriber
+	// who sees the event alike.
+	Data []byte
+}
+
+// viewKey names how a subscriber sees an event: all who share it get the
+// same bytes.
+func viewKey(m Message) string {
+	if m.Task != nil {
+		return strings.Join(m.Task.AllowedActions, ",")
+	}
+	role := ""
+	if m.Guest.VM != nil {
+		role = m.Guest.VM.MyRole
+	}
+	return m.Guest.Type + "|" + role
+}
+
+func marshal(m *Message) {
+	var v any = m.Guest
+	if m.Task != nil {
+		v = m.Task
+	}
+	m.Data, _ = json.Marshal(v)
 }
 
 // Authorizer is what the broker asks; *rbac.Authorizer is one.
@@ -168,6 +194,7 @@ func (b *Broker) Subscribe(p rbac.Principal, session string, resume bool, lastID
 			for _, ev := range b.ordered() {
 				if ev.ID > lastID {
 					if m, ok := b.view(&p, ev); ok {
+						marshal(&m)
 						backlog = append(backlog, m)
 					}
 				}
@@ -249,6 +276,7 @@ func (b *Broker) publish(ev Event) {
 		b.ring[b.head] = ev
 		b.head = (b.head + 1) % b.opt.Ring
 	}
+	var views map[string][]byte
 	for s := range b.subs {
 		select {
 		case <-s.done:
@@ -258,6 +286,16 @@ func (b *Broker) publish(ev Event) {
 		m, ok := b.view(s.principal.Load(), ev)
 		if !ok {
 			continue
+		}
+		key := viewKey(m)
+		if data, ok := views[key]; ok {
+			m.Data = data
+		} else {
+			marshal(&m)
+			if views == nil {
+				views = map[string][]byte{}
+			}
+			views[key] = m.Data
 		}
 		select {
 		case s.c <- m:

@@ -138,7 +138,7 @@ func countRows(t *testing.T, s *Store, table string) int {
 func TestMigrations(t *testing.T) {
 	s, path := openStore(t, "")
 	ctx := t.Context()
-	for _, table := range []string{"local_users", "sessions", "audit_events", "login_throttle", "console_tokens"} {
+	for _, table := range []string{"local_users", "sessions", "audit_events", "login_throttle", "console_tokens", "tasks", "task_resources"} {
 		t.Run(table, func(t *testing.T) {
 			var n int
 			err := s.r.QueryRowContext(ctx,
@@ -148,8 +148,8 @@ func TestMigrations(t *testing.T) {
 			}
 		})
 	}
-	if v := schemaVersion(t, s); v != 2 {
-		t.Fatalf("schema version %d, want 2", v)
+	if v := schemaVersion(t, s); v != 3 {
+		t.Fatalf("schema version %d, want 3", v)
 	}
 	if err := s.CreateUser(ctx, User{Name: "keep", Hash: "h"}); err != nil {
 		t.Fatal(err)
@@ -175,8 +175,8 @@ func TestMigrations(t *testing.T) {
 		if got := countRows(t, s3, "goose_db_version"); got != rowsBefore {
 			t.Errorf("goose rows %d, want %d", got, rowsBefore)
 		}
-		if v := schemaVersion(t, s3); v != 2 {
-			t.Errorf("schema version %d, want 2", v)
+		if v := schemaVersion(t, s3); v != 3 {
+			t.Errorf("schema version %d, want 3", v)
 		}
 		if _, err := s3.GetUser(ctx, "keep"); err != nil {
 			t.Error(err)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -220,8 +221,17 @@ func TestGuestLifecycleOnKVM(t *testing.T) {
 	_ = d2.Free()
 	eventually(t, "a stop made with libvirt shows", eventBudget, func() bool { v, _ := find(); return v.State == api.StateShutoff })
 
-	if st := c.call("DELETE", "/api/v1/vms/"+name+"?volumes=true", nil, nil); st != 204 {
+	// With volumes a delete is a task (202); it is done when it says so.
+	var task api.Task
+	if st := c.call("DELETE", "/api/v1/vms/"+name+"?volumes=true", nil, &task); st != 202 {
 		t.Fatalf("delete: %d", st)
+	}
+	eventually(t, "the delete task ends", 30*time.Second, func() bool {
+		c.call("GET", "/api/v1/tasks/"+strconv.FormatInt(task.ID, 10), nil, &task)
+		return task.Finished != nil
+	})
+	if task.Status != "done" {
+		t.Fatalf("delete task %+v", task)
 	}
 	if _, err := conn.LookupDomainByName(name); err == nil {
 		t.Fatal("guest still defined after delete")

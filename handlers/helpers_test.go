@@ -239,6 +239,29 @@ func (c *client) do(method, path string, body any, hdr ...string) resp {
 	return resp{status: res.StatusCode, header: res.Header, body: b}
 }
 
+// status sends a bodiless request and returns its status and headers
+// without reading the body (an event stream never ends).
+func (c *client) status(method, path string) resp {
+	c.e.t.Helper()
+	req, err := http.NewRequest(method, c.e.url+path, nil)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	if c.csrf != "" {
+		req.Header.Set(csrfHeader, c.csrf)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	r := resp{status: res.StatusCode, header: res.Header}
+	if res.StatusCode != http.StatusOK {
+		r.body, _ = io.ReadAll(res.Body)
+	}
+	return r
+}
+
 func (c *client) login(realm, user, pw string) resp {
 	c.e.t.Helper()
 	r := c.do("POST", "/api/v1/session", api.LoginRequest{Realm: realm, Username: user, Password: pw})

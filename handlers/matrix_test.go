@@ -4,12 +4,15 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/policy"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/services/tasks"
+	"github.com/virtportal/virtportal/store"
 )
 
 // matrixCaller is one column of the authorization matrix.
@@ -25,7 +28,8 @@ type matrixTarget struct {
 	label  string
 	id     string
 	exists bool
-	bad    bool // malformed: 400 for everyone logged in
+	bad    bool   // malformed: 400 for everyone logged in
+	owner  string // the caller owning it (tasks)
 }
 
 // TestAuthorizationMatrix asks every route of the table, about every kind
@@ -74,12 +78,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{name: "auditor", realm: "test", user: "audrey"},
 		{name: "admin", realm: "local", user: "admin"},
 	}
+	// A task of the operator's, ended: a cancel that passes authorization answers 409.
+	task, err := e.st.CreateTask(context.Background(), store.Task{Kind: "test", Owner: "local:op", Status: store.TaskDone})
+	if err != nil {
+		t.Fatal(err)
+	}
 	targets := map[string][]matrixTarget{
 		"guest": {
 			{label: "granted", id: target, exists: true},
 			{label: "foreign", id: foreign, exists: true},
 			{label: "missing", id: "no-such-guest"},
 			{label: "malformed", id: "bad*name", bad: true},
+		},
+		"task": {
+			{label: "operator's", id: strconv.FormatInt(task.ID, 10), exists: true, owner: "operator"},
+			{label: "missing", id: "999999"},
 		},
 		"host": {
 			{label: "local", id: "local", exists: true},
@@ -137,6 +150,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			if !allows(roles, rbac.Permission{Object: "vm", Action: "read"}) && !allows(roles, rt.Perm) {
 				return 'H'
+			}
+		}
+		if rt.Scope.Kind == "task" && tg.owner != who.name {
+			if !allows(roles, tasks.PermReadAll) {
+				return 'H'
+			}
+			if rt.Perm == tasks.PermCancel {
+				return map[bool]byte{true: 'A', false: 'F'}[allows(roles, tasks.PermCancelAll)]
 			}
 		}
 		return map[bool]byte{true: 'A', false: 'F'}[allows(roles, rt.Perm)]

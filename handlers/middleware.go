@@ -26,7 +26,7 @@ const (
 	keyActor   = "vp.actor"  // identity to audit when there is no session (login)
 	keyReason  = "vp.reason" // audit reason class, never shown to the client
 	keyRetry   = "vp.retry"  // seconds for the Retry-After of a 429
-	keyTarget  = "vp.target" // audit target of a route without a guest, e.g. "token:ID"
+	keyTarget  = "vp.target" // audit target of a route without a guest ("task:42")
 )
 
 const csrfHeader = "X-CSRF-Token"
@@ -342,6 +342,9 @@ func (s *Server) audit(c *gin.Context, rt Route, err error, denied bool) {
 	if use, ok := tokenOf(c); ok {
 		// Which token acted, so a leak can be traced and its use listed.
 		ev.Reason = strings.TrimPrefix(ev.Reason+"; token="+use.Token.ID, "; ")
+	}
+	if t := c.GetString(keyTarget); t != "" {
+		ev.Target = t
 	}
 	if err != nil {
 		code := codeOf(err)

@@ -102,6 +102,18 @@ func (s *Server) routes() []Route {
 			Summary: "List the caller's API tokens (?all=true: everyone's, for administrators)", Out: api.TokenList{}},
 		{Method: "DELETE", Path: "/api/v1/tokens/:id", Perm: perm("session", "self"), Audit: "token.revoke", Handle: s.revokeToken,
 			Summary: "Revoke an API token (the caller's own; any, for administrators)", Status: 204},
+
+		// Tasks and the event stream (issue 8 §1). A task of someone else is
+		// a 404 unless the caller sees all tasks (task:read_all); cancelling
+		// another's task needs task:cancel_all.
+		{Method: "GET", Path: "/api/v1/tasks", Perm: perm("task", "read"), Handle: s.listTasks,
+			Summary: "List tasks: the caller's own, everyone's for admins and auditors (?status=&kind=&target=&owner=&limit=&cursor=)", Out: api.TaskList{}},
+		{Method: "GET", Path: "/api/v1/tasks/:id", Perm: perm("task", "read"), Scope: taskScope("id"), Handle: s.getTask,
+			Summary: "One task with its progress, result or error", Out: api.Task{}},
+		{Method: "DELETE", Path: "/api/v1/tasks/:id", Perm: perm("task", "cancel"), Scope: taskScope("id"), Audit: "task.cancel", Handle: s.cancelTask,
+			Summary: "Cancel a queued or running task (409 once it has ended)", Out: api.Task{}},
+		{Method: "GET", Path: "/api/v1/events", Perm: perm("session", "self"), Handle: s.events, Timeout: -1,
+			Summary: "Server-sent events: task changes and guest changes the caller may see; Last-Event-ID resumes", Out: Body{MediaType: "text/event-stream"}},
 	}
 	for _, a := range api.VMActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), Scope: guestScope("name"),

@@ -17,8 +17,11 @@ import (
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/consoles"
+	"github.com/virtportal/virtportal/services/events"
 	"github.com/virtportal/virtportal/services/login"
+	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/services/tokens"
+	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/templates"
@@ -39,6 +42,7 @@ type Options struct {
 	Version        string
 	Host           string         // the one host's short name; default "local"
 	Console        ConsoleOptions // consoles and screenshots
+	Tasks          TaskOptions    // task caps and the event stream
 }
 
 // Deps are the lower layers the handlers drive.
@@ -50,6 +54,11 @@ type Deps struct {
 	Sessions *auth.SessionStore
 	Login    *login.Service
 	Tokens   *tokens.Service // API tokens; nil: made from Store and Realms
+	// Tasks, VMTasks and Events are built by New when nil: the runner
+	// then sweeps what a previous process left before New returns.
+	Tasks   *tasks.Runner
+	VMTasks *vmtasks.Kinds
+	Events  *events.Broker
 }
 
 // Server is the HTTP application.
@@ -71,6 +80,8 @@ type Server struct {
 	handler   http.Handler        // the engine behind compression
 
 	consoles *consoles.Service // console tokens and live consoles
+
+	stopWatch func() // the event broker's watch of the guest index
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -150,6 +161,9 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 		return nil, fmt.Errorf("handlers: compression: %w", err)
 	}
 	s.initConsoles()
+	if err := s.initTasks(); err != nil {
+		return nil, fmt.Errorf("handlers: tasks: %w", err)
+	}
 	return s, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/services/consoles"
+	"github.com/virtportal/virtportal/services/events"
 	"github.com/virtportal/virtportal/services/login"
 )
 
@@ -88,8 +89,9 @@ func (s *Server) logout(c *gin.Context) error {
 	if err := s.d.Sessions.Logout(c.Writer, c.Request); err != nil {
 		return s.internal(c, "logout", err)
 	}
-	// The session's consoles end with it.
+	// The session's consoles and event streams end with it.
 	s.endSessionConsoles(id, consoles.ReasonLoggedOut)
+	s.d.Events.EndSession(id, events.EndLogout)
 	c.Status(http.StatusNoContent)
 	return nil
 }

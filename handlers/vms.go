@@ -2,12 +2,14 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/fault"
+	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/virt"
 )
 
@@ -112,9 +114,22 @@ func (s *Server) deleteVM(c *gin.Context) error {
 	default:
 		return fault.CodeBadRequest.New("volumes must be true or false, not %q", truncate(v, 16))
 	}
-	if err := s.d.Virt.Delete(c.Request.Context(), c.Param("name"), volumes); err != nil {
+	if !volumes {
+		if err := s.d.Virt.Delete(c.Request.Context(), c.Param("name"), false); err != nil {
+			return err
+		}
+		c.Status(http.StatusNoContent)
+		return nil
+	}
+	// With volumes the deletion is a task: 202 with the task's URL.
+	d, _ := sessionOf(c)
+	in, err := s.d.VMTasks.SubmitDelete(c.Request.Context(), d.ID(), c.Param("name"))
+	if err != nil {
 		return err
 	}
-	c.Status(http.StatusNoContent)
+	id := strconv.FormatInt(in.ID, 10)
+	c.Set(keyReason, "task:"+id)
+	c.Header("Location", "/api/v1/tasks/"+id)
+	c.JSON(http.StatusAccepted, tasks.View(s.d.Authz, d.Principal(), in))
 	return nil
 }

@@ -161,7 +161,7 @@ func countRows(t *testing.T, s *Store, table string) int {
 func TestMigrations(t *testing.T) {
 	s, path := openStore(t, "")
 	ctx := t.Context()
-	for _, table := range []string{"local_users", "sessions", "audit_events", "login_throttle", "console_tokens", "api_tokens"} {
+	for _, table := range []string{"local_users", "sessions", "audit_events", "login_throttle", "console_tokens", "api_tokens", "tasks", "task_resources"} {
 		t.Run(table, func(t *testing.T) {
 			var n int
 			err := s.r.QueryRowContext(ctx,

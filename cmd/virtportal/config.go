@@ -74,6 +74,11 @@ type Config struct {
 		ScreenshotCache  time.Duration `yaml:"screenshot_cache" usage:"how long a guest's screenshot is reused before a new one is taken"`
 		SpicePasswordTTL time.Duration `yaml:"spice_password_ttl" usage:"validity of the one-time password set on a SPICE display"`
 	} `yaml:"console"`
+	Tasks struct {
+		PerHost   int           `yaml:"per_host" usage:"tasks running at once per host; the rest queue"`
+		PerUser   int           `yaml:"per_user" usage:"tasks running at once per user; the rest queue"`
+		Heartbeat time.Duration `yaml:"heartbeat" usage:"period of the event stream's keep-alive comment and session check"`
+	} `yaml:"tasks"`
 	Audit struct {
 		Retention time.Duration `yaml:"retention" usage:"audit events older than this are purged"`
 	} `yaml:"audit"`
@@ -113,6 +118,9 @@ func defaults() Config {
 	c.Console.MaxPerGuest = 4
 	c.Console.ScreenshotCache = 5 * time.Second
 	c.Console.SpicePasswordTTL = 60 * time.Second
+	c.Tasks.PerHost = 4
+	c.Tasks.PerUser = 2
+	c.Tasks.Heartbeat = 15 * time.Second
 	c.Audit.Retention = 90 * 24 * time.Hour
 	c.Log.Level = "info"
 	c.Log.Format = "text"

@@ -219,6 +219,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			MaxPerUser: cfg.Console.MaxPerUser, MaxPerGuest: cfg.Console.MaxPerGuest,
 			ScreenshotCache: cfg.Console.ScreenshotCache, SpicePasswordTTL: cfg.Console.SpicePasswordTTL,
 		},
+		Tasks: handlers.TaskOptions{PerHost: cfg.Tasks.PerHost, PerUser: cfg.Tasks.PerUser, Heartbeat: cfg.Tasks.Heartbeat},
 	}, handlers.Deps{
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),
@@ -245,6 +246,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	// Shutdown leaves hijacked connections (consoles) alone: close them
 	// with a close frame while it drains the rest.
 	hs.RegisterOnShutdown(srv.CloseConsoles)
+	// Shutdown waits for open requests, and an event stream never ends by
+	// itself: end them.
+	hs.RegisterOnShutdown(srv.CloseStreams)
 	scheme := "http"
 	if tls {
 		scheme = "https"
@@ -275,6 +279,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	// Once more, to wait until every console is closed and audited before
 	// the database closes.
 	srv.CloseConsoles()
+	// Running tasks end interrupted after their undos; what is left is
+	// swept at the next start.
+	tctx, tcancel := context.WithTimeout(context.Background(), cfg.Timeouts.Shutdown)
+	srv.CloseTasks(tctx)
+	tcancel()
 	log.Info("stopped")
 	return nil
 }
@@ -336,6 +345,9 @@ func housekeeping(ctx context.Context, st *store.Store, cfg Config, log *slog.Lo
 		}
 		if _, err := st.PurgeConsoleTokens(ctx, now); err != nil && ctx.Err() == nil {
 			log.Warn("purge console tokens", "err", err)
+		}
+		if _, err := st.PurgeTasks(ctx, now.Add(-cfg.Audit.Retention)); err != nil && ctx.Err() == nil {
+			log.Warn("purge tasks", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -31,7 +31,7 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin/virtportal", "server binary")
-	only := flag.String("only", "list,access,ldap,pam,console", "comma-separated sections to run")
+	only := flag.String("only", "list,access,ldap,pam,console,events", "comma-separated sections to run")
 	child := flag.String("child", "", "internal: run as the console benchmark's source or proxy process")
 	flag.Parse()
 	if *child != "" {
@@ -50,6 +50,7 @@ func main() {
 		{"ldap", benchLDAP},
 		{"pam", benchPAM},
 		{"console", benchConsole},
+		{"events", func() error { return benchEvents(*bin, 1000, 200) }},
 	}
 	failed := false
 	for _, s := range sections {

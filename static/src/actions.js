@@ -1,7 +1,7 @@
 // Running a guest action from the list or the detail page: confirmation for
 // the destructive ones, the API call, and the toasts.
 
-import { api } from './lib/api.js';
+import { api, waitTask } from './lib/api.js';
 import { t } from './lib/i18n.js';
 import { DESTRUCTIVE } from './lib/vmstate.js';
 import { confirmDialog } from './ui/dialog.js';
@@ -45,7 +45,8 @@ export async function runAction(name, action, hooks) {
   hooks.setBusy(true);
   try {
     if (action === 'delete') {
-      await api.deleteVM(name, { volumes });
+      const task = await api.deleteVM(name, { volumes });
+      if (task) await waitTask(task); // with volumes it is a task (202)
       hooks.setBusy(false);
       toast(t(volumes ? 'toast.deletedWithVolumes' : 'toast.deleted', { name }));
       hooks.onDeleted?.();

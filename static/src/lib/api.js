@@ -167,6 +167,23 @@ export const api = {
   consoleTicket: (name, kind) => request('POST', `/vms/${enc(name)}/console`, { body: { kind } }),
   /** The guest's screen as PNG (cached a few seconds by the server). */
   screenshot: (name, signal) => requestImage(`/vms/${enc(name)}/screenshot`, signal),
+  /** null (204), or with volumes the task doing it (202): {id, status, error?, …} */
   deleteVM: (name, { volumes = false } = {}) =>
     request('DELETE', `/vms/${enc(name)}`, { query: volumes ? { volumes: 'true' } : undefined }),
+  task: (id, signal) => request('GET', `/tasks/${enc(String(id))}`, { signal }),
 };
+
+/**
+ * Wait for a task (an answer of 202) to end; a failed or cancelled one
+ * throws its error as an ApiError.
+ * @param {{id: number, status: string}} task
+ */
+export async function waitTask(task) {
+  let cur = task;
+  while (cur && (cur.status === 'queued' || cur.status === 'running')) {
+    await new Promise((r) => setTimeout(r, 300));
+    cur = await api.task(cur.id);
+  }
+  if (cur && cur.error) throw new ApiError(409, cur.error.code, cur.error.message);
+  return cur;
+}

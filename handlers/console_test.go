@@ -238,13 +238,13 @@ func TestConsoleTokenIssue(t *testing.T) {
 		status           int
 		code             string
 	}{
-		{"op", consoleGuest, "rdp", 400, "bad_request"},
-		{"op", consoleGuest, "", 400, "bad_request"},
-		{"op", consoleGuest, "spice", 409, "conflict"},         // it has VNC only
-		{"admin", "jenkins-old", "vnc", 409, "conflict"},       // shut off
+		{"op", consoleGuest, "rdp", 400, "unknown_console_kind"},
+		{"op", consoleGuest, "", 400, "unknown_console_kind"},
+		{"op", consoleGuest, "spice", 409, "no_display"},         // it has VNC only
+		{"admin", "jenkins-old", "vnc", 409, "guest_not_running"},       // shut off
 		{"admin", "win2022-ad", "spice", 501, "not_supported"}, // the test driver sets no passwords
 		{"view", consoleGuest, "vnc", 403, "forbidden"},
-		{"alice", consoleGuest, "vnc", 404, "not_found"},
+		{"alice", consoleGuest, "vnc", 404, "guest_not_found"},
 	} {
 		t.Run(tc.who+"/"+tc.guest+"/"+tc.kind, func(t *testing.T) {
 			want(t, e.as("local", tc.who).do("POST", "/api/v1/vms/"+tc.guest+"/console", api.ConsoleRequest{Kind: tc.kind}), tc.status, tc.code)
@@ -303,7 +303,7 @@ func TestConsoleRefusals(t *testing.T) {
 	})
 	t.Run("unknown token", func(t *testing.T) {
 		tk := op.ticket(t, consoleGuest, "vnc")
-		if st, code, _ := op.dial(t, tk.WSURL+"x", e.url); st != 404 || code != "not_found" {
+		if st, code, _ := op.dial(t, tk.WSURL+"x", e.url); st != 404 || code != "console_token_not_found" {
 			t.Fatalf("got %d %s", st, code)
 		}
 	})
@@ -358,7 +358,7 @@ func TestConsoleRefusals(t *testing.T) {
 		access(opAs(rbac.RoleOperator))
 		tk = op.ticket(t, consoleGuest, "vnc")
 		access(api.AccessPatch{Remove: []api.Grant{{Kind: "user", Realm: "local", Name: "op"}}})
-		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 404 || code != "not_found" {
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 404 || code != "guest_not_found" {
 			t.Fatalf("revoked: %d %s", st, code)
 		}
 		access(opAs(rbac.RoleOperator))
@@ -369,7 +369,7 @@ func TestConsoleRefusals(t *testing.T) {
 	for _, ev := range evs {
 		results[ev.Result]++
 	}
-	for _, r := range []string{"error:not_supported", "denied:token_used", "denied:token_expired", "denied:not_found",
+	for _, r := range []string{"error:not_supported", "denied:token_used", "denied:token_expired", "denied:console_token_not_found", "denied:guest_not_found",
 		"denied:token_session", "denied:bad_origin", "denied:forbidden", "denied:bad_request", "denied:upgrade_required"} {
 		if results[r] == 0 {
 			t.Errorf("no %s audited: %v", r, results)
@@ -548,16 +548,16 @@ func TestConsoleProxy(t *testing.T) {
 		fake.next(t)
 		// A second serial session is refused, at the POST and at the socket.
 		r := admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "serial"})
-		want(t, r, 409, "conflict")
+		want(t, r, 409, "console_busy")
 		if !strings.Contains(string(r.body), "already open (by local:op") {
 			t.Fatalf("message %s", r.body)
 		}
 		op.connect(t, op.ticket(t, consoleGuest, "vnc"))
 		fake.next(t)
-		want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
+		want(t, op.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "console_limit")
 		admin.connect(t, admin.ticket(t, consoleGuest, "vnc"))
 		fake.next(t)
-		want(t, admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "too_many_requests")
+		want(t, admin.do("POST", "/api/v1/vms/"+consoleGuest+"/console", api.ConsoleRequest{Kind: "vnc"}), 429, "console_limit")
 		// Freed when one closes.
 		serial.Close(websocket.StatusNormalClosure, "")
 		eventually(t, "slot freed", func() bool { return e.srv.consoles.Count() == 2 })
@@ -583,7 +583,7 @@ func TestConsoleProxy(t *testing.T) {
 		if n := len(auditActions(t, e, "vm.console.close")); n != 3 {
 			t.Fatalf("%d closes audited before CloseConsoles returned", n)
 		}
-		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 503 || code != "unavailable" {
+		if st, code, _ := op.dial(t, tk.WSURL, e.url); st != 503 || code != "shutting_down" {
 			t.Fatalf("after shutdown: %d %s", st, code)
 		}
 	})
@@ -616,6 +616,6 @@ func TestScreenshot(t *testing.T) {
 			t.Fatal("a second capture within the cache period")
 		}
 	}
-	want(t, e.as("local", "admin").do("GET", "/api/v1/vms/jenkins-old/screenshot", nil), 409, "conflict")
-	want(t, e.as("local", "alice").do("GET", "/api/v1/vms/"+consoleGuest+"/screenshot", nil), 404, "not_found")
+	want(t, e.as("local", "admin").do("GET", "/api/v1/vms/jenkins-old/screenshot", nil), 409, "guest_not_running")
+	want(t, e.as("local", "alice").do("GET", "/api/v1/vms/"+consoleGuest+"/screenshot", nil), 404, "guest_not_found")
 }

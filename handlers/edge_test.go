@@ -167,8 +167,8 @@ func TestLongTargetsBounded(t *testing.T) {
 		t.Fatalf("started %s", r.body)
 	}
 	evs := e.audit(store.AuditFilter{Action: "vm.start"})
-	if len(evs) != 1 || len(evs[0].Target) > store.MaxAuditField || strings.ContainsRune(evs[0].Target, '\u202e') ||
-		!strings.HasPrefix(evs[0].Target, `vm:\u202e`) {
+	// A malformed name is never stored as sent (the scope records "vm:?").
+	if len(evs) != 1 || evs[0].Target != "vm:?" {
 		t.Fatalf("audited %+v", evs)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/policy"
@@ -94,11 +95,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{label: "operator's", id: strconv.FormatInt(task.ID, 10), exists: true, owner: "operator"},
 			{label: "missing", id: "999999"},
 		},
+		"token": {
+			{label: "operator's", id: "optoken", exists: true, owner: "operator"},
+			{label: "missing", id: "notoken"},
+		},
 		"host": {
 			{label: "local", id: "local", exists: true},
 			{label: "elsewhere", id: "elsewhere"},
 			{label: "malformed", id: "bad*host", bad: true},
 		},
+	}
+	// A token of the operator's.
+	if err := e.st.CreateToken(context.Background(), "vpt_matrix", store.APIToken{ID: "optoken", Realm: "local", Username: "op",
+		Name: "matrix", Created: time.Now(), Expires: time.Now().Add(time.Hour)}, 50); err != nil {
+		t.Fatal(err)
 	}
 	// The policy, as Casbin reads it, role by role; no grants, no server.
 	pol, err := rbac.New(policy.Model, policy.Policy, nil)
@@ -151,6 +161,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if !allows(roles, rbac.Permission{Object: "vm", Action: "read"}) && !allows(roles, rt.Perm) {
 				return 'H'
 			}
+		}
+		if rt.Scope.Kind == "token" && tg.owner != who.name && !allows(roles, permTokensAll) {
+			return 'H'
 		}
 		if rt.Scope.Kind == "task" && tg.owner != who.name {
 			if !allows(roles, tasks.PermReadAll) {

@@ -100,7 +100,7 @@ func (s *Server) routes() []Route {
 			Summary: "Create a personal API token; its secret is in this answer only", In: api.TokenRequest{}, Out: api.NewToken{}, Status: 201},
 		{Method: "GET", Path: "/api/v1/tokens", Perm: perm("session", "self"), Handle: s.listTokens,
 			Summary: "List the caller's API tokens (?all=true: everyone's, for administrators)", Out: api.TokenList{}},
-		{Method: "DELETE", Path: "/api/v1/tokens/:id", Perm: perm("session", "self"), Audit: "token.revoke", Handle: s.revokeToken,
+		{Method: "DELETE", Path: "/api/v1/tokens/:id", Perm: perm("session", "self"), Scope: tokenScope("id"), Audit: "token.revoke", Handle: s.revokeToken,
 			Summary: "Revoke an API token (the caller's own; any, for administrators)", Status: 204},
 
 		// Tasks and the event stream (issue 8 §1). A task of someone else is

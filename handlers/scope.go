@@ -30,6 +30,7 @@ func (sc Scope) String() string {
 func guestScope(param string) Scope { return Scope{Kind: "guest", Param: param} }
 func hostScope(param string) Scope  { return Scope{Kind: "host", Param: param} }
 func taskScope(param string) Scope  { return Scope{Kind: "task", Param: param} }
+func tokenScope(param string) Scope { return Scope{Kind: "token", Param: param} }
 
 // A resolver turns a scope's path parameter into the object for caller p
 // and decides perm on it. It answers 404 for an object that does not exist
@@ -51,6 +52,7 @@ func (s *Server) initScopes() {
 		"guest": {Target: "vm", Valid: func(id string) bool { return virt.ValidateName(id) == nil }, Resolve: s.resolveGuest},
 		"host":  {Target: "host", Valid: validHostName, Resolve: s.resolveHost},
 		"task":  {Target: "task", Valid: validTaskID, Resolve: s.resolveTask},
+		"token": {Target: "token", Valid: tokenIDRE.MatchString, Resolve: s.resolveToken},
 	}
 }
 

@@ -162,24 +162,44 @@ func (s *Server) listTokens(c *gin.Context) error {
 	return nil
 }
 
-// revokeToken answers DELETE /api/v1/tokens/{id}: the owner's own, or any
-// for an administrator; someone else's token is a 404, like a missing one.
-func (s *Server) revokeToken(c *gin.Context) error {
-	id := c.Param("id")
+// resolveToken is the token scope: a live token of the caller's own, or
+// any for an administrator (token:admin); someone else's answers as one
+// that does not exist.
+func (s *Server) resolveToken(c *gin.Context, p rbac.Principal, perm rbac.Permission, id string) (any, error) {
 	if !tokenIDRE.MatchString(id) {
-		return fault.CodeBadRequest.New("malformed token id")
+		return nil, fault.CodeBadRequest.New("malformed token id")
 	}
-	c.Set(keyTarget, "token:"+id)
-	sess, _ := sessionOf(c)
-	by := sess.ID()
-	ok, err := s.d.Authz.Allowed(sess.Principal(), permTokensAll)
+	if ok, err := s.d.Authz.Allowed(p, perm); err != nil || !ok {
+		if err != nil {
+			return nil, fault.Internalf(err)
+		}
+		return nil, fault.CodeForbidden.New("your role may not %s %s", perm.Action, perm.Object)
+	}
+	if s.d.Store == nil {
+		return nil, store.CodeTokenNotFound.New("no such token")
+	}
+	t, err := s.d.Store.Token(c.Request.Context(), id)
 	if err != nil {
-		return s.internal(c, "authorize", err)
+		return nil, err
 	}
-	if ok {
-		by = ""
+	if t.Owner() != p.ID() {
+		if all, err := s.d.Authz.Allowed(p, permTokensAll); err != nil || !all {
+			return nil, store.CodeTokenNotFound.New("no such token")
+		}
 	}
-	t, err := s.d.Tokens.Revoke(c.Request.Context(), id, by)
+	return t, nil
+}
+
+// revokeToken answers DELETE /api/v1/tokens/{id}; the scope decided whose.
+// Revoking a revoked token is done already: DELETE is idempotent, so a
+// script may retry it.
+func (s *Server) revokeToken(c *gin.Context) error {
+	t, _ := objectOf[store.APIToken](c)
+	if !t.Revoked.IsZero() {
+		c.Status(http.StatusNoContent)
+		return nil
+	}
+	t, err := s.d.Tokens.Revoke(c.Request.Context(), t.ID, "")
 	if err != nil {
 		return err
 	}

@@ -298,6 +298,9 @@ func TestHelp(t *testing.T) {
 		{[]string{"user", "passwd"}, "Usage: virtportal user passwd"},
 		{[]string{"user", "del"}, "Usage: virtportal user del"},
 		{[]string{"user", "list"}, "Usage: virtportal user list"},
+		{[]string{"token"}, "virtportal token create"},
+		{[]string{"token", "create"}, "virtportal token create"},
+		{[]string{"token", "revoke"}, "virtportal token create"},
 	} {
 		for _, flag := range []string{"-h", "--help", "help"} {
 			args := append(append([]string{}, tc.args...), flag)

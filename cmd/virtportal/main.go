@@ -116,6 +116,10 @@ func help(ctx context.Context, path []string, stdout io.Writer, getenv func(stri
 		err = userCmd(ctx, []string{path[1], "-h"}, nil, stdout, stdout, getenv)
 	case path[0] == "user":
 		fmt.Fprint(stdout, userUsage)
+	case path[0] == "token" && len(path) >= 2 && tokenSubs[path[1]]:
+		err = tokenCmd(ctx, []string{path[1], "-h"}, stdout, stdout, getenv)
+	case path[0] == "token":
+		fmt.Fprint(stdout, tokenUsage)
 	default:
 		return fmt.Errorf("no help for unknown command %q", strings.Join(path, " "))
 	}

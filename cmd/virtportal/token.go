@@ -30,6 +30,9 @@ Config flags are those of "virtportal serve" (--config, --data-dir, realm settin
 
 // tokenCmd runs "virtportal token …". Like "user", it works on the
 // database directly and is audited with the operating-system user as actor.
+// tokenSubs are the token subcommands.
+var tokenSubs = map[string]bool{"create": true, "list": true, "revoke": true}
+
 func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		w := stdout

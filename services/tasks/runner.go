@@ -292,32 +292,35 @@ func (r *Runner) exec(rn *run) {
 
 // finish stores and announces a task's end; wasRunning frees its slot.
 func (r *Runner) finish(rn *run, err error, wasRunning bool) {
-	rn.mu.Lock()
-	rn.t.Finished = r.opt.Now().UTC()
+	// The final state is stored and audited before anyone can see it, so
+	// whoever sees a task ended finds its task.end in the audit log.
+	t := rn.snapshot()
+	t.Finished = r.opt.Now().UTC()
 	switch cause := context.Cause(rn.ctx); {
 	case err == nil:
-		rn.t.Status, rn.t.Progress = store.TaskDone, 100
+		t.Status, t.Progress = store.TaskDone, 100
 	case errors.Is(cause, errCancelCause):
-		rn.t.Status, rn.t.ErrorCode, rn.t.ErrorMessage = store.TaskCancelled, CodeCancelled.Name, "cancelled"
+		t.Status, t.ErrorCode, t.ErrorMessage = store.TaskCancelled, CodeCancelled.Name, "cancelled"
 	case errors.Is(cause, errShutdownCause):
-		rn.t.Status, rn.t.ErrorCode, rn.t.ErrorMessage = store.TaskFailed, CodeInterrupted.Name, "the server stopped while the task ran"
+		t.Status, t.ErrorCode, t.ErrorMessage = store.TaskFailed, CodeInterrupted.Name, "the server stopped while the task ran"
 	default:
-		rn.t.Status = store.TaskFailed
+		t.Status = store.TaskFailed
 		if f := fault.As(err); f != nil && f.Code.Kind != fault.Internal {
-			rn.t.ErrorCode, rn.t.ErrorMessage = f.Code.Name, f.Message
+			t.ErrorCode, t.ErrorMessage = f.Code.Name, f.Message
 		} else {
-			r.log.Error("task failed", "task", rn.t.ID, "kind", rn.t.Kind, "err", err)
-			rn.t.ErrorCode, rn.t.ErrorMessage = fault.CodeInternal.Name, "internal error"
+			r.log.Error("task failed", "task", t.ID, "kind", t.Kind, "err", err)
+			t.ErrorCode, t.ErrorMessage = fault.CodeInternal.Name, "internal error"
 		}
 	}
-	t := rn.t
-	rn.mu.Unlock()
 	r.persist(t)
 	result := "ok"
 	if t.ErrorCode != "" {
 		result = "error:" + t.ErrorCode
 	}
 	r.audit(t, "task.end", result)
+	rn.mu.Lock()
+	rn.t = t
+	rn.mu.Unlock()
 
 	var changed []Info
 	r.mu.Lock()

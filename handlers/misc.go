@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -111,13 +112,17 @@ func (s *Server) pageStatus(c *gin.Context, name string, status int) error {
 func (s *Server) appPage(c *gin.Context) error   { return s.page(c, "app.html") }
 func (s *Server) loginPage(c *gin.Context) error { return s.page(c, "login.html") }
 
+// hashedAsset matches the chunks esbuild names by their content
+// ([name]-[hash].js): a new build gives new names, so they never go stale.
+var hashedAsset = regexp.MustCompile(`^dist/[a-z0-9-]+-[A-Z0-9]{8}\.js$`)
+
 func (s *Server) staticFile(c *gin.Context) error {
 	name := path.Clean("dist/" + c.Param("file"))
 	b, err := fs.ReadFile(static.FS, name)
 	if !strings.HasPrefix(name, "dist/") || err != nil {
 		return api.NotFound("no such file")
 	}
-	if c.Query("v") == s.assets {
+	if c.Query("v") == s.assets || hashedAsset.MatchString(name) {
 		c.Header("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		c.Header("Cache-Control", "no-cache")

@@ -3,7 +3,8 @@
 // history.pushState. Deep links work because the server serves app.html for
 // every UI path.
 
-import { api, configure } from './lib/api.js';
+import { adopt, api, configure } from './lib/api.js';
+import { takeEarly } from './lib/early.js';
 import { h, icon, setText } from './lib/dom.js';
 import { formatList } from './lib/format.js';
 import { hasKey, t } from './lib/i18n.js';
@@ -37,13 +38,16 @@ export { isReadOnly };
 export async function bootApp(root, info) {
   // The guest list does not need the session's answer: ask for both at once.
   const first = matchRoute(location.pathname).name;
-  let prefetch = first === 'guests' || first === 'home' ? api.listVMs() : null;
+  // The boot script may have asked already (lib/early.js).
+  const early = first === 'guests' || first === 'home' ? takeEarly('/api/v1/vms') : null;
+  let prefetch = first === 'guests' || first === 'home' ? (early ? adopt(early) : api.listVMs()) : null;
   prefetch?.catch(() => {}); // a 401 here is handled by the session check
   // The first page's code loads while the session is checked.
   loadPage(first === 'home' ? 'guests' : first).catch(() => {});
   let session;
   try {
-    session = await api.session();
+    const early = takeEarly('/api/v1/session');
+    session = await (early ? adopt(early) : api.session());
   } catch (err) {
     if (err?.status === 401) {
       location.replace(loginURL());

@@ -14,7 +14,8 @@ export function compareValues(a, b) {
 
 /**
  * The rows to show: items kept by filter, sorted by the column's compare
- * (or its value), ties broken by key so that the order is stable.
+ * (or its value; empty values last either way), ties broken by key
+ * ascending so that the order is stable.
  * @template T
  * @param {T[]} items
  * @param {{filter?: ((item: T) => boolean)|null, sort?: {key: string, desc?: boolean}|null,
@@ -27,8 +28,16 @@ export function deriveRows(items, { filter = null, sort = null, columns = [], ke
   const col = sort ? columns.find((c) => c.id === sort.key) : null;
   if (!col) return kept;
   const dir = sort.desc ? -1 : 1;
-  const cmp = col.compare ?? ((a, b) => compareValues(col.value?.(a), col.value?.(b)));
-  return kept.sort((a, b) => dir * cmp(a, b) || collator.compare(key(a), key(b)));
+  const tie = (a, b) => collator.compare(key(a), key(b));
+  if (col.compare) return kept.sort((a, b) => dir * col.compare(a, b) || tie(a, b));
+  // Empty values stay last in both directions: "no figure" is not a small one.
+  const empty = (v) => v === null || v === undefined || v === '';
+  return kept.sort((a, b) => {
+    const va = col.value?.(a);
+    const vb = col.value?.(b);
+    if (empty(va) !== empty(vb)) return empty(va) ? 1 : -1;
+    return dir * compareValues(va, vb) || tie(a, b);
+  });
 }
 
 /**

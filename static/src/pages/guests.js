@@ -108,7 +108,7 @@ export function mountGuests(main, ctx) {
     className: 'vm-table',
     testid: 'vm-table',
     derive: (items) => viewVMs(items, view),
-    sort: parseSort(view.sort),
+    sort: () => parseSort(view.sort),
     onSort: (key) => {
       view.sort = toggleSort(view.sort, key);
       syncURL();
@@ -157,7 +157,6 @@ export function mountGuests(main, ctx) {
 
   function render() {
     renderHeader();
-    table.setSort(parseSort(view.sort));
     if (!loaded) return;
     const counts = countGroups(vms, view.q);
     for (const [g, { count: c }] of filterButtons) setText(c, formatNumber(counts[g]));

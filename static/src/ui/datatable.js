@@ -55,13 +55,14 @@ const shown = (el) => el.getClientRects().length > 0;
  *   caption: string,
  *   className?: string, testid?: string,
  *   derive?: (items: T[]) => T[],
- *   sort?: {key: string, desc: boolean}|null, onSort?: (columnId: string) => void,
+ *   sort?: {key: string, desc: boolean}|null|(() => {key: string, desc: boolean}|null), onSort?: (columnId: string) => void,
  *   filter?: ((item: T) => boolean)|null,
  *   selectable?: boolean, onSelect?: (keys: Set<string>) => void, selectLabel?: (item: T) => string,
  *   overscan?: number, rowHeight?: number,
  *   loading?: Node|null, empty?: Node|null, error?: Node|null,
  * }} opts
  *   derive replaces the built-in filter and sort (a page with its own view rules);
+ *   sort: the order shown (arrows in the header); a function is asked at each render (the page owns it);
  *   loading/empty/error: the panels shown instead of the table (null: none; undefined: a plain default)
  */
 export function createDataTable(opts) {
@@ -231,11 +232,12 @@ export function createDataTable(opts) {
   }
 
   function renderHeader() {
+    const sortNow = typeof sort === 'function' ? sort() : sort;
     headCells.forEach((th) => {
       const btn = th.querySelector('button[data-sort]');
       if (!btn) return;
       const id = btn.dataset.sort;
-      setAttr(th, 'aria-sort', sort && sort.key === id ? (sort.desc ? 'descending' : 'ascending') : null);
+      setAttr(th, 'aria-sort', sortNow && sortNow.key === id ? (sortNow.desc ? 'descending' : 'ascending') : null);
     });
     if (selectAll) {
       const st = selection.state(rows.map(opts.key));
@@ -246,7 +248,8 @@ export function createDataTable(opts) {
 
   /** Derive the rows from the items and draw: the states, the header, the window. */
   function render() {
-    rows = opts.derive ? opts.derive(items) : deriveRows(items, { filter, sort, columns, key: opts.key });
+    rows = opts.derive ? opts.derive(items)
+      : deriveRows(items, { filter, sort: typeof sort === 'function' ? sort() : sort, columns, key: opts.key });
     if (opts.selectable && selection.prune(items.map(opts.key))) opts.onSelect?.(new Set(selection.keys));
     active.index = Math.min(active.index, Math.max(0, rows.length - 1));
     table.setAttribute('aria-rowcount', String(rows.length + 1));
@@ -379,7 +382,7 @@ export function createDataTable(opts) {
     },
     /** Re-derive and redraw (after the page's own view state changed). */
     refresh: render,
-    /** @param {{key: string, desc: boolean}|null} s */
+    /** @param {{key: string, desc: boolean}|null|(() => {key: string, desc: boolean}|null)} s */
     setSort(s) {
       sort = s;
       render();

@@ -130,7 +130,7 @@ func startPortal(bin string, fx virt.FixtureOptions, users map[string]bool) (*po
 		p.stop()
 		return nil, err
 	}
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute) // 10,000 guests on a busy machine take a while
 	for {
 		res, err := http.Get(p.base + "/readyz")
 		if err == nil {

@@ -529,6 +529,19 @@ describe('scale', () => {
       assert.equal(await page.getByTestId('vm-row').first().locator('.c-memory').textContent(), '4 GiB');
       await page.getByTestId('sort-name').click();
       await screenshot(page, 'guests-10000');
+      // Narrow: the cards are windowed too, and the last one is reachable.
+      await page.setViewportSize({ width: 390, height: 844 });
+      try {
+        await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+        await row('guest-09999').waitFor();
+        assert.ok(await row('guest-09999').isVisible());
+        assert.ok((await domRows()) <= 40, `a window of cards (${await domRows()})`);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.ok(overflow <= 0, `no horizontal overflow (${overflow}px)`);
+        await screenshot(page, 'guests-10000-narrow-end');
+      } finally {
+        await page.setViewportSize({ width: 1440, height: 900 });
+      }
       assert.deepEqual(problems, []);
     } finally {
       await page.unroute('**/api/v1/vms');

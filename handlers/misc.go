@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -139,6 +140,10 @@ func (s *Server) pageStatus(c *gin.Context, name string, status int) error {
 
 func (s *Server) appPage(c *gin.Context) error { return s.page(c, "app.html") }
 
+// hashedAsset matches the chunks esbuild names by their content
+// ([name]-[hash].js): a new build gives new names, so they never go stale.
+var hashedAsset = regexp.MustCompile(`^dist/[a-z0-9-]+-[A-Z0-9]{8}\.js$`)
+
 func (s *Server) staticFile(c *gin.Context) error {
 	name := path.Clean("dist/" + c.Param("file"))
 	b, err := fs.ReadFile(static.FS, name)
@@ -147,7 +152,7 @@ func (s *Server) staticFile(c *gin.Context) error {
 	if !strings.HasPrefix(name, "dist/") || strings.HasSuffix(name, ".map") || err != nil {
 		return fault.CodeNotFound.New("no such file")
 	}
-	if c.Query("v") == s.assets {
+	if c.Query("v") == s.assets || hashedAsset.MatchString(name) {
 		c.Header("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		c.Header("Cache-Control", "no-cache")

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"fmt"
+	"io/fs"
 	"net/http"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/rbac"
+	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
 )
 
@@ -459,6 +462,20 @@ func TestHealthAndPages(t *testing.T) {
 	}
 	r = c.do("GET", "/static/app.js", nil)
 	want(t, r, 200, "")
+	if cc := r.header.Get("Cache-Control"); cc != "no-cache" {
+		t.Fatalf("app.js without ?v= is revalidated: Cache-Control %q", cc)
+	}
+	// The page chunks are named by their content: cached for good.
+	chunks, _ := fs.Glob(static.FS, "dist/guests-*.js")
+	if len(chunks) != 1 {
+		t.Fatalf("the guests page chunk: %v", chunks)
+	}
+	r = c.do("GET", "/static/"+path.Base(chunks[0]), nil)
+	want(t, r, 200, "")
+	if cc := r.header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+		t.Fatalf("%s: Cache-Control %q", chunks[0], cc)
+	}
+	want(t, c.do("GET", "/static/guests-AAAAAAAA.js", nil), 404, "not_found")
 	want(t, c.do("GET", "/static/../go.mod", nil), 404, "")
 	want(t, c.do("GET", "/static/nope.js", nil), 404, "not_found")
 }

@@ -84,13 +84,41 @@ const theme = {
   format: 'iife',
 };
 
+/**
+ * The chunks each page needs, from esbuild's metafile: the page's own chunk
+ * and every chunk it imports statically, transitively. The boot script
+ * (theme.js) preloads them for the page being opened, so that they load
+ * alongside app.js instead of one import level after another.
+ * @param {import('esbuild').Metafile} meta
+ * @returns {Record<string, string[]>} page module (pages/NAME.js) → file names in dist
+ */
+function pageChunks(meta) {
+  const outputs = meta.outputs;
+  const base = (p) => p.slice(p.lastIndexOf('/') + 1);
+  const closure = (out, seen = new Set()) => {
+    if (seen.has(out)) return seen;
+    seen.add(out);
+    for (const imp of outputs[out]?.imports ?? []) if (imp.kind === 'import-statement') closure(imp.path, seen);
+    return seen;
+  };
+  const app = new Set([...closure(Object.keys(outputs).find((o) => base(o) === 'app.js'))]);
+  const map = {};
+  for (const [out, info] of Object.entries(outputs)) {
+    const m = info.entryPoint && /(?:^|\/)src\/pages\/([a-z]+)\.js$/.exec(info.entryPoint);
+    if (!m || !out.endsWith('.js')) continue;
+    map[m[1]] = [...closure(out)].filter((o) => !app.has(o)).map(base);
+  }
+  return map;
+}
+
 if (watch) {
   const a = await esbuild.context(app);
-  const t = await esbuild.context(theme);
+  const t = await esbuild.context({ ...theme, define: { __PAGE_CHUNKS__: '{}' } });
   await Promise.all([a.watch(), t.watch()]);
   console.log('watching static/src …');
 } else {
-  await Promise.all([esbuild.build(app), esbuild.build(theme)]);
+  const result = await esbuild.build({ ...app, metafile: true });
+  await esbuild.build({ ...theme, define: { __PAGE_CHUNKS__: JSON.stringify(pageChunks(result.metafile)) } });
   const chunks = (await readdir(dist)).filter((f) => f.endsWith('.js') && !['app.js', 'theme.js'].includes(f)).sort();
   const sizes = await Promise.all(['app.js', 'app.css', 'theme.js', ...chunks].map(async (f) => `${f} ${((await stat(join(dist, f))).size / 1024).toFixed(1)} KiB`));
   console.log(`static/dist: ${sizes.join(', ')}`);

@@ -4,7 +4,6 @@
 
 import './styles/app.css';
 import { negotiateLocale, setLocale } from './lib/i18n.js';
-import { mountLogin } from './pages/login.js';
 import { bootApp } from './shell.js';
 
 function meta(name) {
@@ -20,7 +19,7 @@ const info = {
 const root = document.getElementById('app') ?? document.body;
 
 if (document.body.dataset.page === 'login') {
-  mountLogin(root, info);
+  import('./pages/login.js').then((m) => m.mountLogin(root, info));
 } else {
   bootApp(root, info);
 }

@@ -3,7 +3,8 @@
 // history.pushState. Deep links work because the server serves app.html for
 // every UI path.
 
-import { api, configure } from './lib/api.js';
+import { adopt, api, configure } from './lib/api.js';
+import { takeEarly } from './lib/early.js';
 import { h, icon, setText } from './lib/dom.js';
 import { formatList } from './lib/format.js';
 import { hasKey, t } from './lib/i18n.js';
@@ -11,11 +12,7 @@ import { createPoller } from './lib/poller.js';
 import { matchRoute, navFor } from './lib/router.js';
 import { currentTheme, toggleTheme } from './lib/theme.js';
 import { isReadOnly } from './lib/vmstate.js';
-import { mountGuest } from './pages/guest.js';
-import { mountGuests } from './pages/guests.js';
-import { mountAudit } from './pages/audit.js';
-import { mountHost } from './pages/host.js';
-import { mountNotFound, mountPlaceholder } from './pages/placeholder.js';
+import { loadPage } from './pages/index.js';
 import { closeMenu, toggleMenu, updateMenu } from './ui/menu.js';
 import { toast } from './ui/toast.js';
 
@@ -41,11 +38,16 @@ export { isReadOnly };
 export async function bootApp(root, info) {
   // The guest list does not need the session's answer: ask for both at once.
   const first = matchRoute(location.pathname).name;
-  let prefetch = first === 'guests' || first === 'home' ? api.listVMs() : null;
+  // The boot script may have asked already (lib/early.js).
+  const early = first === 'guests' || first === 'home' ? takeEarly('/api/v1/vms') : null;
+  let prefetch = first === 'guests' || first === 'home' ? (early ? adopt(early) : api.listVMs()) : null;
   prefetch?.catch(() => {}); // a 401 here is handled by the session check
+  // The first page's code loads while the session is checked.
+  loadPage(first === 'home' ? 'guests' : first).catch(() => {});
   let session;
   try {
-    session = await api.session();
+    const early = takeEarly('/api/v1/session');
+    session = await (early ? adopt(early) : api.session());
   } catch (err) {
     if (err?.status === 401) {
       location.replace(loginURL());
@@ -159,10 +161,14 @@ export async function bootApp(root, info) {
 
   // ---- routing
   let page = null;
-  function render(focus) {
+  let renderNo = 0;
+  const pageError = h('div', { class: 'state-panel empty', role: 'alert', 'data-testid': 'page-load-error' });
+  /** Show the page of the current address (its module is imported on first use). */
+  async function render(focus) {
     closeMenu();
     page?.unmount();
     page = null;
+    const no = ++renderNo;
     const route = matchRoute(location.pathname);
     if (route.name === 'home') {
       history.replaceState(history.state, '', '/guests' + location.search + location.hash);
@@ -173,31 +179,23 @@ export async function bootApp(root, info) {
       if (id === route.section) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
+    here = location.pathname + location.search + location.hash;
+    let mount;
+    try {
+      mount = await loadPage(route.name);
+    } catch (err) {
+      // A chunk that does not load (a new version deployed, the network gone).
+      if (no !== renderNo) return;
+      const retry = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => location.reload() }, icon('refresh'), t('common.retry'));
+      pageError.replaceChildren(icon('alert', 'empty-icon'), h('h1', null, t('shell.bootFailed')), h('p', null, err?.message || t('error.unknown')), retry);
+      main.replaceChildren(pageError);
+      return;
+    }
+    if (no !== renderNo) return; // another navigation overtook this one
     const ctx = { readOnly, seesAll, roles, navigate, replaceURL, params: route.params, section: route.section, prefetch };
     prefetch = null; // only for the first page
-    switch (route.name) {
-      case 'guests':
-        page = mountGuests(main, ctx);
-        break;
-      case 'guest':
-        page = mountGuest(main, ctx);
-        break;
-      case 'host':
-        page = mountHost(main);
-        break;
-      case 'audit':
-        page = mountAudit(main);
-        break;
-      case 'templates':
-      case 'storage':
-      case 'networks':
-        page = mountPlaceholder(main, ctx);
-        break;
-      default:
-        page = mountNotFound(main);
-    }
+    page = mount(main, ctx);
     document.title = `${page.title} · ${info.product}`;
-    here = location.pathname + location.search + location.hash;
     if (focus) {
       window.scrollTo(0, 0);
       (page.heading ?? main).focus({ preventScroll: true });

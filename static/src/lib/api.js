@@ -90,6 +90,15 @@ export async function request(method, path, opts = {}) {
     throw new ApiError(0, 'network', t('error.network'));
   }
 
+  return decode(res, opts);
+}
+
+/**
+ * Decode an answer of the API: its JSON, or an ApiError from its envelope.
+ * @param {Response} res
+ * @param {{quiet401?: boolean}} [opts]
+ */
+async function decode(res, opts = {}) {
   let data = null;
   if (res.status !== 204) {
     const text = await res.text().catch(() => '');
@@ -112,6 +121,16 @@ export async function request(method, path, opts = {}) {
   );
   if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
   throw err;
+}
+
+/**
+ * Decode a request that was started elsewhere (lib/early.js) as request() would.
+ * @param {Promise<Response|null>} pending null: the request failed on the network
+ */
+export async function adopt(pending) {
+  const res = await pending;
+  if (!res) throw new ApiError(0, 'network', t('error.network'));
+  return decode(res, { quiet401: true }); // the session check handles a 401
 }
 
 /**

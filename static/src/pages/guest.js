@@ -14,9 +14,11 @@ import { t } from '../lib/i18n.js';
 import { createPoller } from '../lib/poller.js';
 import { DESTRUCTIVE, allowedActions, fallbackRole, isActive, isReadOnly, stateTone } from '../lib/vmstate.js';
 import { closeMenu, isMenuOpenFor, toggleMenu, updateMenu } from '../ui/menu.js';
+import { createTabs } from '../ui/tabs.js';
 import { mountAccess } from './access.js';
 import { mountConsole } from './console.js';
-import { graphicsLabel, REFRESH_MS, setUsage } from './guests.js';
+import { REFRESH_MS } from '../lib/guestfeed.js';
+import { graphicsLabel, setUsage } from './guestrow.js';
 
 /**
  * The tabs of the guest page, in display order; which global roles see
@@ -107,7 +109,6 @@ export function mountGuest(main, ctx) {
   let consoleView = null;
   let consoleFocus = false;
   /** Tabs hidden for this guest (the console, when the role on it does not allow one). */
-  const hiddenTabs = new Set(['console']); // until the guest's answer says the role allows it
   let vm = null;
   let busy = false;
   let structureKey = '';
@@ -146,19 +147,23 @@ export function mountGuest(main, ctx) {
   const body = h('div', { class: 'cards' });
   const loading = h('div', { class: 'state-panel', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('guest.loading'));
 
-  // Tabs (the ARIA tabs pattern; links, so that each tab has an address).
-  const tabLinks = new Map();
-  const panels = new Map();
-  for (const id of tabs) {
-    const a = h('a', {
-      role: 'tab', id: `tab-${id}`, class: 'tab', href: location.pathname + searchForTab(location.search, id, tabs),
-      'aria-controls': `panel-${id}`, 'aria-selected': 'false', tabindex: '-1', 'data-testid': `tab-${id}`,
-    }, t(`guest.tab.${id}`));
-    tabLinks.set(id, a);
-    panels.set(id, h('div', { role: 'tabpanel', id: `panel-${id}`, class: 'tab-panel', 'aria-labelledby': `tab-${id}`, 'data-testid': `panel-${id}`, hidden: true }));
-  }
-  const tablist = h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('guest.tabs'), 'data-testid': 'guest-tabs', hidden: visibleTabs().length < 2 },
-    [...tabLinks.values()]);
+  // Tabs (ui/tabs.js; links, so that each tab has an address).
+  const tabView = createTabs({
+    tabs: tabs.map((id) => ({ id, label: t(`guest.tab.${id}`) })),
+    selected: tab,
+    label: t('guest.tabs'),
+    testid: 'guest-tabs',
+    href: (id) => location.pathname + searchForTab(location.search, id, tabs),
+    // Leaving the Access tab with unsaved edits asks first.
+    beforeSelect: (from) => (access && from === 'access' ? access.confirmLeave() : true),
+    onSelect: (id) => {
+      showTab(id);
+      ctx.replaceURL(location.pathname + searchForTab(location.search, id, tabs) + location.hash);
+    },
+  });
+  // Hidden until the guest's answer says the caller's role allows consoles.
+  if (tabs.includes('console')) tabView.setHidden('console', true);
+  const panels = { get: (id) => tabView.panel(id) };
   panels.get('overview').append(loading, body);
 
   const page = h('section', { class: 'page page-guest', 'aria-labelledby': 'guest-title' },
@@ -167,7 +172,7 @@ export function mountGuest(main, ctx) {
     h('header', { class: 'page-head detail-head' },
       h('div', { class: 'page-heading' }, heading, badge, roleTag),
       h('div', { class: 'detail-side' }, actions, refreshNote)),
-    errorBanner, tablist, [...panels.values()]);
+    errorBanner, tabView.tablist, tabView.panels());
   heading.id = 'guest-title';
   main.replaceChildren(page);
 
@@ -368,33 +373,20 @@ export function mountGuest(main, ctx) {
   });
 
   // ---- tabs
-  /** The tabs shown now: those of the global roles, less the ones this guest hides. */
-  function visibleTabs() {
-    return tabs.filter((id) => !hiddenTabs.has(id) || id === tab);
-  }
-
   /** The Console tab needs a role on this guest that allows consoles. */
   function renderTabs() {
     if (!tabs.includes('console')) return;
     const allowed = !ctx.readOnly && mayUseConsole(myRole());
-    if (allowed) hiddenTabs.delete('console');
-    else hiddenTabs.add('console');
     // Shown while selected: a console that just lost its access says so there.
-    tabLinks.get('console').hidden = !allowed && tab !== 'console';
-    tablist.hidden = visibleTabs().length < 2;
+    tabView.setHidden('console', !allowed);
     if (!allowed && tab === 'console' && !consoleView?.hasNews()) {
       selectTab(tabs[0]);
     }
   }
 
+  /** Mount the selected tab's view, unmount the others'. */
   function showTab(id) {
     tab = id;
-    for (const [tid, a] of tabLinks) {
-      const on = tid === id;
-      a.setAttribute('aria-selected', String(on));
-      a.setAttribute('tabindex', on ? '0' : '-1');
-      panels.get(tid).hidden = !on;
-    }
     if (id === 'console' && !consoleView) {
       consoleView = mountConsole(panels.get('console'), {
         name, readOnly: ctx.readOnly, fallbackRole: fallbackRole(ctx.roles), focus: consoleFocus,
@@ -406,8 +398,6 @@ export function mountGuest(main, ctx) {
       consoleView = null;
       panels.get('console').replaceChildren();
     }
-    if (tabLinks.has('console')) tabLinks.get('console').hidden = hiddenTabs.has('console') && id !== 'console';
-    tablist.hidden = visibleTabs().length < 2;
     if (vm) renderActions();
     if (id === 'access' && !access) {
       access = mountAccess(panels.get('access'), { name, canEdit: canEditAccess });
@@ -419,40 +409,10 @@ export function mountGuest(main, ctx) {
   }
 
   /** Switch tabs (asking first when the Access tab has unsaved edits), and say so in the URL. */
-  async function selectTab(id, { focus = false } = {}) {
-    if (id === tab) {
-      if (focus) tabLinks.get(id)?.focus();
-      return;
-    }
-    if (access && tab === 'access' && !(await access.confirmLeave())) {
-      tabLinks.get(tab)?.focus();
-      return;
-    }
-    showTab(id);
-    const url = location.pathname + searchForTab(location.search, id, tabs) + location.hash;
-    ctx.replaceURL(url);
-    if (focus) tabLinks.get(id)?.focus();
+  function selectTab(id, { focus = false } = {}) {
+    return tabView.select(id, { focus });
   }
 
-  tablist.addEventListener('click', (e) => {
-    const a = /** @type {HTMLElement} */ (e.target).closest('[role=tab]');
-    if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-    e.preventDefault();
-    selectTab(a.id.slice('tab-'.length), { focus: true });
-  });
-  tablist.addEventListener('keydown', (e) => {
-    const shown = visibleTabs();
-    const i = shown.indexOf(tab);
-    let next = null;
-    if (e.key === 'ArrowRight') next = shown[(i + 1) % shown.length];
-    else if (e.key === 'ArrowLeft') next = shown[(i - 1 + shown.length) % shown.length];
-    else if (e.key === 'Home') next = shown[0];
-    else if (e.key === 'End') next = shown[shown.length - 1];
-    else if (e.key === ' ') next = tab; // links do not answer Space
-    if (next === null) return;
-    e.preventDefault();
-    selectTab(next, { focus: true });
-  });
   showTab(tab);
   // An unknown or forbidden ?tab= is dropped from the address.
   if (location.search !== searchForTab(location.search, tab, tabs)) {

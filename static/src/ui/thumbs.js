@@ -149,7 +149,8 @@ export function createThumbs(opts = {}) {
      */
     update(box, vm) {
       let b = boxes.get(vm.name);
-      if (!b || b.box !== box) {
+      const fresh = !b || b.box !== box;
+      if (fresh) {
         if (b) this.forget(vm.name);
         b = { name: vm.name, box, img: null, url: null, observed: false, controller: null };
         boxes.set(vm.name, b);
@@ -169,7 +170,7 @@ export function createThumbs(opts = {}) {
       }
       if (schedule.givenUp(vm.name)) {
         setState(b, 'na');
-      } else if (!b.url && changed) {
+      } else if (!b.url && (changed || fresh)) {
         setState(b, 'wait');
       }
       if (!b.observed && io) {
@@ -177,6 +178,19 @@ export function createThumbs(opts = {}) {
         b.observed = true;
       }
       if (changed) wake();
+    },
+
+    /**
+     * A row left the DOM (scrolled out of a windowed list): stop watching its
+     * box, keep when its guest was last asked (no new request on the way back).
+     */
+    detach(name) {
+      const b = boxes.get(name);
+      if (!b) return;
+      if (b.observed) io?.unobserve(b.box);
+      schedule.setVisible(name, false);
+      dropImage(b);
+      boxes.delete(name);
     },
 
     /** A guest left the list. */

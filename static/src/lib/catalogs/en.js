@@ -458,4 +458,11 @@ export default {
 
   'notfound.title': 'Page not found',
   'notfound.text': 'There is nothing at this address.',
+
+  // Shared components (ui/datatable.js, ui/field.js, ui/progress.js)
+  'table.loading': 'Loading…',
+  'table.error': 'The list could not be loaded.',
+  'table.empty': 'Nothing to show.',
+  'table.selectAll': 'Select all rows',
+  'table.selectRow': 'Select this row',
 };

@@ -68,7 +68,7 @@ func (s *Server) routes() []Route {
 			Audit: "vm." + a, Handle: s.vmAction(a)})
 	}
 	// The browser app's pages: the shell is public, the app asks for a session.
-	for _, p := range []string{"/", "/guests", "/guests/:name", "/templates", "/storage", "/networks", "/host", "/audit"} {
+	for _, p := range []string{"/", "/guests", "/guests/:name", "/templates", "/storage", "/networks", "/host", "/audit", "/account"} {
 		rs = append(rs, Route{Method: "GET", Path: p, Perm: public, Handle: s.appPage})
 	}
 	rs = append(rs, Route{Method: "GET", Path: "/login", Perm: public, Handle: s.loginPage})

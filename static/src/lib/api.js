@@ -2,17 +2,22 @@
 // which sends the session cookie, adds the CSRF header to unsafe methods,
 // and turns the API's error envelope into an ApiError.
 
+import { errorText } from './errors.js';
 import { t } from './i18n.js';
 
 export const API = '/api/v1';
 
-/** An API failure: the HTTP status (0 for a network failure), the API's code and message. */
+/**
+ * An API failure: the HTTP status (0 for a network failure), the API's code,
+ * and message: the code's translation (lib/errors.js) or else the server's
+ * message, which stays in serverMessage.
+ */
 export class ApiError extends Error {
   /**
    * @param {number} status
    * @param {string} code
    * @param {string} message
-   * @param {{retryAfter?: number|null, details?: Array<{field: string, message: string}>}} [extra]
+   * @param {{retryAfter?: number|null, details?: Array<{field: string, message: string}>, serverMessage?: string}} [extra]
    */
   constructor(status, code, message, extra = {}) {
     super(message);
@@ -21,6 +26,7 @@ export class ApiError extends Error {
     this.code = code;
     this.retryAfter = extra.retryAfter ?? null;
     this.details = extra.details ?? [];
+    this.serverMessage = extra.serverMessage ?? message;
   }
 }
 
@@ -104,11 +110,12 @@ export async function request(method, path, opts = {}) {
   if (res.ok) return data;
 
   const env = data && typeof data === 'object' ? data.error : null;
+  const code = env?.code || `http_${res.status}`;
   const err = new ApiError(
     res.status,
-    env?.code || `http_${res.status}`,
-    env?.message || t('error.http', { status: String(res.status) }),
-    { retryAfter: parseRetryAfter(res.headers.get('Retry-After')), details: env?.details },
+    code,
+    errorText(code, env?.message || t('error.http', { status: String(res.status) })),
+    { retryAfter: parseRetryAfter(res.headers.get('Retry-After')), details: env?.details, serverMessage: env?.message ?? '' },
   );
   if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
   throw err;

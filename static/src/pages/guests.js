@@ -5,7 +5,7 @@
 // flicker, focus and open menus survive). Running guests with a display
 // show a screenshot thumbnail in the Graphics column (ui/thumbs.js: only
 // rows on screen, at most every 10 s each, never per list refresh), and a
-// Console link when the caller's role on them allows one.
+// Console link when their allowed_actions allow one.
 
 import { actionLabel, runAction } from '../actions.js';
 import { api } from '../lib/api.js';
@@ -16,7 +16,7 @@ import { hasKey, t } from '../lib/i18n.js';
 import { guestPath } from '../lib/router.js';
 import { createPoller } from '../lib/poller.js';
 import { DEFAULT_SORT, SORT_KEYS, countGroups, parseSort, sortSpec, toggleSort, viewVMs } from '../lib/vmlist.js';
-import { GROUPS, allowedActions, fallbackRole, isActive, stateTone } from '../lib/vmstate.js';
+import { GROUPS, isActive, stateTone, vmActions } from '../lib/vmstate.js';
 import { closeMenu, isMenuOpenFor, repositionMenu, toggleMenu, updateMenu } from '../ui/menu.js';
 import { createThumbs } from '../ui/thumbs.js';
 
@@ -76,8 +76,7 @@ class Row {
   /**
    * @param {HTMLTableRowElement} proto
    * @param {any} vm
-   * @param {{readOnly: boolean, fallbackRole: string, thumbs: ReturnType<typeof createThumbs>}} opts
-   *   fallbackRole: the role assumed when the server does not send my_role
+   * @param {{thumbs: ReturnType<typeof createThumbs>}} opts
    */
   constructor(proto, vm, opts) {
     const tr = /** @type {HTMLTableRowElement} */ (proto.cloneNode(true));
@@ -145,7 +144,7 @@ class Row {
 
   /** The Console link and where the thumbnail leads: the console when the role allows it, else the detail. */
   renderConsole() {
-    const offered = consoleOffered(this.vm, this.opts);
+    const offered = consoleOffered(this.vm);
     if (offered === this.consoleKey) return;
     this.consoleKey = offered;
     const a = this.consoleLink;
@@ -164,9 +163,9 @@ class Row {
     this.thumb.href = offered ? `${detail}?tab=console` : detail;
   }
 
-  /** What the caller may do to this guest now: its state and the caller's role on it. */
+  /** What the caller may do to this guest now: its state and its allowed_actions (ui helper: allowed_actions). */
   allowed() {
-    return allowedActions(this.vm.state, { readOnly: this.opts.readOnly, role: this.vm.my_role || this.opts.fallbackRole });
+    return vmActions(this.vm);
   }
 
   /** The menu items for the current state (everything but the primary action). */
@@ -257,7 +256,7 @@ function place(parent, node, before) {
 /**
  * Mount the guests page.
  * @param {HTMLElement} main
- * @param {{readOnly: boolean, seesAll?: boolean, roles?: string[], navigate: (path: string) => void, replaceURL: (url: string) => void, prefetch?: Promise<any>|null}} ctx
+ * @param {{seesAll?: boolean, navigate: (path: string) => void, replaceURL: (url: string) => void, prefetch?: Promise<any>|null}} ctx
  *   seesAll: an administrator or auditor, who sees every guest (not only granted ones)
  */
 export function mountGuests(main, ctx) {
@@ -283,7 +282,7 @@ export function mountGuests(main, ctx) {
   const rows = new Map();
   const proto = rowPrototype();
   const thumbs = createThumbs();
-  const rowOpts = { readOnly: ctx.readOnly, fallbackRole: fallbackRole(ctx.roles), thumbs };
+  const rowOpts = { thumbs };
 
   // ---- structure
   const heading = h('h1', { class: 'page-title', tabindex: '-1' }, t('guests.title'));

@@ -5,6 +5,7 @@ import { api } from './lib/api.js';
 import { t } from './lib/i18n.js';
 import { DESTRUCTIVE } from './lib/vmstate.js';
 import { confirmDialog } from './ui/dialog.js';
+import { showTask } from './ui/tasksdrawer.js';
 import { toast } from './ui/toast.js';
 
 /** The label of an action button or menu item: "Start", "Power off"… */
@@ -45,9 +46,15 @@ export async function runAction(name, action, hooks) {
   hooks.setBusy(true);
   try {
     if (action === 'delete') {
-      await api.deleteVM(name, { volumes });
+      const task = await api.deleteVM(name, { volumes });
       hooks.setBusy(false);
-      toast(t(volumes ? 'toast.deletedWithVolumes' : 'toast.deleted', { name }));
+      if (task && typeof task === 'object' && task.id !== undefined) {
+        // 202: deleting the volumes runs as a task; the drawer follows it.
+        showTask(task);
+        toast(t('toast.deleting', { name }), { kind: 'info' });
+      } else {
+        toast(t(volumes ? 'toast.deletedWithVolumes' : 'toast.deleted', { name }));
+      }
       hooks.onDeleted?.();
     } else {
       const vm = await api.vmAction(name, action);

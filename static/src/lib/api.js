@@ -174,6 +174,19 @@ export const api = {
   consoleTicket: (name, kind) => request('POST', `/vms/${enc(name)}/console`, { body: { kind } }),
   /** The guest's screen as PNG (cached a few seconds by the server). */
   screenshot: (name, signal) => requestImage(`/vms/${enc(name)}/screenshot`, signal),
+  /** null (204: deleted), or a Task (202: deleting its volumes runs as a task) */
   deleteVM: (name, { volumes = false } = {}) =>
     request('DELETE', `/vms/${enc(name)}`, { query: volumes ? { volumes: 'true' } : undefined }),
+
+  /** The caller's recent tasks: {items: [Task], next} */
+  tasks: (query, signal) => request('GET', '/tasks', { query, signal }),
+  getTask: (id, signal) => request('GET', `/tasks/${enc(id)}`, { signal }),
+  /** Cancel a queued or running task. */
+  cancelTask: (id) => request('DELETE', `/tasks/${enc(id)}`),
+
+  /** The caller's API tokens: {items: [Token]} */
+  tokens: (signal) => request('GET', '/tokens', { signal }),
+  /** {token: Token, secret} — the secret is shown this once */
+  createToken: (name, expiresInDays) => request('POST', '/tokens', { body: { name, expires_in_days: expiresInDays } }),
+  deleteToken: (id) => request('DELETE', `/tokens/${enc(id)}`),
 };

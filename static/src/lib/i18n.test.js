@@ -13,6 +13,9 @@ import { ACTION_PRESETS, RESULT_FILTERS } from './auditfilter.js';
 import { GUEST_TABS } from '../pages/guest.js';
 import { CLOSE_MESSAGES, CONSOLE_VIEWS } from './console.js';
 import { THUMB_STATES } from '../ui/thumbs.js';
+import { ERROR_CODES } from './errors.js';
+import { TASK_KINDS, TASK_STATUSES } from './tasks.js';
+import { LANGUAGES } from './account.js';
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,6 +66,10 @@ function dynamicKeys() {
     ...RESULT_FILTERS.filter((r) => r !== 'ok').map((r) => `audit.result.${r}Code`),
     ...RESULT_FILTERS.map((r) => `audit.result.${r}`),
     ...['all', ...ACTION_PRESETS.map((p) => p.id)].map((p) => `audit.preset.${p}`),
+    ...ERROR_CODES.map((c) => `error.code.${c}`),
+    ...TASK_STATUSES.map((s) => `tasks.status.${s}`),
+    ...TASK_KINDS.map((k) => `tasks.kind.${k}`),
+    ...LANGUAGES.map((l) => `lang.${l}`),
   ];
 }
 
@@ -137,5 +144,35 @@ describe('catalogs', () => {
         assert.deepEqual(placeholders(msg), placeholders(en[key]), `${lang}: placeholders of ${key}`);
       }
     }
+  });
+
+  it('exist for pt-BR and zh-CN with exactly the English keys', () => {
+    assert.deepEqual(Object.keys(CATALOGS).sort(), ['en', 'pt-BR', 'zh-CN']);
+    for (const [lang, cat] of Object.entries(CATALOGS)) {
+      assert.deepEqual(Object.keys(cat).sort(), Object.keys(en).sort(), `${lang}: the keys of en.js`);
+      const categories = new Set(new Intl.PluralRules(lang).resolvedOptions().pluralCategories);
+      for (const [key, msg] of Object.entries(cat)) {
+        assert.equal(typeof msg, typeof en[key], `${lang}: ${key} is ${typeof en[key] === 'object' ? 'plural' : 'a string'} in English`);
+        if (typeof msg === 'string') {
+          assert.ok(msg.trim().length > 0, `${lang}: ${key} is empty`);
+          continue;
+        }
+        assert.ok(typeof msg.other === 'string', `${lang}: ${key} needs an "other" form`);
+        for (const [form, text] of Object.entries(msg)) {
+          assert.ok(categories.has(form), `${lang}: ${key} has form ${form}, which ${lang} does not use`);
+          assert.deepEqual(placeholders(text), placeholders(en[key]), `${lang}: placeholders of ${key}.${form}`);
+        }
+      }
+    }
+  });
+
+  it('switch the language and translate', () => {
+    assert.equal(setLocale('pt-BR'), 'pt-BR');
+    assert.equal(t('guests.total', { count: 1 }), '1 máquina virtual');
+    assert.equal(t('guests.total', { count: 1234 }), '1.234 máquinas virtuais');
+    assert.equal(setLocale('zh'), 'zh-CN');
+    assert.equal(t('action.start'), '启动');
+    assert.equal(t('guests.total', { count: 3 }), '3 台虚拟机');
+    setLocale('en');
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ApiError, api, configure, parseRetryAfter, request } from './api.js';
-import { setLocale } from './i18n.js';
+import { loadLocale, setLocale } from './i18n.js';
 
 describe('parseRetryAfter', () => {
   it('reads seconds and HTTP dates', () => {
@@ -65,7 +65,7 @@ describe('request', () => {
     reply = () => new Response(JSON.stringify({ error: { code: 'guest_running', message: 'domain is running' } }), { status: 409 });
     await assert.rejects(api.deleteVM('web'), (err) => err.code === 'guest_running' &&
       err.message === 'The guest is running. Shut it down or power it off first.' && err.serverMessage === 'domain is running');
-    setLocale('pt-BR');
+    await loadLocale('pt-BR');
     await assert.rejects(api.deleteVM('web'), (err) => err.message === 'A máquina virtual está em execução. Desligue-a primeiro.');
     setLocale('en');
   });

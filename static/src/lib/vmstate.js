@@ -15,6 +15,12 @@ export const ACTIONS = Object.freeze([
 export const POWER_ACTIONS = Object.freeze(ACTIONS.filter((a) => a !== 'delete'));
 
 /**
+ * The permissions the server names in allowed_actions (what the UI asks
+ * about; the server may send more).
+ */
+export const PERMISSIONS = Object.freeze(['vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write', 'task.cancel']);
+
+/**
  * The permission each action needs, as the server names it in an object's
  * allowed_actions.
  */

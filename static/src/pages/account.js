@@ -131,8 +131,8 @@ export function mountAccount(main, ctx) {
       return h('tr', { 'data-testid': 'token-row', dataset: { id: tok.id, name: tok.name } },
         h('td', { 'data-label': t('account.token.name'), class: 'token-name' }, tok.name),
         h('td', { 'data-label': t('account.token.created') }, formatDateTime(tok.created)),
-        h('td', { 'data-label': t('account.token.expires') }, formatDateTime(tok.expires),
-          expired ? h('span', { class: 'tag tag-warn', 'data-testid': 'token-expired' }, t('account.token.expired')) : null),
+        h('td', { 'data-label': t('account.token.expires') }, h('span', null, formatDateTime(tok.expires),
+          expired ? h('span', { class: 'tag tag-warn', 'data-testid': 'token-expired' }, t('account.token.expired')) : null)),
         h('td', { 'data-label': t('account.token.lastUsed') }, tok.last_used ? formatDateTime(tok.last_used) : t('account.token.never')),
         h('td', { class: 'c-actions' }, revoke));
     }));

@@ -104,7 +104,7 @@ export function createTasksDrawer({ events }) {
     if (!loaded) return;
     statePanel.hidden = order.length > 0;
     retry.hidden = true;
-    if (order.length === 0) setText(stateText, t('tasks.empty'));
+    setText(stateText, order.length === 0 ? t('tasks.empty') : '');
   }
 
   function render() {
@@ -260,8 +260,9 @@ export function createTasksDrawer({ events }) {
     events.on('task', (task) => merge(task)),
     events.on('reset', () => load()),
     events.on('status', (s) => {
-      live.hidden = s !== 'down' && s !== 'connecting';
-      setText(live, s === 'down' || s === 'connecting' ? t('tasks.reconnecting') : '');
+      // Only a stream that failed for good: the browser's own quick resume is no news.
+      live.hidden = s !== 'down';
+      setText(live, s === 'down' ? t('tasks.reconnecting') : '');
     }),
   ];
 

@@ -11,6 +11,7 @@ import { consoleOffered } from '../lib/console.js';
 import { h, icon, setAttr, setText } from '../lib/dom.js';
 import { formatMiB, formatNumber, formatOS, formatRate, formatTime, none } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
+import { events } from '../lib/events.js';
 import { createPoller } from '../lib/poller.js';
 import { DESTRUCTIVE, can, isActive, stateTone, vmActions } from '../lib/vmstate.js';
 import { closeMenu, isMenuOpenFor, toggleMenu, updateMenu } from '../ui/menu.js';
@@ -291,9 +292,13 @@ export function mountGuest(main, ctx) {
     setText(refreshNote, lastOk ? t('guests.updatedAt', { time: formatTime(lastOk) }) : '');
   }
 
+  /** @type {Array<() => void>} unsubscribers of the event stream */
+  let offEvents = [];
+
   // teardown stops polling and unmounts the tabs' views.
   function teardown() {
     poller.stop();
+    for (const off of offEvents) off();
     closeMenu();
     access?.unmount();
     access = null;
@@ -471,6 +476,20 @@ export function mountGuest(main, ctx) {
   const poller = createPoller(refresh, { interval: REFRESH_MS });
   retry.addEventListener('click', () => poller.now());
   poller.start();
+
+  // The event stream: a new state (with the guest) at once; changed grants
+  // (allowed_actions may change) and a reset ask the server again.
+  offEvents = [
+    events().on('guest', (e) => {
+      if (e.name !== name || (e.host && vm?.host && e.host !== vm.host)) return;
+      if (e.type === 'removed') notFound();
+      else if (e.type === 'state' && e.vm && vm && !busy) {
+        vm = { ...vm, ...e.vm };
+        render();
+      } else poller.now();
+    }),
+    events().on('reset', () => poller.now()),
+  ];
 
   return {
     title: name,

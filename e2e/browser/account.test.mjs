@@ -109,6 +109,7 @@ describe('page language', () => {
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
       assert.equal(await page.locator('#account-title').textContent(), '账户');
       assert.equal(await page.getByTestId('account-lang').inputValue(), 'zh-CN');
+      await screenshot(page, 'account-zh-CN');
       const cookie = (await context.cookies()).find((c) => c.name === 'vp_lang');
       assert.equal(cookie?.value, 'zh-CN');
       assert.equal(cookie.sameSite, 'Lax');

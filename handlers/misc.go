@@ -131,8 +131,10 @@ func (s *Server) page(c *gin.Context, name string) error {
 func (s *Server) pageStatus(c *gin.Context, name string, status int) error {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-cache")
+	// The language comes from the vp_lang cookie or Accept-Language (lang.go).
+	c.Header("Vary", "Accept-Language, Cookie")
 	c.Status(status)
-	if err := s.pages.ExecuteTemplate(c.Writer, name, pageData{Title: "virtportal", Version: s.assets, Lang: "en"}); err != nil {
+	if err := s.pages.ExecuteTemplate(c.Writer, name, pageData{Title: "virtportal", Version: s.assets, Lang: pageLang(c.Request)}); err != nil {
 		s.log.Error("page render", "page", name, "err", err)
 	}
 	return nil

@@ -9,7 +9,9 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { apiGet, apiSend, launchBrowser, login, screenshot, waitFor, watch } from './lib/browser.mjs';
+import {
+  advanceClock, apiGet, apiSend, launchBrowser, login, pauseClock, screenshot, trackRequests, waitFor, watch,
+} from './lib/browser.mjs';
 import { addUser, startServer } from './lib/server.mjs';
 
 const OLGA_PW = 'olga-password-1';
@@ -44,8 +46,9 @@ async function stubTickets(page) {
   return () => page.unroute('**/api/v1/vms/*/console');
 }
 
-async function open(viewport = { width: 1440, height: 900 }, colorScheme = 'light') {
+async function open(viewport = { width: 1440, height: 900 }, colorScheme = 'light', { clock = false } = {}) {
   const context = await browser.newContext({ viewport, colorScheme });
+  if (clock) await context.clock.install(); // Playwright's clock: time flows until a test pauses it
   const page = await context.newPage();
   // Every CSP violation, whatever the console says.
   await page.addInitScript(() => {
@@ -323,7 +326,7 @@ describe('the Console tab on a host without consoles', () => {
 
 describe('screenshot thumbnails', () => {
   it('shows visible running guests with a display, at most every 10 s, placeholders for the rest', async () => {
-    const ctx = await open();
+    const ctx = await open(undefined, undefined, { clock: true });
     const { page } = ctx;
     try {
       const skip = vms.find((v) => v.state === 'running' && v.graphics === 'vnc' && v.name !== vncGuest).name;
@@ -342,7 +345,10 @@ describe('screenshot thumbnails', () => {
       });
       await login(page, server.url, 'admin', server.password);
       await page.getByTestId('vm-row').first().waitFor();
-      await page.waitForTimeout(12500);
+      // 12.5 s of the page's time, stepped through with Playwright's clock.
+      const tracker = trackRequests(page);
+      await pauseClock(page);
+      await advanceClock(page, tracker, 12500);
       const count = (n) => shots.filter((s) => s === n).length;
 
       const info = await page.evaluate(() => [...document.querySelectorAll('[data-testid=vm-row]')].map((r) => {
@@ -384,8 +390,8 @@ describe('screenshot thumbnails', () => {
       const before = count(skip);
       const r = await apiSend(page, 'POST', `/vms/${skip}/suspend`);
       assert.equal(r.status, 200);
-      const deadline = Date.now() + 8000;
-      while (count(skip) === before && Date.now() < deadline) await page.waitForTimeout(200);
+      // The next list refresh (3 s) brings the new state.
+      await advanceClock(page, tracker, 3500);
       assert.equal(count(skip), before + 1, 'asked again after the state changed');
       await apiSend(page, 'POST', `/vms/${skip}/resume`);
 

@@ -4,7 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { apiGet, launchBrowser, login, screenshot, watch, waitFor } from './lib/browser.mjs';
+import {
+  advanceClock, apiGet, launchBrowser, login, pauseClock, screenshot, trackRequests, watch, waitFor,
+} from './lib/browser.mjs';
 import { startServer } from './lib/server.mjs';
 
 let server;
@@ -160,8 +162,9 @@ describe('guest list', () => {
     assert.equal(await row(vm.name).getByTestId('vm-primary-action').getAttribute('data-action'), 'shutdown');
     const after = (await apiGet(page, `/vms/${encodeURIComponent(vm.name)}`)).body;
     assert.equal(after.state, 'running');
-    // A refresh a moment later must not flip it back.
-    await page.waitForTimeout(3500);
+    // The next refresh must not flip it back: wait for one, not for a time.
+    const note = await page.getByTestId('refresh-note').textContent();
+    await waitFor(page, (b) => document.querySelector('[data-testid=refresh-note]').textContent !== b, note, 10000);
     assert.equal(await row(vm.name).getByTestId('state-badge').getAttribute('data-state'), 'running');
   });
 
@@ -237,34 +240,42 @@ describe('guest list', () => {
   });
 
   it('refreshes every 3 s while visible, and not while the tab is hidden', async () => {
-    await gotoGuests();
-    const calls = [];
-    const onRequest = (req) => {
-      if (new URL(req.url()).pathname === '/api/v1/vms') calls.push(Date.now());
-    };
-    page.on('request', onRequest);
+    // Playwright's clock: the 3 s ticks are stepped through, not waited for.
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    await ctx.clock.install();
+    const p = await ctx.newPage();
     try {
-      await page.waitForTimeout(5000);
-      assert.ok(calls.length >= 1, `a refresh within 5 s (got ${calls.length})`);
+      await login(p, server.url, 'admin', server.password);
+      await p.getByTestId('vm-row').first().waitFor();
+      const tracker = trackRequests(p);
+      const calls = [];
+      p.on('request', (req) => {
+        if (new URL(req.url()).pathname === '/api/v1/vms') calls.push(req);
+      });
+      await pauseClock(p);
+      await advanceClock(p, tracker, 100);
+      const start = calls.length;
+      await advanceClock(p, tracker, 3000);
+      assert.equal(calls.length, start + 1, 'one refresh in 3 s');
+      await advanceClock(p, tracker, 6000);
+      // Every 3 s after the last answer (and this clock moves in 0.1 s steps).
+      assert.ok(calls.length - start >= 2 && calls.length - start <= 3, `one every 3 s (${calls.length - start} in 9 s)`);
       // Hide the tab as the browser would.
-      await page.evaluate(() => {
-        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      const setVisibility = (v) => p.evaluate((state) => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
         document.dispatchEvent(new Event('visibilitychange'));
-      });
-      await page.waitForTimeout(300); // a request already on its way may land
+      }, v);
+      await setVisibility('hidden');
       const hiddenAt = calls.length;
-      await page.waitForTimeout(4000);
+      await advanceClock(p, tracker, 10000, 1000);
       assert.equal(calls.length, hiddenAt, 'no refresh while hidden');
-      await page.evaluate(() => {
-        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
-        document.dispatchEvent(new Event('visibilitychange'));
-      });
-      const shown = Date.now();
-      while (calls.length === hiddenAt && Date.now() - shown < 2500) await page.waitForTimeout(50);
+      await setVisibility('visible');
+      await advanceClock(p, tracker, 1);
       assert.equal(calls.length, hiddenAt + 1, 'refreshed at once when visible again, before the 3 s tick');
+      await advanceClock(p, tracker, 3100);
+      assert.equal(calls.length, hiddenAt + 2, 'and every 3 s again');
     } finally {
-      page.off('request', onRequest);
-      await page.evaluate(() => delete document.visibilityState);
+      await ctx.close();
     }
   });
 

@@ -1,10 +1,11 @@
 // Running a guest action from the list or the detail page: confirmation for
 // the destructive ones, the API call, and the toasts.
 
-import { api, waitTask } from './lib/api.js';
+import { api } from './lib/api.js';
 import { t } from './lib/i18n.js';
 import { DESTRUCTIVE } from './lib/vmstate.js';
 import { confirmDialog } from './ui/dialog.js';
+import { showTask } from './ui/tasksdrawer.js';
 import { toast } from './ui/toast.js';
 
 /** The label of an action button or menu item: "Start", "Power off"… */
@@ -46,9 +47,14 @@ export async function runAction(name, action, hooks) {
   try {
     if (action === 'delete') {
       const task = await api.deleteVM(name, { volumes });
-      if (task) await waitTask(task); // with volumes it is a task (202)
       hooks.setBusy(false);
-      toast(t(volumes ? 'toast.deletedWithVolumes' : 'toast.deleted', { name }));
+      if (task && typeof task === 'object' && task.id !== undefined) {
+        // 202: deleting the volumes runs as a task; the drawer follows it.
+        showTask(task);
+        toast(t('toast.deleting', { name }), { kind: 'info' });
+      } else {
+        toast(t(volumes ? 'toast.deletedWithVolumes' : 'toast.deleted', { name }));
+      }
       hooks.onDeleted?.();
     } else {
       const vm = await api.vmAction(name, action);

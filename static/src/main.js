@@ -3,14 +3,15 @@
 // the login form, <body data-page="app"> the app shell.
 
 import './styles/app.css';
-import { negotiateLocale, setLocale } from './lib/i18n.js';
+import { loadLocale, negotiateLocale } from './lib/i18n.js';
 import { bootApp } from './shell.js';
 
 function meta(name) {
   return document.querySelector(`meta[name="${name}"]`)?.getAttribute('content') ?? '';
 }
 
-setLocale(negotiateLocale([document.documentElement.lang, ...(navigator.languages ?? [navigator.language])]));
+// The server chose the page's language (a vp_lang cookie or Accept-Language).
+await loadLocale(negotiateLocale([document.documentElement.lang, ...(navigator.languages ?? [navigator.language])]));
 
 const info = {
   product: meta('application-name') || 'virtportal',

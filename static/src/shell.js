@@ -11,9 +11,10 @@ import { hasKey, t } from './lib/i18n.js';
 import { createPoller } from './lib/poller.js';
 import { matchRoute, navFor } from './lib/router.js';
 import { currentTheme, toggleTheme } from './lib/theme.js';
-import { isReadOnly } from './lib/vmstate.js';
+import { events } from './lib/events.js';
 import { loadPage } from './pages/index.js';
 import { closeMenu, toggleMenu, updateMenu } from './ui/menu.js';
+import { createTasksDrawer } from './ui/tasksdrawer.js';
 import { toast } from './ui/toast.js';
 
 const NAV_ICON = { guests: 'box', templates: 'template', storage: 'disk', networks: 'network', host: 'server', audit: 'list' };
@@ -27,9 +28,6 @@ function loginURL(reason) {
   const qs = p.toString();
   return '/login' + (qs ? '?' + qs : '');
 }
-
-// The read-only rule lives with the other role rules; pages and tests ask here too.
-export { isReadOnly };
 
 /**
  * @param {HTMLElement} root
@@ -73,7 +71,6 @@ export async function bootApp(root, info) {
     },
   });
   const roles = Array.isArray(session.roles) ? session.roles : [];
-  const readOnly = isReadOnly(roles);
   const seesAll = (session.roles ?? []).some((r) => r === 'admin' || r === 'auditor');
 
   // ---- header
@@ -91,6 +88,15 @@ export async function bootApp(root, info) {
   const hostSummary = h('a', { class: 'host-summary', href: '/host', 'data-testid': 'host-summary', hidden: true },
     icon('server'), h('span', { class: 'host-text' }, hostName, hostCounts), demo);
 
+  // ---- ui: the event stream (one per tab) and the tasks drawer
+  const stream = events();
+  const tasks = createTasksDrawer({ events: stream });
+  stream.on('end', (e) => {
+    if (leaving) return;
+    leaving = true;
+    location.assign(loginURL(e?.reason === 'logout' ? 'logout' : 'expired'));
+  });
+
   const userButton = h('button', {
     type: 'button', class: 'user-button', 'data-testid': 'user-menu-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
     'aria-label': t('shell.userMenu', { name: session.username || session.identity }),
@@ -102,12 +108,14 @@ export async function bootApp(root, info) {
         h('img', { src: `/static/logo.svg${info.version ? `?v=${encodeURIComponent(info.version)}` : ''}`, alt: '', width: '28', height: '28', class: 'brand-logo' }),
         h('span', { class: 'brand-name' }, info.product)),
       nav,
-      h('div', { class: 'topbar-end' }, hostSummary, userButton)));
+      h('div', { class: 'topbar-end' }, hostSummary, tasks.button, userButton)));
   const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });
   root.replaceChildren(
     h('a', { class: 'skip-link', href: '#main' }, t('shell.skip')),
-    header, main);
+    header, main, tasks.panel);
   root.removeAttribute('aria-busy');
+  stream.start();
+  tasks.load();
 
   // ---- user menu
   function userItems() {
@@ -116,6 +124,7 @@ export async function bootApp(root, info) {
       { kind: 'info', label: t('shell.signedInAs', { identity: session.identity }), testid: 'user-identity' },
       { kind: 'info', label: t('shell.roles', { roles: formatList((session.roles ?? []).map((r) => (hasKey(`role.${r}`) ? t(`role.${r}`) : r))) }), testid: 'user-roles' },
       { kind: 'separator' },
+      { label: t('shell.account'), testid: 'account-link', icon: icon('user'), onSelect: () => navigate('/account') },
       {
         label: t('shell.darkTheme'), checked: dark, keepOpen: true, testid: 'theme-toggle', icon: icon(dark ? 'moon' : 'sun'),
         onSelect: () => {
@@ -192,7 +201,7 @@ export async function bootApp(root, info) {
       return;
     }
     if (no !== renderNo) return; // another navigation overtook this one
-    const ctx = { readOnly, seesAll, roles, navigate, replaceURL, params: route.params, section: route.section, prefetch };
+    const ctx = { seesAll, roles, session, navigate, replaceURL, params: route.params, section: route.section, prefetch };
     prefetch = null; // only for the first page
     page = mount(main, ctx);
     document.title = `${page.title} · ${info.product}`;

@@ -100,3 +100,50 @@ export function apiSend(page, method, path, body) {
 export function waitFor(page, fn, arg, timeout = 10000) {
   return page.waitForFunction(fn, arg, { timeout, polling: 100 });
 }
+
+/**
+ * Count a page's requests in flight (not the event stream, which stays
+ * open), for advanceClock.
+ * @param {import('playwright-core').Page} page
+ */
+export function trackRequests(page) {
+  const open = new Set();
+  const skip = (r) => new URL(r.url()).pathname === '/api/v1/events';
+  page.on('request', (r) => {
+    if (!skip(r)) open.add(r);
+  });
+  const done = (r) => open.delete(r);
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  return { inflight: () => open.size };
+}
+
+/**
+ * Move a page's paused Playwright clock (page.clock.pauseAt) forward by ms,
+ * in steps, letting the requests each step starts finish before the next:
+ * the page's timers fire as they would over that time, without the test
+ * waiting for it.
+ * @param {import('playwright-core').Page} page
+ * @param {ReturnType<typeof trackRequests>} tracker
+ * @param {number} ms
+ * @param {number} [step]
+ */
+export async function advanceClock(page, tracker, ms, step = 100) {
+  for (let done = 0; done < ms; done += step) {
+    await page.clock.runFor(Math.min(step, ms - done));
+    await page.evaluate(() => 0); // a round trip: requests the step started are reported by now
+    const end = Date.now() + 10000;
+    while (tracker.inflight() > 0) {
+      if (Date.now() > end) throw new Error('requests still in flight 10 s after a clock step');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/**
+ * Pause a page's clock (installed with context.clock.install()) where it is now.
+ * @param {import('playwright-core').Page} page
+ */
+export async function pauseClock(page) {
+  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 500));
+}

@@ -2,17 +2,22 @@
 // which sends the session cookie, adds the CSRF header to unsafe methods,
 // and turns the API's error envelope into an ApiError.
 
+import { errorText } from './errors.js';
 import { t } from './i18n.js';
 
 export const API = '/api/v1';
 
-/** An API failure: the HTTP status (0 for a network failure), the API's code and message. */
+/**
+ * An API failure: the HTTP status (0 for a network failure), the API's code,
+ * and message: the code's translation (lib/errors.js) or else the server's
+ * message, which stays in serverMessage.
+ */
 export class ApiError extends Error {
   /**
    * @param {number} status
    * @param {string} code
    * @param {string} message
-   * @param {{retryAfter?: number|null, details?: Array<{field: string, message: string}>}} [extra]
+   * @param {{retryAfter?: number|null, details?: Array<{field: string, message: string}>, serverMessage?: string}} [extra]
    */
   constructor(status, code, message, extra = {}) {
     super(message);
@@ -21,6 +26,7 @@ export class ApiError extends Error {
     this.code = code;
     this.retryAfter = extra.retryAfter ?? null;
     this.details = extra.details ?? [];
+    this.serverMessage = extra.serverMessage ?? message;
   }
 }
 
@@ -113,11 +119,12 @@ async function decode(res, opts = {}) {
   if (res.ok) return data;
 
   const env = data && typeof data === 'object' ? data.error : null;
+  const code = env?.code || `http_${res.status}`;
   const err = new ApiError(
     res.status,
-    env?.code || `http_${res.status}`,
-    env?.message || t('error.http', { status: String(res.status) }),
-    { retryAfter: parseRetryAfter(res.headers.get('Retry-After')), details: env?.details },
+    code,
+    errorText(code, env?.message || t('error.http', { status: String(res.status) })),
+    { retryAfter: parseRetryAfter(res.headers.get('Retry-After')), details: env?.details, serverMessage: env?.message ?? '' },
   );
   if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
   throw err;
@@ -186,23 +193,20 @@ export const api = {
   consoleTicket: (name, kind) => request('POST', `/vms/${enc(name)}/console`, { body: { kind } }),
   /** The guest's screen as PNG (cached a few seconds by the server). */
   screenshot: (name, signal) => requestImage(`/vms/${enc(name)}/screenshot`, signal),
-  /** null (204), or with volumes the task doing it (202): {id, status, error?, …} */
+  /** null (204: deleted), or a Task (202: deleting its volumes runs as a task) */
   deleteVM: (name, { volumes = false } = {}) =>
     request('DELETE', `/vms/${enc(name)}`, { query: volumes ? { volumes: 'true' } : undefined }),
-  task: (id, signal) => request('GET', `/tasks/${enc(String(id))}`, { signal }),
+
+  /** The caller's recent tasks: {items: [Task], next} */
+  tasks: (query, signal) => request('GET', '/tasks', { query, signal }),
+  getTask: (id, signal) => request('GET', `/tasks/${enc(id)}`, { signal }),
+  /** Cancel a queued or running task. */
+  cancelTask: (id) => request('DELETE', `/tasks/${enc(id)}`),
+
+  /** The caller's API tokens: {items: [Token]} */
+  tokens: (signal) => request('GET', '/tokens', { signal }),
+  /** {token: Token, secret} — the secret is shown this once */
+  createToken: (name, expiresInDays) => request('POST', '/tokens', { body: { name, expires_in_days: expiresInDays } }),
+  deleteToken: (id) => request('DELETE', `/tokens/${enc(id)}`),
 };
 
-/**
- * Wait for a task (an answer of 202) to end; a failed or cancelled one
- * throws its error as an ApiError.
- * @param {{id: number, status: string}} task
- */
-export async function waitTask(task) {
-  let cur = task;
-  while (cur && (cur.status === 'queued' || cur.status === 'running')) {
-    await new Promise((r) => setTimeout(r, 300));
-    cur = await api.task(cur.id);
-  }
-  if (cur && cur.error) throw new ApiError(409, cur.error.code, cur.error.message);
-  return cur;
-}

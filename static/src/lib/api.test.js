@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ApiError, api, configure, parseRetryAfter, request } from './api.js';
-import { setLocale } from './i18n.js';
+import { loadLocale, setLocale } from './i18n.js';
 
 describe('parseRetryAfter', () => {
   it('reads seconds and HTTP dates', () => {
@@ -59,6 +59,21 @@ describe('request', () => {
     reply = () => new Response(JSON.stringify({ error: { code: 'conflict', message: 'guest is running' } }), { status: 409 });
     await assert.rejects(api.deleteVM('web'), (err) => err instanceof ApiError && err.status === 409 &&
       err.code === 'conflict' && err.message === 'guest is running');
+  });
+
+  it('translates a known error code and keeps the server message', async () => {
+    reply = () => new Response(JSON.stringify({ error: { code: 'guest_running', message: 'domain is running' } }), { status: 409 });
+    await assert.rejects(api.deleteVM('web'), (err) => err.code === 'guest_running' &&
+      err.message === 'The guest is running. Shut it down or power it off first.' && err.serverMessage === 'domain is running');
+    await loadLocale('pt-BR');
+    await assert.rejects(api.deleteVM('web'), (err) => err.message === 'A máquina virtual está em execução. Desligue-a primeiro.');
+    setLocale('en');
+  });
+
+  it('keeps the 422 details', async () => {
+    reply = () => new Response(JSON.stringify({ error: { code: 'unprocessable', message: 'bad token', details: [{ field: 'name', message: 'too long' }] } }), { status: 422 });
+    await assert.rejects(api.createToken('x'.repeat(99), 30), (err) => err.status === 422 && err.message === 'bad token' &&
+      err.details[0].field === 'name');
   });
 
   it('reads Retry-After of a 429', async () => {

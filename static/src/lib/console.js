@@ -3,32 +3,19 @@
 // to reconnect); and pasted text → the key presses that type it. Pure: the
 // console tab (pages/console.js) and the lazily loaded viewers use these.
 
-import { isActive } from './vmstate.js';
-
-/** Roles on a guest that allow its console (vm:console). */
-export const CONSOLE_ROLES = Object.freeze(new Set(['operator', 'manager', 'admin']));
+import { can, isActive } from './vmstate.js';
 
 /** The views of the console tab: the guest's display (VNC or SPICE) and its serial port. */
 export const CONSOLE_VIEWS = Object.freeze(['graphics', 'serial']);
 
 /**
- * Does this role on a guest allow its console?
- * @param {string|null|undefined} role my_role
- */
-export function mayUseConsole(role) {
-  return CONSOLE_ROLES.has(role ?? '');
-}
-
-/**
  * Whether to offer a Console button for a guest: it has a live process and
- * the caller's role on it allows consoles.
- * @param {{state: string, my_role?: string}} vm
- * @param {{readOnly?: boolean, fallbackRole?: string}} [opts] fallbackRole:
- *   the role to assume when the server sends no my_role
+ * its allowed_actions hold vm.console.
+ * @param {{state: string, allowed_actions?: string[]}|null} vm
  */
-export function consoleOffered(vm, opts = {}) {
-  if (!vm || opts.readOnly) return false;
-  return isActive(vm.state) && mayUseConsole(vm.my_role || opts.fallbackRole);
+export function consoleOffered(vm) {
+  if (!vm) return false;
+  return isActive(vm.state) && can(vm, 'vm.console');
 }
 
 /**
@@ -50,13 +37,12 @@ export function consoleOptions(vm) {
 
 /**
  * The state of a guest's console tab.
- * @param {any} vm the detail (with devices), or null while loading
- * @param {{readOnly?: boolean, fallbackRole?: string}} [opts]
+ * @param {any} vm the detail (with devices and allowed_actions), or null while loading
  * @returns {'loading'|'forbidden'|'stopped'|'none'|'ready'}
  */
-export function consoleAvailability(vm, opts = {}) {
+export function consoleAvailability(vm) {
   if (!vm) return 'loading';
-  if (opts.readOnly || !mayUseConsole(vm.my_role || opts.fallbackRole)) return 'forbidden';
+  if (!can(vm, 'vm.console')) return 'forbidden';
   if (!isActive(vm.state)) return 'stopped';
   const o = consoleOptions(vm);
   if (!o.graphics && !o.serial) return 'none';

@@ -2,28 +2,22 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   CLOSE, CLOSE_MESSAGES, MAX_AUTO_RECONNECTS, closeOutcome, consoleAvailability, consoleOffered, consoleOptions, consoleViews,
-  kindOfView, mayUseConsole, reconnectDelay, shouldAutoReconnect, socketURL, vvFileName,
+  kindOfView, reconnectDelay, shouldAutoReconnect, socketURL, vvFileName,
 } from './console.js';
 import { textToKeys } from '../console/keys.js';
 import { STATES } from './vmstate.js';
 
 describe('who may open a console', () => {
-  it('allows operators, managers and administrators', () => {
-    assert.deepEqual(['viewer', 'operator', 'manager', 'admin', 'auditor', '', undefined, 'root'].map(mayUseConsole),
-      [false, true, true, true, false, false, false, false]);
-  });
-
-  it('offers the button for a live guest and an allowed role only', () => {
-    const live = STATES.filter((s) => consoleOffered({ state: s, my_role: 'operator' }));
+  const op = ['vm.read', 'vm.power', 'vm.console'];
+  it('offers the button for a live guest whose allowed_actions hold vm.console', () => {
+    const live = STATES.filter((s) => consoleOffered({ state: s, allowed_actions: op }));
     assert.deepEqual(live, ['running', 'blocked', 'paused', 'shutting-down', 'pmsuspended']);
-    assert.equal(consoleOffered({ state: 'running', my_role: 'viewer' }), false);
-    assert.equal(consoleOffered({ state: 'running', my_role: 'auditor' }), false);
-    assert.equal(consoleOffered({ state: 'shutoff', my_role: 'admin' }), false);
-    assert.equal(consoleOffered({ state: 'crashed', my_role: 'admin' }), false);
-    // Without my_role (an older server), the role assumed from the global roles decides.
-    assert.equal(consoleOffered({ state: 'running' }, { fallbackRole: 'operator' }), true);
-    assert.equal(consoleOffered({ state: 'running' }, { fallbackRole: 'auditor' }), false);
-    assert.equal(consoleOffered({ state: 'running', my_role: 'admin' }, { readOnly: true }), false);
+    assert.equal(consoleOffered({ state: 'running', allowed_actions: ['vm.read'] }), false);
+    assert.equal(consoleOffered({ state: 'running', allowed_actions: [] }), false);
+    assert.equal(consoleOffered({ state: 'shutoff', allowed_actions: op }), false);
+    assert.equal(consoleOffered({ state: 'crashed', allowed_actions: op }), false);
+    // A role is no permission: only the server's list counts.
+    assert.equal(consoleOffered({ state: 'running', my_role: 'admin' }), false);
     assert.equal(consoleOffered(null), false);
   });
 });
@@ -40,15 +34,14 @@ describe('console options', () => {
   });
 
   it('decide the state of the tab', () => {
-    const vm = (over) => ({ state: 'running', my_role: 'operator', devices: { consoles: ['vnc', 'serial'] }, ...over });
+    const vm = (over) => ({ state: 'running', allowed_actions: ['vm.read', 'vm.console'], devices: { consoles: ['vnc', 'serial'] }, ...over });
     assert.equal(consoleAvailability(null), 'loading');
     assert.equal(consoleAvailability(vm()), 'ready');
-    assert.equal(consoleAvailability(vm({ my_role: 'viewer' })), 'forbidden');
-    assert.equal(consoleAvailability(vm({ my_role: 'admin' }), { readOnly: true }), 'forbidden');
+    assert.equal(consoleAvailability(vm({ allowed_actions: ['vm.read'] })), 'forbidden');
+    assert.equal(consoleAvailability(vm({ allowed_actions: undefined, my_role: 'admin' })), 'forbidden');
     assert.equal(consoleAvailability(vm({ state: 'shutoff' })), 'stopped');
     assert.equal(consoleAvailability(vm({ state: 'paused' })), 'ready');
     assert.equal(consoleAvailability(vm({ devices: { consoles: [] } })), 'none');
-    assert.equal(consoleAvailability(vm({ my_role: undefined }), { fallbackRole: 'operator' }), 'ready');
   });
 
   it('switch between graphics and serial only when there are both', () => {

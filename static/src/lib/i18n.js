@@ -7,12 +7,25 @@
 // params are formatted for the locale; strings are inserted as they are.
 //
 // To add a language: create catalogs/xx.js exporting the same keys as en.js
-// (missing keys fall back to English) and register it in CATALOGS below.
+// (i18n.test.js checks them), register it in CATALOGS below and add it to
+// SupportedLangs in handlers/lang.go (account.test.js compares the lists).
+// English is bundled; the others are loaded on demand (chunks of their own),
+// so a page carries only its own language.
 
 import en from './catalogs/en.js';
 
-/** Registered catalogs by BCP 47 language tag. English is complete and is the fallback. */
-export const CATALOGS = Object.freeze({ en });
+/**
+ * Registered catalogs by BCP 47 language tag: a loader each. English is
+ * complete and is the fallback. The server negotiates the same list.
+ */
+export const CATALOGS = Object.freeze({
+  en: async () => en,
+  'pt-BR': async () => (await import('./catalogs/pt-BR.js')).default,
+  'zh-CN': async () => (await import('./catalogs/zh-CN.js')).default,
+});
+
+/** Catalogs loaded so far. */
+const loaded = new Map([['en', en]]);
 
 export const FALLBACK_LOCALE = 'en';
 
@@ -38,18 +51,40 @@ export function negotiateLocale(wanted, catalogs = CATALOGS) {
   for (const tag of tags) {
     const base = tag.split('-')[0].toLowerCase();
     if (base in catalogs) return base;
+    // "pt-PT" reads Brazilian Portuguese rather than English.
+    const sibling = Object.keys(catalogs).find((k) => k.split('-')[0].toLowerCase() === base);
+    if (sibling) return sibling;
   }
   return FALLBACK_LOCALE;
 }
 
 /**
- * Switch the active language; updates <html lang> when there is a document.
+ * Load the catalog of a language (once) and switch to it.
+ * @param {string} tag a registered tag or anything negotiateLocale understands
+ * @returns {Promise<string>} the locale now in use (English if its catalog fails to load)
+ */
+export async function loadLocale(tag) {
+  const want = negotiateLocale([tag]);
+  if (!loaded.has(want)) {
+    try {
+      loaded.set(want, await CATALOGS[want]());
+    } catch {
+      return setLocale(FALLBACK_LOCALE);
+    }
+  }
+  return setLocale(want);
+}
+
+/**
+ * Switch the active language, if its catalog is loaded (else English);
+ * updates <html lang> when there is a document.
  * @param {string} tag a registered tag or anything negotiateLocale understands
  * @returns {string} the locale now in use
  */
 export function setLocale(tag) {
   locale = negotiateLocale([tag]);
-  catalog = CATALOGS[locale];
+  if (!loaded.has(locale)) locale = FALLBACK_LOCALE;
+  catalog = loaded.get(locale);
   pluralRules = new Intl.PluralRules(locale);
   numberFormat = new Intl.NumberFormat(locale);
   if (typeof document !== 'undefined' && document.documentElement) {

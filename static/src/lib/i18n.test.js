@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import en from './catalogs/en.js';
-import { CATALOGS, hasKey, negotiateLocale, setLocale, t } from './i18n.js';
-import { ACTIONS, DESTRUCTIVE, GROUPS, STATES } from './vmstate.js';
+import { CATALOGS, hasKey, loadLocale, negotiateLocale, setLocale, t } from './i18n.js';
+import { ACTIONS, DESTRUCTIVE, GROUPS, PERMISSIONS, STATES } from './vmstate.js';
 import { BYTE_UNITS } from './format.js';
 import { NAV } from './router.js';
 import { GRANT_KINDS, GRANT_ROLES } from './grants.js';
@@ -13,6 +13,9 @@ import { ACTION_PRESETS, RESULT_FILTERS } from './auditfilter.js';
 import { GUEST_TABS } from '../pages/guest.js';
 import { CLOSE_MESSAGES, CONSOLE_VIEWS } from './console.js';
 import { THUMB_STATES } from '../ui/thumbs.js';
+import { ERROR_CODES } from './errors.js';
+import { TASK_KINDS, TASK_STATUSES } from './tasks.js';
+import { LANGUAGES } from './account.js';
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,11 +31,12 @@ const NAMESPACES = [...new Set(Object.keys(en).map((k) => k.split('.')[0]))];
 
 /** Every literal key in the app's source: 'ns.key' strings of a catalog namespace. */
 function literalKeys() {
-  const re = new RegExp(`['"\`]((?:${NAMESPACES.join('|')})\\.[A-Za-z0-9.-]+)['"\`]`, 'g');
+  const re = new RegExp(`['"\`]((?:${NAMESPACES.join('|')})\\.[A-Za-z0-9._-]+)['"\`]`, 'g');
   const found = new Map();
   for (const file of sources()) {
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(re)) found.set(m[1], file);
+    // Permission names ('access.read') look like keys but are not.
+    for (const m of text.matchAll(re)) if (!PERMISSIONS.includes(m[1])) found.set(m[1], file);
   }
   return found;
 }
@@ -63,6 +67,10 @@ function dynamicKeys() {
     ...RESULT_FILTERS.filter((r) => r !== 'ok').map((r) => `audit.result.${r}Code`),
     ...RESULT_FILTERS.map((r) => `audit.result.${r}`),
     ...['all', ...ACTION_PRESETS.map((p) => p.id)].map((p) => `audit.preset.${p}`),
+    ...ERROR_CODES.map((c) => `error.code.${c}`),
+    ...TASK_STATUSES.map((s) => `tasks.status.${s}`),
+    ...TASK_KINDS.map((k) => `tasks.kind.${k}`),
+    ...LANGUAGES.map((l) => `lang.${l}`),
   ];
 }
 
@@ -119,7 +127,7 @@ describe('catalogs', () => {
 
   it('have well-formed entries', () => {
     for (const [key, msg] of Object.entries(en)) {
-      assert.match(key, /^[a-z]+(\.[A-Za-z0-9-]+)+$/, `key ${key}`);
+      assert.match(key, /^[a-z]+(\.[A-Za-z0-9_-]+)+$/, `key ${key}`);
       if (typeof msg === 'object') {
         assert.ok(typeof msg.other === 'string', `${key} needs an "other" form`);
         assert.ok(placeholders(msg).has('count'), `${key} is plural and must use {count}`);
@@ -130,12 +138,47 @@ describe('catalogs', () => {
     }
   });
 
-  it('translate the same keys with the same placeholders in every language', () => {
-    for (const [lang, cat] of Object.entries(CATALOGS)) {
+  it('translate the same keys with the same placeholders in every language', async () => {
+    for (const [lang, load] of Object.entries(CATALOGS)) {
+      const cat = await load();
       for (const [key, msg] of Object.entries(cat)) {
         assert.ok(key in en, `${lang}: ${key} is not an English key`);
         assert.deepEqual(placeholders(msg), placeholders(en[key]), `${lang}: placeholders of ${key}`);
       }
     }
+  });
+
+  it('exist for pt-BR and zh-CN with exactly the English keys', async () => {
+    assert.deepEqual(Object.keys(CATALOGS).sort(), ['en', 'pt-BR', 'zh-CN']);
+    for (const [lang, load] of Object.entries(CATALOGS)) {
+      const cat = await load();
+      assert.deepEqual(Object.keys(cat).sort(), Object.keys(en).sort(), `${lang}: the keys of en.js`);
+      const categories = new Set(new Intl.PluralRules(lang).resolvedOptions().pluralCategories);
+      for (const [key, msg] of Object.entries(cat)) {
+        assert.equal(typeof msg, typeof en[key], `${lang}: ${key} is ${typeof en[key] === 'object' ? 'plural' : 'a string'} in English`);
+        if (typeof msg === 'string') {
+          assert.ok(msg.trim().length > 0, `${lang}: ${key} is empty`);
+          continue;
+        }
+        assert.ok(typeof msg.other === 'string', `${lang}: ${key} needs an "other" form`);
+        for (const [form, text] of Object.entries(msg)) {
+          assert.ok(categories.has(form), `${lang}: ${key} has form ${form}, which ${lang} does not use`);
+          assert.deepEqual(placeholders(text), placeholders(en[key]), `${lang}: placeholders of ${key}.${form}`);
+        }
+      }
+    }
+  });
+
+  it('load a language on demand, then translate', async () => {
+    assert.equal(setLocale('zh-CN'), 'en', 'not loaded yet: English');
+    assert.equal(await loadLocale('pt-BR'), 'pt-BR');
+    assert.equal(t('guests.total', { count: 1 }), '1 máquina virtual');
+    assert.equal(t('guests.total', { count: 1234 }), '1.234 máquinas virtuais');
+    assert.equal(await loadLocale('zh'), 'zh-CN');
+    assert.equal(setLocale('pt-PT'), 'pt-BR', 'loaded once, switched to at once; pt-PT reads pt-BR');
+    assert.equal(setLocale('zh-CN'), 'zh-CN');
+    assert.equal(t('action.start'), '启动');
+    assert.equal(t('guests.total', { count: 3 }), '3 台虚拟机');
+    setLocale('en');
   });
 });

@@ -10,6 +10,7 @@ export const ROUTES = Object.freeze([
   { name: 'networks', pattern: /^\/networks\/?$/ },
   { name: 'host', pattern: /^\/host\/?$/ },
   { name: 'audit', pattern: /^\/audit\/?$/ },
+  { name: 'account', pattern: /^\/account\/?$/ }, // ui: Account page (no nav entry; the user menu links it)
 ]);
 
 /** The navigation, in display order (route name = nav id). */

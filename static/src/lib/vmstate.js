@@ -11,32 +11,34 @@ export const ACTIONS = Object.freeze([
   'start', 'shutdown', 'reboot', 'suspend', 'resume', 'reset', 'poweroff', 'delete',
 ]);
 
-/** The power actions: what an operator or manager may do (delete is for administrators). */
+/** The power actions (permission vm.power); delete needs vm.delete. */
 export const POWER_ACTIONS = Object.freeze(ACTIONS.filter((a) => a !== 'delete'));
 
 /**
- * What each role may do to a guest: the caller's role on it as the API
- * reports it (my_role): a per-guest role, or the global admin/auditor.
+ * The permissions the server names in allowed_actions (what the UI asks
+ * about; the server may send more).
  */
-export const ROLE_ACTIONS = Object.freeze({
-  admin: Object.freeze(new Set(ACTIONS)),
-  manager: Object.freeze(new Set(POWER_ACTIONS)),
-  operator: Object.freeze(new Set(POWER_ACTIONS)),
-  viewer: Object.freeze(new Set()),
-  auditor: Object.freeze(new Set()),
-});
+export const PERMISSIONS = Object.freeze(['vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write', 'task.cancel']);
 
 /**
- * The role to assume on a guest whose answer has no my_role (an older
- * server): administrators may do everything, auditors nothing, and users are
- * offered the power actions (the API refuses what their grant does not allow).
- * @param {string[]|undefined} roles the caller's global roles
+ * The permission each action needs, as the server names it in an object's
+ * allowed_actions.
  */
-export function fallbackRole(roles) {
-  const r = Array.isArray(roles) ? roles : [];
-  if (r.includes('admin')) return 'admin';
-  if (r.length > 0 && r.every((x) => x === 'auditor')) return 'auditor';
-  return 'operator';
+export const ACTION_PERMISSION = Object.freeze(Object.fromEntries(
+  ACTIONS.map((a) => [a, a === 'delete' ? 'vm.delete' : 'vm.power'])));
+
+/**
+ * May the caller do this to the object? The server sends, on each object,
+ * the actions its policy allows the caller (allowed_actions: "vm.power",
+ * "vm.console", "access.write", "task.cancel" …); the UI never keeps a copy
+ * of the policy, so a custom policy file shows the right buttons. An object
+ * without the list allows nothing.
+ * @param {{allowed_actions?: string[]}|null|undefined} obj
+ * @param {string} action e.g. 'vm.power'
+ */
+export function can(obj, action) {
+  const list = obj?.allowed_actions;
+  return Array.isArray(list) && list.includes(action);
 }
 
 /** Actions that lose data or interrupt the guest without warning: they ask first. */
@@ -61,24 +63,29 @@ const NOTHING = Object.freeze({ primary: null, more: Object.freeze([]), all: Obj
 /**
  * What a guest in this state allows the caller.
  * @param {string} state
- * @param {{readOnly?: boolean, role?: string|null}} [opts] readOnly: the caller
- *   may change nothing (auditor); role: the caller's role on the guest
- *   (my_role; see ROLE_ACTIONS; an unknown role allows nothing, none at all
- *   leaves the state alone to decide)
+ * @param {{allowed?: string[]}} [opts] allowed: the guest's allowed_actions
+ *   (absent: the state alone decides, for tables of what a state offers)
  * @returns {{primary: string|null, more: readonly string[], all: readonly string[]}}
  */
 export function allowedActions(state, opts = {}) {
-  if (opts.readOnly) return NOTHING;
   const a = ALLOWED[state];
   if (!a) return NOTHING;
-  if (opts.role != null) {
-    const may = ROLE_ACTIONS[opts.role];
-    if (!may || may.size === 0) return NOTHING;
-    const primary = a.primary && may.has(a.primary) ? a.primary : null;
-    const more = a.more.filter((x) => may.has(x));
+  if (opts.allowed !== undefined) {
+    const may = (x) => can({ allowed_actions: opts.allowed }, ACTION_PERMISSION[x]);
+    const primary = a.primary && may(a.primary) ? a.primary : null;
+    const more = a.more.filter(may);
+    if (!primary && more.length === 0) return NOTHING;
     return { primary, more, all: primary ? [primary, ...more] : more };
   }
   return { primary: a.primary, more: a.more, all: a.primary ? [a.primary, ...a.more] : [...a.more] };
+}
+
+/**
+ * What the caller may do to this guest now: its state and its allowed_actions.
+ * @param {{state: string, allowed_actions?: string[]}} vm
+ */
+export function vmActions(vm) {
+  return allowedActions(vm?.state, { allowed: Array.isArray(vm?.allowed_actions) ? vm.allowed_actions : [] });
 }
 
 /** The filter groups of the guest list, in display order. */
@@ -145,12 +152,4 @@ export function stateRank(state) {
   const order = ['running', 'blocked', 'shutting-down', 'paused', 'pmsuspended', 'crashed', 'shutoff', 'unknown'];
   const i = order.indexOf(state);
   return i === -1 ? order.length : i;
-}
-
-/**
- * Roles that may change nothing (auditors only).
- * @param {string[]|undefined} roles
- */
-export function isReadOnly(roles) {
-  return Array.isArray(roles) && roles.length > 0 && roles.every((r) => r === 'auditor');
 }

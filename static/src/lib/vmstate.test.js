@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  ACTIONS, DESTRUCTIVE, GROUPS, POWER_ACTIONS, STATES, allowedActions, fallbackRole, isActive, stateGroup, stateRank, stateTone,
+  ACTIONS, ACTION_PERMISSION, DESTRUCTIVE, GROUPS, POWER_ACTIONS, STATES, allowedActions, can, isActive, stateGroup, stateRank, stateTone,
+  vmActions,
 } from './vmstate.js';
 
 describe('allowedActions', () => {
@@ -39,43 +40,59 @@ describe('allowedActions', () => {
     assert.deepEqual([...offered].sort(), [...ACTIONS].sort());
   });
 
-  it('offers nothing for an unknown state or a read-only caller', () => {
+  it('offers nothing for an unknown state', () => {
     assert.deepEqual(allowedActions('exploded').all, []);
     assert.equal(allowedActions('exploded').primary, null);
-    assert.deepEqual(allowedActions('running', { readOnly: true }).all, []);
+    assert.deepEqual(allowedActions('exploded', { allowed: ['vm.power', 'vm.delete'] }).all, []);
   });
 
-  it('follows the caller\'s role on the guest', () => {
-    // A viewer (and an auditor) sees no action at all.
+  it('follows the allowed_actions the server sends', () => {
+    const all = ['vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write'];
     for (const s of STATES) {
-      assert.deepEqual(allowedActions(s, { role: 'viewer' }).all, [], `viewer, ${s}`);
-      assert.deepEqual(allowedActions(s, { role: 'auditor' }).all, [], `auditor, ${s}`);
-      assert.deepEqual(allowedActions(s, { role: 'admin' }).all, allowedActions(s).all, `admin, ${s}`);
+      // Nothing allowed (a viewer, an auditor, a policy that allows little): no action at all.
+      assert.deepEqual(allowedActions(s, { allowed: [] }).all, [], `none, ${s}`);
+      assert.deepEqual(allowedActions(s, { allowed: ['vm.read', 'vm.console', 'access.read'] }).all, [], `read, ${s}`);
+      assert.deepEqual(allowedActions(s, { allowed: all }).all, allowedActions(s).all, `all, ${s}`);
     }
-    // Operators and managers: the power actions, never delete.
-    for (const role of ['operator', 'manager']) {
-      assert.deepEqual(allowedActions('shutoff', { role }), { primary: 'start', more: [], all: ['start'] });
-      assert.deepEqual(allowedActions('running', { role }).all, ['shutdown', 'reboot', 'suspend', 'reset', 'poweroff']);
-      const offered = new Set(STATES.flatMap((s) => allowedActions(s, { role }).all));
-      assert.equal(offered.has('delete'), false);
-      assert.deepEqual([...offered].sort(), [...POWER_ACTIONS].sort());
-    }
-    // A role this version does not know allows nothing; none leaves the state to decide.
-    assert.deepEqual(allowedActions('running', { role: 'superuser' }).all, []);
-    assert.deepEqual(allowedActions('shutoff', { role: null }).all, ['start', 'delete']);
-    assert.deepEqual(allowedActions('running', { role: 'admin', readOnly: true }).all, []);
+    // The power actions without delete, and delete without the power actions.
+    assert.deepEqual(allowedActions('shutoff', { allowed: ['vm.power'] }), { primary: 'start', more: [], all: ['start'] });
+    assert.deepEqual(allowedActions('running', { allowed: ['vm.power'] }).all, ['shutdown', 'reboot', 'suspend', 'reset', 'poweroff']);
+    assert.deepEqual(allowedActions('shutoff', { allowed: ['vm.delete'] }), { primary: null, more: ['delete'], all: ['delete'] });
+    assert.deepEqual(allowedActions('running', { allowed: ['vm.delete'] }).all, []);
+    const offered = new Set(STATES.flatMap((s) => allowedActions(s, { allowed: ['vm.power'] }).all));
+    assert.deepEqual([...offered].sort(), [...POWER_ACTIONS].sort());
+    // Permissions this version does not know change nothing.
+    assert.deepEqual(allowedActions('running', { allowed: ['vm.superpower'] }).all, []);
   });
 
-  it('assumes a role when the server does not say', () => {
-    assert.equal(fallbackRole(['admin']), 'admin');
-    assert.equal(fallbackRole(['auditor', 'admin']), 'admin');
-    assert.equal(fallbackRole(['auditor']), 'auditor');
-    assert.equal(fallbackRole(['user']), 'operator');
-    assert.equal(fallbackRole(undefined), 'operator');
+  it('reads a guest object: no allowed_actions, nothing allowed', () => {
+    assert.deepEqual(vmActions({ state: 'shutoff', allowed_actions: ['vm.power', 'vm.delete'] }).all, ['start', 'delete']);
+    assert.deepEqual(vmActions({ state: 'shutoff', my_role: 'admin' }).all, [], 'a role is no permission');
+    assert.deepEqual(vmActions({ state: 'running', allowed_actions: 'vm.power' }).all, [], 'only a list counts');
+    assert.deepEqual(vmActions(null).all, []);
+  });
+
+  it('maps every action to a permission', () => {
+    assert.deepEqual(Object.keys(ACTION_PERMISSION).sort(), [...ACTIONS].sort());
+    assert.equal(ACTION_PERMISSION.delete, 'vm.delete');
+    for (const a of POWER_ACTIONS) assert.equal(ACTION_PERMISSION[a], 'vm.power');
   });
 
   it('asks before the destructive actions', () => {
     assert.deepEqual([...DESTRUCTIVE].sort(), ['delete', 'poweroff', 'reset']);
+  });
+});
+
+describe('can', () => {
+  it('answers from the allowed_actions of the object only', () => {
+    const vm = { allowed_actions: ['vm.read', 'vm.power'] };
+    assert.equal(can(vm, 'vm.power'), true);
+    assert.equal(can(vm, 'vm.delete'), false);
+    assert.equal(can({ allowed_actions: ['task.cancel'] }, 'task.cancel'), true);
+    assert.equal(can({ my_role: 'admin', roles: ['admin'] }, 'vm.power'), false);
+    assert.equal(can({ allowed_actions: 'vm.power' }, 'vm.power'), false);
+    assert.equal(can(null, 'vm.read'), false);
+    assert.equal(can(undefined, 'vm.read'), false);
   });
 });
 

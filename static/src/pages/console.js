@@ -32,7 +32,7 @@ const TRANSIENT = new Set([0, 502, 503, 504]);
 /**
  * Mount the console of a guest into panel.
  * @param {HTMLElement} panel
- * @param {{name: string, readOnly?: boolean, fallbackRole?: string, focus?: boolean}} ctx
+ * @param {{name: string, focus?: boolean}} ctx
  *   focus: the person asked for the console (a Console button): give the screen the focus once connected
  * @returns {{update: (vm: any) => void, focusScreen: () => void, unmount: () => void}}
  */
@@ -511,7 +511,7 @@ export function mountConsole(panel, ctx) {
   function update(next) {
     vm = next;
     const before = avail;
-    avail = consoleAvailability(vm, { readOnly: ctx.readOnly, fallbackRole: ctx.fallbackRole });
+    avail = consoleAvailability(vm);
     const nextOptions = consoleOptions(vm);
     const optionsChanged = nextOptions.graphics !== options.graphics || nextOptions.serial !== options.serial;
     options = nextOptions;

@@ -1,5 +1,5 @@
 // The detail page of one guest (/guests/NAME): the same actions as the list
-// (those the caller's role allows) above tabs: Overview (fields, usage and
+// (those the guest's allowed_actions allow) above tabs: Overview (fields, usage and
 // device summary, refreshed every 3 s while visible), Console (the guest's
 // display or serial port, for roles that allow it) and Access (who may use
 // the guest; administrators and auditors). The tab is in the URL
@@ -7,12 +7,13 @@
 
 import { actionLabel, runAction } from '../actions.js';
 import { api } from '../lib/api.js';
-import { consoleOffered, mayUseConsole } from '../lib/console.js';
+import { consoleOffered } from '../lib/console.js';
 import { h, icon, setAttr, setText } from '../lib/dom.js';
 import { formatMiB, formatNumber, formatOS, formatRate, formatTime, none } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
+import { events } from '../lib/events.js';
 import { createPoller } from '../lib/poller.js';
-import { DESTRUCTIVE, allowedActions, fallbackRole, isActive, isReadOnly, stateTone } from '../lib/vmstate.js';
+import { DESTRUCTIVE, can, isActive, stateTone, vmActions } from '../lib/vmstate.js';
 import { closeMenu, isMenuOpenFor, toggleMenu, updateMenu } from '../ui/menu.js';
 import { createTabs } from '../ui/tabs.js';
 import { mountAccess } from './access.js';
@@ -21,23 +22,25 @@ import { REFRESH_MS } from '../lib/guestfeed.js';
 import { graphicsLabel, setUsage } from './guestrow.js';
 
 /**
- * The tabs of the guest page, in display order; which global roles see
- * each. The Console tab also needs a role on the guest that allows it
- * (my_role: operator, manager, admin), known once the guest is loaded.
+ * The tabs of the guest page, in display order, and the permission in the
+ * guest's allowed_actions each needs (known once the guest is loaded).
  * Snapshots join here.
  */
 export const GUEST_TABS = Object.freeze([
-  { id: 'overview', visible: () => true },
-  { id: 'console', visible: (roles) => !isReadOnly(roles) },
-  { id: 'access', visible: (roles) => ['admin', 'auditor'].some((r) => roles?.includes(r)) },
+  { id: 'overview', permission: null },
+  { id: 'console', permission: 'vm.console' },
+  { id: 'access', permission: 'access.read' },
 ]);
 
+/** Every tab id, in display order. */
+const ALL_TABS = GUEST_TABS.map((tab) => tab.id);
+
 /**
- * The tabs a caller with these global roles may see.
- * @param {string[]|undefined} roles
+ * The tabs this guest offers the caller (its allowed_actions decide).
+ * @param {{allowed_actions?: string[]}|null} vm
  */
-export function guestTabs(roles) {
-  return GUEST_TABS.filter((tab) => tab.visible(roles)).map((tab) => tab.id);
+export function guestTabs(vm) {
+  return GUEST_TABS.filter((tab) => !tab.permission || can(vm, tab.permission)).map((tab) => tab.id);
 }
 
 /**
@@ -96,19 +99,19 @@ function diskSource(d) {
 /**
  * Mount the detail page of the guest params.name.
  * @param {HTMLElement} main
- * @param {{readOnly: boolean, roles?: string[], navigate: (path: string) => void, replaceURL: (url: string) => void, params: {name: string}}} ctx
+ * @param {{navigate: (path: string) => void, replaceURL: (url: string) => void, params: {name: string}}} ctx
  */
 export function mountGuest(main, ctx) {
   const name = ctx.params.name;
-  const tabs = guestTabs(ctx.roles);
-  const canEditAccess = (ctx.roles ?? []).includes('admin');
+  const tabs = ALL_TABS;
   let tab = tabFromSearch(location.search, tabs);
   /** @type {ReturnType<typeof mountAccess>|null} */
   let access = null;
   /** @type {ReturnType<typeof mountConsole>|null} */
   let consoleView = null;
   let consoleFocus = false;
-  /** Tabs hidden for this guest (the console, when the role on it does not allow one). */
+  /** Tabs hidden for this guest (those its allowed_actions do not allow). */
+  const hiddenTabs = new Set(ALL_TABS.filter((id) => id !== 'overview')); // until the guest's answer says
   let vm = null;
   let busy = false;
   let structureKey = '';
@@ -161,8 +164,8 @@ export function mountGuest(main, ctx) {
       ctx.replaceURL(location.pathname + searchForTab(location.search, id, tabs) + location.hash);
     },
   });
-  // Hidden until the guest's answer says the caller's role allows consoles.
-  if (tabs.includes('console')) tabView.setHidden('console', true);
+  // Hidden until the guest's answer says its allowed_actions allow them.
+  for (const id of hiddenTabs) tabView.setHidden(id, true);
   const panels = { get: (id) => tabView.panel(id) };
   panels.get('overview').append(loading, body);
 
@@ -176,13 +179,8 @@ export function mountGuest(main, ctx) {
   heading.id = 'guest-title';
   main.replaceChildren(page);
 
-  /** The caller's role on this guest: the server says (my_role), or a guess from the global roles. */
-  function myRole() {
-    return vm?.my_role || fallbackRole(ctx.roles);
-  }
-
   function menuItems() {
-    const { more } = allowedActions(vm.state, { readOnly: ctx.readOnly, role: myRole() });
+    const { more } = vmActions(vm);
     return more.map((a) => ({
       label: actionLabel(a),
       danger: DESTRUCTIVE.has(a),
@@ -193,7 +191,7 @@ export function mountGuest(main, ctx) {
   }
 
   function renderActions() {
-    const { primary: p, more } = allowedActions(vm.state, { readOnly: ctx.readOnly, role: myRole() });
+    const { primary: p, more } = vmActions(vm);
     if (p) {
       primary.hidden = false;
       primary.dataset.action = p;
@@ -203,7 +201,7 @@ export function mountGuest(main, ctx) {
       primary.hidden = true;
     }
     menuButton.hidden = more.length === 0;
-    consoleButton.hidden = tab === 'console' || !consoleOffered(vm, { readOnly: ctx.readOnly, fallbackRole: fallbackRole(ctx.roles) });
+    consoleButton.hidden = tab === 'console' || !consoleOffered(vm);
     primary.disabled = busy;
     menuButton.disabled = busy;
     setAttr(page, 'aria-busy', busy ? 'true' : null);
@@ -300,9 +298,13 @@ export function mountGuest(main, ctx) {
     setText(refreshNote, lastOk ? t('guests.updatedAt', { time: formatTime(lastOk) }) : '');
   }
 
+  /** @type {Array<() => void>} unsubscribers of the event stream */
+  let offEvents = [];
+
   // teardown stops polling and unmounts the tabs' views.
   function teardown() {
     poller.stop();
+    for (const off of offEvents) off();
     closeMenu();
     access?.unmount();
     access = null;
@@ -373,14 +375,21 @@ export function mountGuest(main, ctx) {
   });
 
   // ---- tabs
-  /** The Console tab needs a role on this guest that allows consoles. */
+  /** The Console and Access tabs need the guest's allowed_actions to allow them. */
   function renderTabs() {
-    if (!tabs.includes('console')) return;
-    const allowed = !ctx.readOnly && mayUseConsole(myRole());
-    // Shown while selected: a console that just lost its access says so there.
-    tabView.setHidden('console', !allowed);
-    if (!allowed && tab === 'console' && !consoleView?.hasNews()) {
+    const allowed = guestTabs(vm);
+    for (const id of tabs) {
+      if (allowed.includes(id)) hiddenTabs.delete(id);
+      else hiddenTabs.add(id);
+      // Shown while selected (ui/tabs.js): a console that just lost its access says so there.
+      tabView.setHidden(id, hiddenTabs.has(id));
+    }
+    if (tab === 'console' && hiddenTabs.has('console') && !consoleView?.hasNews()) {
       selectTab(tabs[0]);
+    } else if (tab === 'access' && hiddenTabs.has('access')) {
+      selectTab(tabs[0]);
+    } else if (tab === 'access' && !access) {
+      showTab('access');
     }
   }
 
@@ -388,9 +397,7 @@ export function mountGuest(main, ctx) {
   function showTab(id) {
     tab = id;
     if (id === 'console' && !consoleView) {
-      consoleView = mountConsole(panels.get('console'), {
-        name, readOnly: ctx.readOnly, fallbackRole: fallbackRole(ctx.roles), focus: consoleFocus,
-      });
+      consoleView = mountConsole(panels.get('console'), { name, focus: consoleFocus });
       consoleFocus = false;
       if (vm) consoleView.update(vm);
     } else if (id !== 'console' && consoleView) {
@@ -399,8 +406,9 @@ export function mountGuest(main, ctx) {
       panels.get('console').replaceChildren();
     }
     if (vm) renderActions();
-    if (id === 'access' && !access) {
-      access = mountAccess(panels.get('access'), { name, canEdit: canEditAccess });
+    if (id === 'access' && !access && vm && !hiddenTabs.has('access')) {
+      // Mounted once the guest says the caller may read its grants.
+      access = mountAccess(panels.get('access'), { name, canEdit: can(vm, 'access.write') });
     } else if (id !== 'access' && access) {
       access.unmount();
       access = null;
@@ -431,6 +439,20 @@ export function mountGuest(main, ctx) {
   const poller = createPoller(refresh, { interval: REFRESH_MS });
   retry.addEventListener('click', () => poller.now());
   poller.start();
+
+  // The event stream: a new state (with the guest) at once; changed grants
+  // (allowed_actions may change) and a reset ask the server again.
+  offEvents = [
+    events().on('guest', (e) => {
+      if (e.name !== name || (e.host && vm?.host && e.host !== vm.host)) return;
+      if (e.type === 'removed') notFound();
+      else if (e.type === 'state' && e.vm && vm && !busy) {
+        vm = { ...vm, ...e.vm };
+        render();
+      } else poller.now();
+    }),
+    events().on('reset', () => poller.now()),
+  ];
 
   return {
     title: name,

@@ -9,7 +9,7 @@ import { h, setAttr, setText } from '../lib/dom.js';
 import { formatMiB, formatNumber, formatOS, formatPercent, formatRate, none } from '../lib/format.js';
 import { hasKey, t } from '../lib/i18n.js';
 import { guestPath } from '../lib/router.js';
-import { allowedActions, isActive, stateTone } from '../lib/vmstate.js';
+import { isActive, stateTone, vmActions } from '../lib/vmstate.js';
 
 // Columns: key (sort key or null), class, heading key.
 export const COLUMNS = [
@@ -65,8 +65,7 @@ export class Row {
   /**
    * @param {HTMLTableRowElement} proto
    * @param {any} vm
-   * @param {{readOnly: boolean, fallbackRole: string, thumbs: ReturnType<typeof createThumbs>}} opts
-   *   fallbackRole: the role assumed when the server does not send my_role
+   * @param {{thumbs: ReturnType<typeof createThumbs>}} opts
    */
   constructor(proto, vm, opts) {
     const tr = /** @type {HTMLTableRowElement} */ (proto.cloneNode(true));
@@ -132,9 +131,9 @@ export class Row {
     this.renderActions();
   }
 
-  /** The Console link and where the thumbnail leads: the console when the role allows it, else the detail. */
+  /** The Console link and where the thumbnail leads: the console when allowed_actions allow it, else the detail. */
   renderConsole() {
-    const offered = consoleOffered(this.vm, this.opts);
+    const offered = consoleOffered(this.vm);
     if (offered === this.consoleKey) return;
     this.consoleKey = offered;
     const a = this.consoleLink;
@@ -153,9 +152,9 @@ export class Row {
     this.thumb.href = offered ? `${detail}?tab=console` : detail;
   }
 
-  /** What the caller may do to this guest now: its state and the caller's role on it. */
+  /** What the caller may do to this guest now: its state and its allowed_actions. */
   allowed() {
-    return allowedActions(this.vm.state, { readOnly: this.opts.readOnly, role: this.vm.my_role || this.opts.fallbackRole });
+    return vmActions(this.vm);
   }
 
   /** The menu items for the current state (everything but the primary action). */

@@ -6,8 +6,8 @@
 // are keyed by name and updated in place while on screen (no flicker,
 // focus and open menus survive). Running guests with a display show a
 // screenshot thumbnail (ui/thumbs.js: only rows on screen, at most every
-// 10 s each, never per list refresh), and a Console link when the
-// caller's role on them allows one. The row itself is pages/guestrow.js.
+// 10 s each, never per list refresh), and a Console link when their
+// allowed_actions allow one. The row itself is pages/guestrow.js.
 
 import { runAction } from '../actions.js';
 import { h, icon, setText } from '../lib/dom.js';
@@ -15,7 +15,7 @@ import { formatNumber, formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { REFRESH_MS, subscribe } from '../lib/guestfeed.js';
 import { DEFAULT_SORT, SORT_KEYS, countGroups, parseSort, sortSpec, toggleSort, viewVMs } from '../lib/vmlist.js';
-import { GROUPS, fallbackRole } from '../lib/vmstate.js';
+import { GROUPS } from '../lib/vmstate.js';
 import { createDataTable } from '../ui/datatable.js';
 import { closeMenu, isMenuOpenFor, repositionMenu, toggleMenu, updateMenu } from '../ui/menu.js';
 import { createThumbs } from '../ui/thumbs.js';
@@ -27,7 +27,7 @@ export { graphicsLabel, setUsage } from './guestrow.js';
 /**
  * Mount the guests page.
  * @param {HTMLElement} main
- * @param {{readOnly: boolean, seesAll?: boolean, roles?: string[], navigate: (path: string) => void, replaceURL: (url: string) => void, prefetch?: Promise<any>|null}} ctx
+ * @param {{seesAll?: boolean, navigate: (path: string) => void, replaceURL: (url: string) => void, prefetch?: Promise<any>|null}} ctx
  *   seesAll: an administrator or auditor, who sees every guest (not only granted ones)
  */
 export function mountGuests(main, ctx) {
@@ -48,7 +48,7 @@ export function mountGuests(main, ctx) {
   const local = new Map();
   const proto = rowPrototype();
   const thumbs = createThumbs();
-  const rowOpts = { readOnly: ctx.readOnly, fallbackRole: fallbackRole(ctx.roles), thumbs };
+  const rowOpts = { thumbs };
 
   // ---- structure
   const heading = h('h1', { class: 'page-title', tabindex: '-1' }, t('guests.title'));

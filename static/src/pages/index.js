@@ -13,6 +13,7 @@ export const PAGES = Object.freeze({
   guest: () => import('./guest.js').then((m) => m.mountGuest),
   host: () => import('./host.js').then((m) => m.mountHost),
   audit: () => import('./audit.js').then((m) => m.mountAudit),
+  account: () => import('./account.js').then((m) => m.mountAccount),
   templates: () => import('./placeholder.js').then((m) => m.mountPlaceholder),
   storage: () => import('./placeholder.js').then((m) => m.mountPlaceholder),
   networks: () => import('./placeholder.js').then((m) => m.mountPlaceholder),

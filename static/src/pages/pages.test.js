@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { setLocale } from '../lib/i18n.js';
-import { isReadOnly } from '../shell.js';
 import { graphicsLabel } from './guests.js';
 import { loginErrorMessage } from './login.js';
 import { resultLabel, resultTone } from './audit.js';
@@ -24,13 +23,6 @@ describe('login messages', () => {
 });
 
 describe('shell and list helpers', () => {
-  it('knows read-only callers', () => {
-    assert.equal(isReadOnly(['auditor']), true);
-    assert.equal(isReadOnly(['auditor', 'admin']), false);
-    assert.equal(isReadOnly(['user']), false);
-    assert.equal(isReadOnly([]), false);
-    assert.equal(isReadOnly(undefined), false);
-  });
   it('colours and names audit results', () => {
     assert.equal(resultTone('ok'), 'ok');
     assert.equal(resultTone('denied'), 'warn');
@@ -51,12 +43,18 @@ describe('shell and list helpers', () => {
 });
 
 describe('guest page tabs', () => {
-  it('shows the Access tab to administrators and auditors, the Console tab to all but auditors', () => {
-    assert.deepEqual(guestTabs(['admin']), ['overview', 'console', 'access']);
-    assert.deepEqual(guestTabs(['auditor']), ['overview', 'access']);
-    assert.deepEqual(guestTabs(['auditor', 'admin']), ['overview', 'console', 'access']);
-    assert.deepEqual(guestTabs(['user']), ['overview', 'console']);
-    assert.deepEqual(guestTabs(undefined), ['overview', 'console']);
+  it('shows the Console and Access tabs from the allowed_actions of the guest', () => {
+    const vm = (...allowed) => ({ allowed_actions: allowed });
+    // What the default policy gives an administrator, an auditor, an operator, a viewer.
+    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write')), ['overview', 'console', 'access']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'access.read')), ['overview', 'access']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console')), ['overview', 'console']);
+    assert.deepEqual(guestTabs(vm('vm.read')), ['overview']);
+    // A custom policy: access without consoles.
+    assert.deepEqual(guestTabs(vm('vm.read', 'access.read', 'access.write')), ['overview', 'access']);
+    // Roles are no permission; nothing known yet: only the overview.
+    assert.deepEqual(guestTabs({ my_role: 'admin' }), ['overview']);
+    assert.deepEqual(guestTabs(null), ['overview']);
   });
   it('keeps the tab in the URL', () => {
     const tabs = ['overview', 'access'];

@@ -1,0 +1,26 @@
+// API error codes → text a person reads. The codes are API (listed in the
+// OpenAPI document); a code with a catalog key `error.code.<code>` is
+// translated, any other shows the server's own message. Generic codes whose
+// server message says more than a fixed sentence could (bad_request,
+// unprocessable, conflict, not_found, invalid_name) keep the server's text.
+
+import { hasKey, t } from './i18n.js';
+
+/** The codes the catalogs translate (each has `error.code.<code>` in en.js). */
+export const ERROR_CODES = Object.freeze([
+  'unauthorized', 'forbidden', 'csrf', 'bad_origin', 'too_many_requests', 'unavailable', 'busy', 'internal',
+  'timeout', 'too_large', 'not_supported', 'token_used', 'token_expired', 'guest_running', 'guest_not_found',
+  'name_taken', 'task_not_found', 'interrupted', 'cancelled',
+]);
+
+/**
+ * The text for an error code: its translation when the catalog has one,
+ * else the server's message, else a generic sentence.
+ * @param {string|null|undefined} code
+ * @param {string|null|undefined} [message] the server's message
+ * @returns {string}
+ */
+export function errorText(code, message) {
+  if (code && hasKey(`error.code.${code}`)) return t(`error.code.${code}`);
+  return message || t('error.unknown');
+}

@@ -3,17 +3,15 @@
 // stream, against the real server in demo mode; screenshots at 1440×900 and
 // 390×844.
 //
-// VP_UI_FIXTURES=1 answers /api/v1/tokens, /api/v1/tasks and
-// /api/v1/events from fixtures in the page when the server has no such
-// route (404/405): only for looking at the UI on a branch without those
-// servers. Without it (the default) every test runs against the real API.
+// Every test runs against the real API. Only two answer GET /api/v1/tasks
+// from a fixture list (taskFixtures): cancelling needs a task that stays
+// running, which the demo host's tasks never do, and the drawer's
+// screenshots show every status.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { apiGet, launchBrowser, login, screenshot, watch, waitFor } from './lib/browser.mjs';
 import { startServer } from './lib/server.mjs';
-
-const FIXTURES = process.env.VP_UI_FIXTURES === '1';
 
 let server;
 let browser;
@@ -32,64 +30,33 @@ async function signedIn(opts = {}) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light', ...opts });
   const page = await context.newPage();
   const problems = watch(page);
-  if (FIXTURES) await fixtures(page);
   await login(page, server.url, 'admin', server.password);
   return { context, page, problems };
 }
 
-/** The fixture fallback (VP_UI_FIXTURES=1 only): see the top of the file. */
-async function fixtures(page) {
+/**
+ * Answer the caller's task list (and cancelling t1 or t2) from fixtures:
+ * a running, a queued, a failed and a finished task.
+ * @returns {Promise<void>}
+ */
+async function taskFixtures(page) {
   const now = Date.now();
   const iso = (ms) => new Date(now + ms).toISOString();
-  let tokens = [
-    { id: 'tk1', name: 'monitoring', owner: 'local:admin', created: iso(-40 * 864e5), expires: iso(50 * 864e5), last_used: iso(-36e5) },
-    { id: 'tk2', name: 'backup script', owner: 'local:admin', created: iso(-400 * 864e5), expires: iso(-35 * 864e5) },
-  ];
-  let n = 3;
   const tasks = [
-    { id: 't1', kind: 'vm.delete', owner: 'local:admin', host: 'local', target: 'build-07', status: 'running', progress: 45, message: 'Erasing volume build-07-data.qcow2', created: iso(-9e4), started: iso(-9e4), allowed_actions: ['task.cancel'] },
-    { id: 't2', kind: 'vm.delete', owner: 'local:admin', host: 'local', target: 'test-vm', status: 'queued', progress: 0, message: '', queue_position: 2, created: iso(-6e4), allowed_actions: ['task.cancel'] },
-    { id: 't3', kind: 'vm.delete', owner: 'local:admin', host: 'local', target: 'web03', status: 'failed', progress: 30, message: '', error: { code: 'guest_running', message: 'domain is running' }, created: iso(-6e5), finished: iso(-5.4e5) },
-    { id: 't4', kind: 'vm.delete', owner: 'local:admin', host: 'local', target: 'old-db', status: 'done', progress: 100, message: 'Deleted', created: iso(-9e5), finished: iso(-8.6e5) },
+    { id: 't1', kind: 'vm.delete', owner: 'local:admin', host: 'local', target: 'vm:build-07', status: 'running', progress: 45, message: 'Erasing volume build-07-data.qcow2', created: iso(-9e4), started: iso(-9e4), allowed_actions: ['task.cancel'] },
+    { id: 't2', kind: 'vm.delete', owner: 'local:admin', host: 'local', target: 'vm:test-vm', status: 'queued', progress: 0, message: '', queue_position: 2, created: iso(-6e4), allowed_actions: ['task.cancel'] },
+    { id: 't3', kind: 'vm.delete', owner: 'local:admin', host: 'local', target: 'vm:web03', status: 'failed', progress: 30, message: '', error: { code: 'guest_running', message: 'domain is running' }, created: iso(-6e5), finished: iso(-5.4e5) },
+    { id: 't4', kind: 'vm.delete', owner: 'local:admin', host: 'local', target: 'vm:old-db', status: 'done', progress: 100, message: 'Deleted', created: iso(-9e5), finished: iso(-8.6e5) },
   ];
-  const json = (route, status, body) => route.fulfill({ status, contentType: 'application/json', body: body === null ? '' : JSON.stringify(body) });
-  const missing = async (route) => {
-    const res = await route.fetch();
-    if (res.status() !== 404 && res.status() !== 405) {
-      await route.fulfill({ response: res });
-      return false;
-    }
-    return true;
-  };
-  await page.route('**/api/v1/tokens**', async (route) => {
-    if (!(await missing(route))) return;
-    const req = route.request();
-    const id = new URL(req.url()).pathname.split('/')[4];
-    if (req.method() === 'GET') return json(route, 200, { items: tokens });
-    if (req.method() === 'DELETE') {
-      tokens = tokens.filter((x) => x.id !== id);
-      return json(route, 204, null);
-    }
-    const body = req.postDataJSON();
-    if (/[\u0000-\u001f]/.test(body.name)) {
-      return json(route, 400, { error: { code: 'token_name_invalid', message: "a token's name may not hold control or formatting characters" } });
-    }
-    const tok = { id: `tk${n++}`, name: body.name, owner: 'local:admin', created: iso(0), expires: iso(body.expires_in_days * 864e5) };
-    tokens.push(tok);
-    return json(route, 201, { token: tok, secret: 'vpt_' + 'x'.repeat(43) });
-  });
+  const json = (route, status, body) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
   await page.route('**/api/v1/tasks**', async (route) => {
-    if (!(await missing(route))) return;
     const req = route.request();
     if (req.method() === 'GET') return json(route, 200, { items: tasks, next: '' });
     const id = new URL(req.url()).pathname.split('/')[4];
     const task = tasks.find((x) => x.id === id);
+    if (!task) return route.continue();
     Object.assign(task, { status: 'cancelled', finished: iso(0), allowed_actions: [] });
     return json(route, 200, task);
-  });
-  await page.route('**/api/v1/events', async (route) => {
-    if (!(await missing(route))) return;
-    return route.fulfill({ status: 200, contentType: 'text/event-stream', body: 'retry: 600000\n: ping\n\n' });
   });
 }
 
@@ -187,11 +154,9 @@ describe('account page', () => {
       await page.getByTestId('token-copy').click();
       await waitFor(page, () => /Copied/.test(document.querySelector('[data-testid=token-copy-status]').textContent));
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
-      if (!FIXTURES) {
-        // The secret works as a Bearer token, without cookies or CSRF.
-        const r = await fetch(server.url + '/api/v1/vms', { headers: { Authorization: `Bearer ${secret}` } });
-        assert.equal(r.status, 200);
-      }
+      // The secret works as a Bearer token, without cookies or CSRF.
+      const ok = await fetch(server.url + '/api/v1/vms', { headers: { Authorization: `Bearer ${secret}` } });
+      assert.equal(ok.status, 200);
       await screenshot(page, 'account-token-created');
       // Gone for good once dismissed.
       await page.getByTestId('token-secret-done').click();
@@ -207,11 +172,9 @@ describe('account page', () => {
       await dialog.getByTestId('confirm-accept').click();
       await page.getByTestId('toast').filter({ hasText: `Token “${name}” revoked.` }).waitFor();
       await row.waitFor({ state: 'detached' });
-      if (!FIXTURES) {
-        const r = await fetch(server.url + '/api/v1/vms', { headers: { Authorization: `Bearer ${secret}` } });
-        assert.equal(r.status, 401, 'a revoked token is refused');
-        assert.equal((await apiGet(page, '/tokens')).body.items.some((x) => x.name === name), false);
-      }
+      const refused = await fetch(server.url + '/api/v1/vms', { headers: { Authorization: `Bearer ${secret}` } });
+      assert.equal(refused.status, 401, 'a revoked token is refused');
+      assert.equal((await apiGet(page, '/tokens')).body.items.some((x) => x.name === name), false);
       assert.deepEqual(problems, []);
     } finally {
       await context.close();
@@ -243,7 +206,7 @@ describe('tasks drawer', () => {
     }
   });
 
-  it('follows a guest deleted with its volumes as a task (after the merge: 202 and the event stream)', { skip: FIXTURES }, async () => {
+  it('follows a guest deleted with its volumes as a task: 202, the drawer and the event stream', async () => {
     const { context, page, problems } = await signedIn();
     try {
       const list = (await apiGet(page, '/vms')).body;
@@ -271,9 +234,11 @@ describe('tasks drawer', () => {
     }
   });
 
-  it('cancels a task whose allowed_actions allow it (fixtures)', { skip: !FIXTURES }, async () => {
+  it('cancels a task whose allowed_actions allow it (a fixture list)', async () => {
     const { context, page } = await signedIn();
     try {
+      await taskFixtures(page);
+      await page.reload();
       await page.getByTestId('tasks-button').click();
       const running = page.locator('[data-testid=task][data-id=t1]');
       await running.waitFor();
@@ -300,6 +265,9 @@ describe('screenshots', () => {
         await waitFor(page, () => document.querySelector('[data-testid=tokens-state]')?.hidden ||
           !document.querySelector('[data-testid=tokens-state] .spinner'));
         await screenshot(page, `account-${label}`, { fullPage: true });
+        await taskFixtures(page); // every status in the drawer
+        await page.reload();
+        await page.getByTestId('account-lang').waitFor();
         await page.getByTestId('tasks-button').click();
         await page.getByTestId('tasks-drawer').waitFor();
         await waitFor(page, () => document.querySelector('[data-testid=tasks-state]').hidden ||

@@ -20,7 +20,8 @@ const TONE = { queued: 'off', running: 'busy', done: 'ok', failed: 'danger', can
 /** What a task is about, for a person: "Delete web01 and its disks". */
 export function taskTitle(task) {
   const key = `tasks.kind.${task.kind}`;
-  const target = task.target ?? '';
+  // The server's target names its kind ("vm:web01"); the title says it ("Delete web01").
+  const target = String(task.target ?? '').replace(/^vm:/, '');
   return hasKey(key) ? t(key, { target }) : [task.kind, target].filter(Boolean).join(' ');
 }
 
@@ -47,6 +48,8 @@ export function createTasksDrawer({ events }) {
   const rows = new Map();
   /** Tasks seen pending here: their end is announced. */
   const watched = new Set();
+  /** Tasks whose end was announced (once each). */
+  const announced = new Set();
   let loaded = false;
   let loading = null;
   let available = true;
@@ -189,6 +192,7 @@ export function createTasksDrawer({ events }) {
 
   /** Say that a task watched here ended, in a toast. */
   function announce(task) {
+    announced.add(String(task.id));
     const what = taskTitle(task);
     if (task.status === 'done') toast(t('tasks.doneToast', { task: what }));
     else if (task.status === 'failed') {
@@ -276,8 +280,13 @@ export function createTasksDrawer({ events }) {
     /** A task just started here: list it, watch it, open the drawer on it. */
     show(task) {
       if (!task || task.id === undefined) return;
+      const id = String(task.id);
       merge(task);
-      watched.add(String(task.id));
+      // The stream may have brought its end before the 202 answer got here.
+      const now = tasks.get(id);
+      if (now && !isPending(now.status)) {
+        if (!announced.has(id)) announce(now);
+      } else watched.add(id);
       if (!available) {
         available = true;
         button.hidden = false;

@@ -18,8 +18,10 @@ import { closeMenu, isMenuOpenFor, toggleMenu, updateMenu } from '../ui/menu.js'
 import { createTabs } from '../ui/tabs.js';
 import { mountAccess } from './access.js';
 import { mountConsole } from './console.js';
-import { REFRESH_MS } from '../lib/guestfeed.js';
 import { graphicsLabel, setUsage } from './guestrow.js';
+
+/** The overview's refresh (usage figures; states also come from the event stream). */
+export const REFRESH_MS = 3000;
 
 /**
  * The tabs of the guest page, in display order, and the permission in the

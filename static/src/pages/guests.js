@@ -1,7 +1,7 @@
 // The guests page: a live table of every guest the caller may see, with a
 // name search, a state filter with counts, sortable columns and per-row
-// actions. The list comes from lib/guestfeed.js (today a 3 s poll while
-// the tab is visible). The table (ui/datatable.js) is windowed: only the
+// actions. The list comes from lib/guestfeed.js (one fetch, then the event
+// stream's guest events; a slow refresh for usage figures). The table (ui/datatable.js) is windowed: only the
 // rows on screen are in the DOM, so 10,000 guests cost what 40 do; rows
 // are keyed by name and updated in place while on screen (no flicker,
 // focus and open menus survive). Running guests with a display show a
@@ -13,7 +13,7 @@ import { runAction } from '../actions.js';
 import { h, icon, setText } from '../lib/dom.js';
 import { formatNumber, formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
-import { REFRESH_MS, subscribe } from '../lib/guestfeed.js';
+import { subscribe } from '../lib/guestfeed.js';
 import { DEFAULT_SORT, SORT_KEYS, countGroups, parseSort, sortSpec, toggleSort, viewVMs } from '../lib/vmlist.js';
 import { GROUPS } from '../lib/vmstate.js';
 import { createDataTable } from '../ui/datatable.js';
@@ -21,7 +21,6 @@ import { closeMenu, isMenuOpenFor, repositionMenu, toggleMenu, updateMenu } from
 import { createThumbs } from '../ui/thumbs.js';
 import { COLUMNS, Row, rowPrototype } from './guestrow.js';
 
-export { REFRESH_MS };
 export { graphicsLabel, setUsage } from './guestrow.js';
 
 /**

@@ -240,9 +240,9 @@ func TestConsoleTokenIssue(t *testing.T) {
 	}{
 		{"op", consoleGuest, "rdp", 400, "unknown_console_kind"},
 		{"op", consoleGuest, "", 400, "unknown_console_kind"},
-		{"op", consoleGuest, "spice", 409, "no_display"},         // it has VNC only
-		{"admin", "jenkins-old", "vnc", 409, "guest_not_running"},       // shut off
-		{"admin", "win2022-ad", "spice", 501, "not_supported"}, // the test driver sets no passwords
+		{"op", consoleGuest, "spice", 409, "no_display"},          // it has VNC only
+		{"admin", "jenkins-old", "vnc", 409, "guest_not_running"}, // shut off
+		{"admin", "win2022-ad", "spice", 501, "not_supported"},    // the test driver sets no passwords
 		{"view", consoleGuest, "vnc", 403, "forbidden"},
 		{"alice", consoleGuest, "vnc", 404, "guest_not_found"},
 	} {

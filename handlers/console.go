@@ -45,7 +45,7 @@ func AcceptConsole(w http.ResponseWriter, r *http.Request) (*websocket.Conn, err
 
 // initConsoles builds the console service over the server's deps.
 func (s *Server) initConsoles() {
-	s.consoles = consoles.New(s.opt.Console, consoles.Deps{Virt: s.d.Virt, Authz: s.d.Authz, Store: s.d.Store,
+	s.consoles = consoles.New(s.opt.Console, consoles.Deps{Virt: s.d.Virt, Authz: s.d.Authz, Guests: s.guests, Store: s.d.Store,
 		Binder: s.consoleBinding, Logger: s.log, Now: s.now})
 }
 

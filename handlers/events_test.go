@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,10 @@ func TestEventStreamShowsOnlyWhatTheCallerMaySee(t *testing.T) {
 	if ev.ID == "" {
 		t.Fatal("event without id")
 	}
+	// The guest carries what this caller may do with it, as GET would say.
+	if !slices.Contains(g.VM.AllowedActions, "vm.power") || slices.Contains(g.VM.AllowedActions, "vm.delete") {
+		t.Fatalf("operator's allowed_actions %v", g.VM.AllowedActions)
+	}
 	// The admin sees both, in order, as admin.
 	if _, g := adminStream.nextGuest(); g.Name != other || g.VM.MyRole != "admin" {
 		t.Fatalf("admin first %+v", g)
@@ -181,7 +186,8 @@ func TestEventStreamShowsOnlyWhatTheCallerMaySee(t *testing.T) {
 	}
 	// And a grant an "added".
 	want(t, admin.do("PATCH", "/api/v1/vms/"+other+"/access", api.AccessPatch{Add: []api.Grant{{Kind: "user", Realm: "local", Name: "op", Role: "viewer"}}}), 200, "")
-	if _, g := s.nextGuest(); g.Name != other || g.Type != "added" || g.VM == nil || g.VM.MyRole != "viewer" {
+	if _, g := s.nextGuest(); g.Name != other || g.Type != "added" || g.VM == nil || g.VM.MyRole != "viewer" ||
+		!slices.Contains(g.VM.AllowedActions, "vm.read") || slices.Contains(g.VM.AllowedActions, "vm.power") {
 		t.Fatalf("after grant %+v", g)
 	}
 

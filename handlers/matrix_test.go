@@ -194,7 +194,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 			for _, who := range callers {
 				want := expect(rt, who, tg)
 				t.Run(rt.Method+" "+rt.Path+"/"+tg.label+"/"+who.name, func(t *testing.T) {
-					r := clients[who.name].do(rt.Method, path, nil)
+					var r resp
+					if rt.Timeout < 0 && rt.Method == http.MethodGet { // a stream never ends: its status is enough
+						r = clients[who.name].status(rt.Method, path)
+					} else {
+						r = clients[who.name].do(rt.Method, path, nil)
+					}
 					got := byte('A')
 					switch {
 					case r.status == http.StatusUnauthorized:

@@ -15,8 +15,6 @@ import (
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/fault"
-	"github.com/virtportal/virtportal/rbac"
-	"github.com/virtportal/virtportal/virt"
 )
 
 // Context keys.
@@ -279,42 +277,6 @@ func (s *Server) guard(c *gin.Context, rt Route) error {
 		return fault.CodeForbidden.New("your role may not %s %s", rt.Perm.Action, rt.Perm.Object)
 	}
 	return nil
-}
-
-// decideOnGuest allows perm on guest, or refuses: someone who may not see
-// the guest learns nothing of it, not even that it exists (404); someone who
-// sees it but may not do this gets 403.
-func (s *Server) decideOnGuest(c *gin.Context, p rbac.Principal, perm rbac.Permission, guest string) error {
-	ok, err := s.d.Authz.AllowedOn(p, perm, guest)
-	if err != nil {
-		return s.internal(c, "authorize", err)
-	}
-	if ok {
-		return nil
-	}
-	sees, err := s.d.Authz.AllowedOn(p, rbac.Permission{Object: "vm", Action: "read"}, guest)
-	if err != nil {
-		return s.internal(c, "authorize", err)
-	}
-	if !sees || !s.d.Virt.Exists(guest) {
-		return virt.GuestNotFound(guest)
-	}
-	return fault.CodeForbidden.New("your role on guest %q does not allow %s", guest, permText(perm))
-}
-
-// permText words a permission for a person: "power it", "read its access list".
-func permText(p rbac.Permission) string {
-	switch {
-	case p.Object == "vm" && p.Action == "console":
-		return "opening its console"
-	case p.Object == "vm":
-		return p.Action + " actions"
-	case p.Object == "access" && p.Action == "read":
-		return "reading its access list"
-	case p.Object == "access":
-		return "changing its access list"
-	}
-	return p.String()
 }
 
 // internal logs err with the request id and returns the opaque internal

@@ -90,7 +90,7 @@ func (s *Server) resolveGuest(c *gin.Context, p rbac.Principal, perm rbac.Permis
 	if err := virt.ValidateName(name); err != nil {
 		return nil, err
 	}
-	if err := s.decideOnGuest(c, p, perm, name); err != nil {
+	if err := s.guests.Decide(p, perm, name); err != nil {
 		return nil, err
 	}
 	if !s.d.Virt.Exists(name) {

@@ -18,6 +18,7 @@ import (
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/consoles"
 	"github.com/virtportal/virtportal/services/events"
+	"github.com/virtportal/virtportal/services/guests"
 	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/services/tokens"
@@ -73,7 +74,7 @@ type Server struct {
 	now     func() time.Time
 
 	scopes    map[string]resolver // scope kind → resolver (initScopes)
-	guestActs *rbac.ActionSet     // the per-guest actions of allowed_actions
+	guests    *guests.Service     // the caller's view of guests
 	etags     map[string]string   // static file → its ETag
 	apiDoc    []byte              // the OpenAPI document, JSON
 	apiRoutes []Route             // the documented routes, for the reference page
@@ -148,7 +149,7 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if err := s.register(e, rs); err != nil {
 		return nil, err
 	}
-	if err := s.initActions(rs); err != nil {
+	if err := s.initGuests(rs); err != nil {
 		return nil, fmt.Errorf("handlers: policy: %w", err)
 	}
 	if err := s.initAPIDoc(rs); err != nil {

@@ -37,7 +37,11 @@ func (s *Server) initTasks() error {
 		o.Heartbeat = 15 * time.Second
 	}
 	if s.d.Events == nil {
-		s.d.Events = events.New(s.d.Authz, events.Options{})
+		s.d.Events = events.New(s.d.Authz, events.Options{Decorate: func(p rbac.Principal, vm *api.VM) {
+			if err := s.guests.DecorateRole(p, vm); err != nil {
+				s.log.Error("allowed actions of an event", "guest", vm.Name, "err", err)
+			}
+		}})
 	}
 	if s.d.Store == nil {
 		return nil // a route-table-only server (tests): no tasks

@@ -129,7 +129,8 @@ func TestTasksAPI(t *testing.T) {
 		for i := len(evs) - 1; i >= 0; i-- {
 			acts = append(acts, evs[i].Action+"="+evs[i].Result+"@"+evs[i].Actor)
 		}
-		wantActs := []string{"task.start=ok@local:alice", "task.cancel=error:task_not_found@local:view", "task.cancel=ok@local:alice", "task.end=error:cancelled@local:alice", "task.cancel=error:task_ended@local:alice"}
+		// Refusals by the task scope are "denied", with the task as their target.
+		wantActs := []string{"task.start=ok@local:alice", "task.cancel=denied:task_not_found@local:view", "task.cancel=denied:forbidden@test:audrey", "task.cancel=ok@local:alice", "task.end=error:cancelled@local:alice", "task.cancel=error:task_ended@local:alice"}
 		// The route's record of a cancel and the task's own end race.
 		slices.Sort(acts)
 		slices.Sort(wantActs)

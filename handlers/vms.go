@@ -18,72 +18,20 @@ func (s *Server) listVMs(c *gin.Context) error {
 	if st := c.Query("state"); st != "" {
 		q.States = strings.Split(st, ",")
 	}
-	if err := q.Validate(); err != nil {
+	d, _ := sessionOf(c)
+	vms, err := s.guests.List(c.Request.Context(), d.Principal(), q)
+	if err != nil {
 		return err
 	}
-	d, _ := sessionOf(c)
-	p := d.Principal()
-	all, err := s.d.Authz.SeesAll(p)
-	if err != nil {
-		return s.internal(c, "authorize", err)
-	}
-	var vms []api.VM
-	if all {
-		if vms, err = s.d.Virt.List(c.Request.Context()); err != nil {
-			return err
-		}
-		for i := range vms {
-			vms[i].MyRole = s.d.Authz.RoleOn(p, vms[i].Name) // admin or auditor, no grant read
-		}
-		if err := s.fillListActions(p, vms, nil); err != nil {
-			return s.internal(c, "authorize", err)
-		}
-	} else {
-		// Walk the caller's grants, never every guest; each guest's grants once.
-		grs, err := s.d.Authz.GrantedRoles(p, perm("vm", "read"))
-		if err != nil {
-			return s.internal(c, "authorize", err)
-		}
-		names, roles := make([]string, len(grs)), make(map[string]string, len(grs))
-		guestRoles := make(map[string][]string, len(grs))
-		for i, gr := range grs {
-			names[i], roles[gr.Guest], guestRoles[gr.Guest] = gr.Guest, gr.Role, gr.Roles
-		}
-		if vms, err = s.d.Virt.ListNames(c.Request.Context(), names); err != nil {
-			return err
-		}
-		for i := range vms {
-			vms[i].MyRole = roles[vms[i].Name]
-		}
-		if err := s.fillListActions(p, vms, guestRoles); err != nil {
-			return s.internal(c, "authorize", err)
-		}
-	}
-	vms = q.Apply(vms)
 	c.JSON(http.StatusOK, api.VMList{Items: vms, Total: len(vms)})
 	return nil
 }
 
-// roleOn is the caller's effective role on guest, for the UI's buttons.
-func (s *Server) roleOn(c *gin.Context, guest string) string {
-	d, _ := sessionOf(c)
-	return s.d.Authz.RoleOn(d.Principal(), guest)
-}
-
 func (s *Server) getVM(c *gin.Context) error {
-	vm, err := s.d.Virt.Get(c.Request.Context(), c.Param("name"))
+	d, _ := sessionOf(c)
+	vm, err := s.guests.Get(c.Request.Context(), d.Principal(), c.Param("name"))
 	if err != nil {
 		return err
-	}
-	d, _ := sessionOf(c)
-	vm.MyRole = s.d.Authz.RoleOn(d.Principal(), vm.Name)
-	if err := s.fillActions(d.Principal(), &vm.VM); err != nil {
-		return s.internal(c, "authorize", err)
-	}
-	// Where the host keeps its files is the host's business: only callers
-	// who may read the host see the paths (an rbac error hides them too).
-	if ok, err := s.d.Authz.Allowed(d.Principal(), perm("host", "read")); err != nil || !ok {
-		virt.HideHostPaths(&vm)
 	}
 	c.JSON(http.StatusOK, vm)
 	return nil
@@ -91,14 +39,10 @@ func (s *Server) getVM(c *gin.Context) error {
 
 func (s *Server) vmAction(action string) func(*gin.Context) error {
 	return func(c *gin.Context) error {
-		vm, err := s.d.Virt.Action(c.Request.Context(), c.Param("name"), action)
+		d, _ := sessionOf(c)
+		vm, err := s.guests.Action(c.Request.Context(), d.Principal(), c.Param("name"), action)
 		if err != nil {
 			return err
-		}
-		vm.MyRole = s.roleOn(c, vm.Name)
-		d, _ := sessionOf(c)
-		if err := s.fillActions(d.Principal(), &vm); err != nil {
-			return s.internal(c, "authorize", err)
 		}
 		c.JSON(http.StatusOK, vm)
 		return nil

@@ -92,11 +92,18 @@ type Binder func(ctx context.Context, binding string, lastActivity time.Time) (r
 type Deps struct {
 	Virt   *virt.Manager // guest state, existence, console checks and events
 	Authz  *rbac.Authorizer
+	Guests Decider      // who may see and use which guest
 	Store  *store.Store // console tokens
 	Opener Opener       // default Virt
 	Binder Binder
 	Logger *slog.Logger
 	Now    func() time.Time
+}
+
+// Decider allows a permission on a guest or refuses it: 404 to who may
+// not see the guest, 403 to who sees it (services/guests).
+type Decider interface {
+	Decide(p rbac.Principal, perm rbac.Permission, guest string) error
 }
 
 // Service issues console tokens and runs live consoles.
@@ -270,25 +277,10 @@ func (c *Console) Run(ws *websocket.Conn) PipeResult {
 	})
 }
 
-// decide allows p's console on guest, or refuses: someone who may not see
-// the guest learns nothing of it, not even that it exists (404); someone
-// who sees it but may not open its console gets 403.
+// decide allows p's console on guest, or refuses it (404 for a guest p
+// may not see).
 func (s *Service) decide(p rbac.Principal, guest string) error {
-	ok, err := s.d.Authz.AllowedOn(p, permConsole, guest)
-	if err != nil {
-		return fault.Internalf(err)
-	}
-	if ok {
-		return nil
-	}
-	sees, err := s.d.Authz.AllowedOn(p, rbac.Permission{Object: "vm", Action: "read"}, guest)
-	if err != nil {
-		return fault.Internalf(err)
-	}
-	if !sees || !s.d.Virt.Exists(guest) {
-		return virt.GuestNotFound(guest)
-	}
-	return fault.CodeForbidden.New("your role on guest %q does not allow opening its console", guest)
+	return s.d.Guests.Decide(p, permConsole, guest)
 }
 
 // Recheck re-decides the live consoles of guest ("" for all): a guest

@@ -71,11 +71,11 @@ func viewKey(m Message) string {
 	if m.Task != nil {
 		return strings.Join(m.Task.AllowedActions, ",")
 	}
-	role := ""
+	role, acts := "", ""
 	if m.Guest.VM != nil {
-		role = m.Guest.VM.MyRole
+		role, acts = m.Guest.VM.MyRole, strings.Join(m.Guest.VM.AllowedActions, ",")
 	}
-	return m.Guest.Type + "|" + role
+	return m.Guest.Type + "|" + role + "|" + acts
 }
 
 func marshal(m *Message) {
@@ -97,6 +97,9 @@ type Authorizer interface {
 type Options struct {
 	Ring   int // recent events kept for resume; default 4096
 	Buffer int // messages a subscriber may fall behind; default 512
+	// Decorate completes a guest as one subscriber sees it (its host and
+	// allowed_actions), given vm.MyRole; nil: only the role is set.
+	Decorate func(p rbac.Principal, vm *api.VM)
 }
 
 // Broker fans events out to subscribers.
@@ -343,6 +346,9 @@ func (b *Broker) view(p *rbac.Principal, ev Event) (Message, bool) {
 			vm.OS = &os
 		}
 		vm.MyRole = b.authz.RoleWith(*p, g.After)
+		if b.opt.Decorate != nil {
+			b.opt.Decorate(*p, &vm)
+		}
 		out.VM = &vm
 	}
 	return Message{ID: ev.ID, Event: "guest", Guest: out}, true

@@ -26,7 +26,7 @@ func guestName() string { return "vpe2e-" + randomHex() }
 // Callers add disks or change the display.
 func tinyDomain(name string) *libvirtxml.Domain {
 	return &libvirtxml.Domain{
-		Type: "kvm", Name: name,
+		Type: domainType(), Name: name,
 		Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
 		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
 		OS: &libvirtxml.DomainOS{
@@ -38,6 +38,16 @@ func tinyDomain(name string) *libvirtxml.Domain {
 			Graphics: []libvirtxml.DomainGraphic{{VNC: &libvirtxml.DomainGraphicVNC{AutoPort: "yes", Listen: "127.0.0.1"}}},
 		},
 	}
+}
+
+// domainType is "kvm" where the machine has KVM, else "qemu" (TCG): the
+// same QEMU and libvirt without acceleration, which SeaBIOS guests boot
+// under too (scripts/libvirtd.sh warns when it starts libvirtd so).
+func domainType() string {
+	if _, err := os.Stat("/dev/kvm"); err != nil {
+		return "qemu"
+	}
+	return "kvm"
 }
 
 // kvmURI is the libvirt the suite drives; without it the suite fails, never skips.

@@ -14,6 +14,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,8 +31,11 @@ const OPER_PW = 'oper-password-e2e-1';
 
 const virsh = (...args) => run('virsh', ['-c', URI, ...args], { timeout: 30000 });
 
+// KVM where the machine has it, else QEMU's TCG (scripts/libvirtd.sh warns).
+const DOMAIN_TYPE = existsSync('/dev/kvm') ? 'kvm' : 'qemu';
+
 function guestXML(name) {
-  return `<domain type='kvm'>
+  return `<domain type='${DOMAIN_TYPE}'>
   <name>${name}</name>
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>

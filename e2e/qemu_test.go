@@ -260,7 +260,7 @@ func TestGuestLifecycleOnKVM(t *testing.T) {
 	for _, e := range audit.Items {
 		actions = append(actions, e.Action+"="+e.Result)
 	}
-	for _, w := range []string{"vm.start=ok", "vm.poweroff=ok", "vm.delete=ok", "vm.start=error:conflict"} {
+	for _, w := range []string{"vm.start=ok", "vm.poweroff=ok", "vm.delete=ok", "vm.start=error:guest_running"} {
 		if !slices.Contains(actions, w) {
 			t.Errorf("audit lacks %s: %v", w, actions)
 		}

@@ -447,8 +447,10 @@ export function mountGuest(main, ctx) {
   offEvents = [
     events().on('guest', (e) => {
       if (e.name !== name || (e.host && vm?.host && e.host !== vm.host)) return;
-      if (e.type === 'removed') notFound();
-      else if (e.type === 'state' && e.vm && vm && !busy) {
+      if (e.type === 'removed') {
+        // An open console says why it closed ("access revoked") instead of vanishing with the page.
+        if (tab !== 'console' || !consoleView) notFound();
+      } else if (e.type === 'state' && e.vm && vm && !busy) {
         vm = { ...vm, ...e.vm };
         render();
       } else poller.now();

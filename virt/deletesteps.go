@@ -32,16 +32,9 @@ func (m *Manager) PlanDelete(ctx context.Context, name string, volumes bool) (De
 	}
 	defer release(c)
 	defer dom.Free()
-	st, _, err := dom.GetState()
+	persistent, err := m.deletable(dom, name)
 	if err != nil {
-		return DeletePlan{}, m.fail("get state", name, err)
-	}
-	active, persistent, err := activity(dom)
-	if err != nil {
-		return DeletePlan{}, m.fail("get state", name, err)
-	}
-	if active && persistent {
-		return DeletePlan{}, stateCode(stateName(st), active).New("guest %q is %s; power it off first", name, describeState(stateName(st)))
+		return DeletePlan{}, err
 	}
 	plan := DeletePlan{Name: name, Persistent: persistent}
 	if !volumes {
@@ -84,17 +77,11 @@ func (m *Manager) UndefineGuest(ctx context.Context, name string) error {
 	}
 	defer release(c)
 	defer dom.Free()
-	st, _, err := dom.GetState()
+	persistent, err := m.deletable(dom, name)
 	if err != nil {
-		return m.fail("get state", name, err)
-	}
-	active, persistent, err := activity(dom)
-	if err != nil {
-		return m.fail("get state", name, err)
+		return err
 	}
 	switch {
-	case active && persistent:
-		return stateCode(stateName(st), active).New("guest %q is %s; power it off first", name, describeState(stateName(st)))
 	case persistent:
 		err = undefineAll(dom)
 	default:

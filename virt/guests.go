@@ -212,6 +212,23 @@ func (m *Manager) Action(ctx context.Context, name, action string) (api.VM, erro
 	return vm, nil
 }
 
+// deletable refuses a running persistent guest (a transient one is deleted
+// by destroying it) and says whether the guest is persistent.
+func (m *Manager) deletable(dom *libvirt.Domain, name string) (persistent bool, err error) {
+	st, _, err := dom.GetState()
+	if err != nil {
+		return false, m.fail("get state", name, err)
+	}
+	active, persistent, err := activity(dom)
+	if err != nil {
+		return false, m.fail("get state", name, err)
+	}
+	if active && persistent {
+		return false, stateCode(stateName(st), active).New("guest %q is %s; power it off first", name, describeState(stateName(st)))
+	}
+	return persistent, nil
+}
+
 // Delete removes a guest that is not running: undefines it with its
 // managed save, snapshot and checkpoint metadata and NVRAM, and with
 // volumes also deletes the storage volumes of its disks (not CD-ROMs). A
@@ -223,17 +240,9 @@ func (m *Manager) Delete(ctx context.Context, name string, volumes bool) error {
 	}
 	defer release(c)
 	defer dom.Free()
-
-	st, _, err := dom.GetState()
+	persistent, err := m.deletable(dom, name)
 	if err != nil {
-		return m.fail("get state", name, err)
-	}
-	active, persistent, err := activity(dom)
-	if err != nil {
-		return m.fail("get state", name, err)
-	}
-	if active && persistent {
-		return stateCode(stateName(st), active).New("guest %q is %s; power it off first", name, describeState(stateName(st)))
+		return err
 	}
 
 	var vols []diskVolume

@@ -169,18 +169,7 @@ func (a *Authorizer) GuestRolesOf(p Principal, vm string) []string {
 	if !ok {
 		return nil
 	}
-	var roles []string
-	for _, g := range grants {
-		if g.Realm != p.Realm {
-			continue
-		}
-		if (g.Kind == "user" && g.Name == p.Name) || (g.Kind == "group" && slices.Contains(p.Groups, g.Name)) {
-			if !slices.Contains(roles, g.Role) {
-				roles = append(roles, g.Role)
-			}
-		}
-	}
-	return roles
+	return RolesIn(p, grants)
 }
 
 // AllowedOn decides a request about guest vm: the caller's global roles and

@@ -194,7 +194,12 @@ export function mountConsole(panel, ctx) {
     retryTimer = 0;
   }
 
-  async function connect({ user = false } = {}) {
+  /**
+   * Opens the console. A probe (the guest may have run again unseen) asks
+   * for a ticket first and leaves the status line alone until it has one,
+   * so a guest that is still stopped does not flicker "Connecting…".
+   */
+  async function connect({ user = false, probe = false } = {}) {
     if (unmounted) return;
     cancelRetry();
     closeSession();
@@ -205,8 +210,10 @@ export function mountConsole(panel, ctx) {
       autoAttempts = 0;
     }
     const no = ++connectNo;
-    outcome = null;
-    setPhase('connecting');
+    if (!probe) {
+      outcome = null;
+      setPhase('connecting');
+    }
 
     let mod;
     let ticket;
@@ -230,6 +237,10 @@ export function mountConsole(panel, ctx) {
       return;
     }
     if (no !== connectNo || unmounted) return;
+    if (probe) {
+      outcome = null;
+      setPhase('connecting');
+    }
 
     let ws;
     try {
@@ -542,7 +553,7 @@ export function mountConsole(panel, ctx) {
     const rerun = before !== 'ready' && before !== 'loading' && waitingForRun;
     const settled = waitingForRun && phase === 'closed' && Date.now() - closedAt > 1500;
     if ((rerun || settled) && !session && phase !== 'connecting' && !hostUnavailable) {
-      connect();
+      connect({ probe: !rerun });
       return;
     }
     render();

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,6 +15,7 @@ import (
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/services/events"
+	"github.com/virtportal/virtportal/services/tokens"
 )
 
 // events answers GET /api/v1/events: one server-sent event stream.
@@ -26,10 +28,13 @@ import (
 //	": ping" every heartbeat
 func (s *Server) events(c *gin.Context) error {
 	sess, _ := sessionOf(c)
-	sid, err := s.d.Sessions.CurrentID(c.Request)
+	// A browser's stream ends with its session, a script's with its API
+	// token: both are keys for EndSession.
+	sid, err := s.consoleBindingOf(c)
 	if err != nil {
 		return s.internal(c, "session id", err)
 	}
+	tokenID, byToken := strings.CutPrefix(sid, tokenBinding(""))
 	var lastID uint64
 	resume := false
 	if v := c.GetHeader("Last-Event-ID"); v != "" {
@@ -71,9 +76,15 @@ func (s *Server) events(c *gin.Context) error {
 	tick := time.NewTicker(s.opt.Tasks.Heartbeat)
 	defer tick.Stop()
 	var expires time.Time
-	if sid != "" {
-		expires = s.sessionExpiry(c, sid, sub, time.Time{})
+	check := func() {
+		switch {
+		case byToken:
+			s.tokenStillValid(c, tokenID, sub)
+		case sid != "":
+			expires = s.sessionExpiry(c, sid, sub, expires)
+		}
 	}
+	check()
 	ctx := c.Request.Context()
 	for {
 		select {
@@ -103,9 +114,7 @@ func (s *Server) events(c *gin.Context) error {
 			return nil
 		case <-tick.C:
 			_, _ = w.WriteString(": ping\n\n")
-			if sid != "" {
-				expires = s.sessionExpiry(c, sid, sub, expires)
-			}
+			check()
 		}
 		if flush() != nil {
 			return nil // the client went away
@@ -139,6 +148,25 @@ func (s *Server) sessionExpiry(c *gin.Context, sid string, sub *events.Sub, know
 		sub.SetPrincipal(data.Principal())
 	}
 	return earliest(row.IdleExpires, row.AbsExpires)
+}
+
+// tokenStillValid ends a bearer caller's stream whose API token was revoked
+// or expired meanwhile (revoking through the API ends it at once; this
+// catches expiry and changes made elsewhere), and refreshes its principal.
+func (s *Server) tokenStillValid(c *gin.Context, id string, sub *events.Sub) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	use, err := s.d.Tokens.Check(ctx, id)
+	switch {
+	case fault.Is(err, tokens.CodeInvalid) && use.Reason == tokens.ReasonExpired:
+		sub.End(events.EndExpired)
+	case fault.Is(err, tokens.CodeInvalid):
+		sub.End(events.EndRevoked)
+	case err != nil:
+		s.log.Warn("event stream token check", "request_id", c.GetString(keyReqID), "err", err)
+	default:
+		sub.SetPrincipal(use.Principal)
+	}
 }
 
 func earliest(a, b time.Time) time.Time {

@@ -36,6 +36,9 @@ func (c *client) events(t *testing.T, lastID string) *stream {
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
 	res, err := c.http.Do(req)
 	if err != nil {
 		cancel()
@@ -293,6 +296,36 @@ func TestEventStreamEnds(t *testing.T) {
 	t.Run("revoked elsewhere", func(t *testing.T) {
 		s := e.as("local", "op").events(t, "")
 		if _, err := e.st.DeleteSessionsOf(context.Background(), "local:op"); err != nil {
+			t.Fatal(err)
+		}
+		got := s.closed()
+		if last := got[len(got)-1]; last.Event != "end" || last.Data != `{"reason":"revoked"}` {
+			t.Fatalf("ended with %+v", got)
+		}
+	})
+	t.Run("API token revoked through the API", func(t *testing.T) {
+		alice := e.as("local", "alice")
+		tok, bearer := alice.newToken(t, "stream")
+		other, otherBearer := alice.newToken(t, "other stream")
+		s, so := bearer.events(t, ""), otherBearer.events(t, "")
+		want(t, alice.do("DELETE", "/api/v1/tokens/"+tok.ID, nil), 204, "")
+		got := s.closed()
+		if last := got[len(got)-1]; last.Event != "end" || last.Data != `{"reason":"revoked"}` {
+			t.Fatalf("ended with %+v", got)
+		}
+		// The owner's other token keeps its stream.
+		for ev := range so.events {
+			if ev.Event == "comment" {
+				want(t, alice.do("DELETE", "/api/v1/tokens/"+other.ID, nil), 204, "")
+				return
+			}
+		}
+		t.Fatal("the other token's stream ended")
+	})
+	t.Run("API token revoked elsewhere (the CLI)", func(t *testing.T) {
+		tok, bearer := e.as("local", "op").newToken(t, "cli revoked")
+		s := bearer.events(t, "")
+		if err := e.st.RevokeToken(context.Background(), tok.ID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		got := s.closed()

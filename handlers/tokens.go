@@ -15,6 +15,7 @@ import (
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/consoles"
+	"github.com/virtportal/virtportal/services/events"
 	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/store"
 )
@@ -205,6 +206,7 @@ func (s *Server) revokeToken(c *gin.Context) error {
 	}
 	// Consoles opened with the token end with it.
 	s.endSessionConsoles(tokenBinding(t.ID), consoles.ReasonRevoked)
+	s.d.Events.EndSession(tokenBinding(t.ID), events.EndRevoked)
 	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -120,7 +120,7 @@ func (s *Server) routes() []Route {
 			Audit: "vm." + a, Handle: s.vmAction(a), Summary: "Power action: " + a, Out: api.VM{}})
 	}
 	// The browser app's pages: the shell is public, the app asks for a session.
-	for _, p := range []string{"/", "/guests", "/guests/:name", "/templates", "/storage", "/networks", "/host", "/audit", "/account"} {
+	for _, p := range []string{"/", "/guests", "/guests/:name", "/templates", "/storage", "/networks", "/host", "/hosts", "/hosts/:host", "/audit", "/account"} {
 		rs = append(rs, Route{Method: "GET", Path: p, Perm: public, Handle: s.appPage, Summary: "The browser app", Out: htmlPage})
 	}
 	rs = append(rs, Route{Method: "GET", Path: "/login", Perm: public, Handle: s.loginPage, Summary: "The login page", Out: htmlPage})

@@ -418,8 +418,14 @@ describe('shell', () => {
     assert.equal(await page.getByTestId('nav-storage').getAttribute('aria-current'), 'page');
     await page.getByTestId('nav-host').click();
     await page.getByTestId('host-hostname').waitFor();
-    const host = (await apiGet(page, '/host')).body;
+    // The one host's page is /hosts/{name}; /host leads there.
+    const hosts = (await apiGet(page, '/hosts')).body.items;
+    assert.equal(new URL(page.url()).pathname, `/hosts/${hosts[0].name}`);
+    assert.equal(await page.getByTestId('host-switcher').count(), 0, 'no switcher for one host');
+    const host = (await apiGet(page, `/hosts/${hosts[0].name}`)).body;
+    assert.equal(host.name, hosts[0].name);
     assert.equal(await page.getByTestId('host-hostname').textContent(), host.hostname);
+    assert.equal(await page.getByTestId('host-summary').getAttribute('href'), `/hosts/${host.name}`);
     assert.equal(await page.getByTestId('host-name').textContent(), host.hostname);
     assert.equal(await page.getByTestId('demo-badge').isVisible(), host.demo);
     await page.getByTestId('nav-audit').click();

@@ -160,13 +160,13 @@ describe('session', () => {
   it('brings a deep link back after login', async () => {
     const { context, page, problems } = await freshPage();
     try {
-      await page.goto(server.url + '/host');
+      await page.goto(server.url + '/hosts/local');
       await page.waitForURL((u) => u.pathname === '/login');
-      assert.equal(new URL(page.url()).searchParams.get('next'), '/host');
+      assert.equal(new URL(page.url()).searchParams.get('next'), '/hosts/local');
       await page.getByTestId('login-username').fill('admin');
       await page.getByTestId('login-password').fill(server.password);
       await page.getByTestId('login-submit').click();
-      await page.waitForURL((u) => u.pathname === '/host');
+      await page.waitForURL((u) => u.pathname === '/hosts/local');
       await page.getByTestId('host-hostname').waitFor();
       assert.equal(await page.locator('h1').first().textContent(), 'Host');
       assert.equal(await page.getByTestId('nav-host').getAttribute('aria-current'), 'page');

@@ -9,7 +9,7 @@ import { h, icon, setText } from './lib/dom.js';
 import { formatList } from './lib/format.js';
 import { hasKey, t } from './lib/i18n.js';
 import { createPoller } from './lib/poller.js';
-import { matchRoute, navFor } from './lib/router.js';
+import { hostPath, matchRoute, navFor } from './lib/router.js';
 import { currentTheme, toggleTheme } from './lib/theme.js';
 import { events } from './lib/events.js';
 import { loadPage } from './pages/index.js';
@@ -155,12 +155,24 @@ export async function bootApp(root, info) {
   // ---- host summary (refreshed every 15 s while visible)
   const hostPoller = createPoller(async (signal) => {
     try {
-      const host = await api.host(signal);
+      // One host: its name and counts. Several: how many, with the sums.
+      const { items = [] } = await api.hosts(signal);
+      const reached = items.filter((it) => it.state === 'connected');
+      const hosts = await Promise.all(reached.map((it) => api.host(it.name, signal)));
+      if (hosts.length === 0) {
+        hostSummary.hidden = true;
+        return;
+      }
+      const one = hosts.length === 1 ? hosts[0] : null;
       hostSummary.hidden = false;
-      setText(hostName, host.hostname || host.uri || '');
-      setText(hostCounts, t('shell.hostCounts', { running: host.vms_running, count: host.vms_total }));
-      demo.hidden = !host.demo;
-      hostSummary.title = t('shell.hostTitle', { host: host.hostname || '', uri: host.uri || '' });
+      hostSummary.href = one ? hostPath(one.name) : '/hosts';
+      setText(hostName, one ? one.hostname || one.uri || one.name : t('shell.hostsCount', { count: hosts.length }));
+      const sum = (k) => hosts.reduce((n, x) => n + (x[k] || 0), 0);
+      setText(hostCounts, t('shell.hostCounts', { running: sum('vms_running'), count: sum('vms_total') }));
+      demo.hidden = !hosts.some((x) => x.demo);
+      hostSummary.title = one
+        ? t('shell.hostTitle', { host: one.hostname || '', uri: one.uri || '' })
+        : hosts.map((x) => x.name).join(', ');
     } catch (err) {
       if (err?.status === 403) hostPoller.stop();
       throw err;

@@ -172,7 +172,8 @@ export const api = {
     request('POST', '/session', { body: { realm, username, password }, quiet401: true }),
   session: () => request('GET', '/session', { quiet401: true }),
   logout: () => request('DELETE', '/session', { quiet401: true }),
-  host: (signal) => request('GET', '/host', { signal }),
+  hosts: (signal) => request('GET', '/hosts', { signal }),
+  host: (name, signal) => request('GET', `/hosts/${enc(name)}`, { signal }),
   /** query: the filters of GET /audit (user, realm, action, target, result, since, until, before, limit) */
   audit: (query, signal) => request('GET', '/audit', { query, signal }),
   listVMs: (signal) => request('GET', '/vms', { signal }),

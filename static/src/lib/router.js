@@ -8,7 +8,9 @@ export const ROUTES = Object.freeze([
   { name: 'templates', pattern: /^\/templates\/?$/ },
   { name: 'storage', pattern: /^\/storage\/?$/ },
   { name: 'networks', pattern: /^\/networks\/?$/ },
-  { name: 'host', pattern: /^\/host\/?$/ },
+  // /host and /hosts show the first host (the one there is, today).
+  { name: 'host', pattern: /^\/hosts?\/?$/ },
+  { name: 'host', pattern: /^\/hosts\/([^/]+)\/?$/, params: ['name'] },
   { name: 'audit', pattern: /^\/audit\/?$/ },
   { name: 'account', pattern: /^\/account\/?$/ }, // ui: Account page (no nav entry; the user menu links it)
 ]);
@@ -49,6 +51,11 @@ export function matchRoute(path) {
     return { name: r.name, params, section: r.name === 'guest' ? 'guests' : r.name };
   }
   return { name: 'notfound', params: {}, section: '' };
+}
+
+/** The path of a host's page. */
+export function hostPath(name) {
+  return '/hosts/' + encodeURIComponent(name);
 }
 
 /** The path of a guest's detail page. */

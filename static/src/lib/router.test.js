@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { guestPath, matchRoute, navFor, safeNext } from './router.js';
+import { guestPath, hostPath, matchRoute, navFor, safeNext } from './router.js';
 
 describe('matchRoute', () => {
   it('knows the UI paths', () => {
@@ -8,7 +8,10 @@ describe('matchRoute', () => {
     assert.equal(matchRoute('/guests').name, 'guests');
     assert.equal(matchRoute('/guests/').name, 'guests');
     assert.deepEqual(matchRoute('/guests/web%2001'), { name: 'guest', params: { name: 'web 01' }, section: 'guests' });
-    assert.equal(matchRoute('/host').section, 'host');
+    assert.deepEqual(matchRoute('/host'), { name: 'host', params: {}, section: 'host' });
+    assert.deepEqual(matchRoute('/hosts/'), { name: 'host', params: {}, section: 'host' });
+    assert.deepEqual(matchRoute('/hosts/kvm%201'), { name: 'host', params: { name: 'kvm 1' }, section: 'host' });
+    assert.equal(matchRoute('/hosts/a/b').name, 'notfound');
     assert.equal(matchRoute('/templates').name, 'templates');
     assert.equal(matchRoute('/storage').name, 'storage');
     assert.equal(matchRoute('/networks').name, 'networks');
@@ -16,6 +19,10 @@ describe('matchRoute', () => {
     assert.equal(matchRoute('/guests/a/b').name, 'notfound');
     assert.equal(matchRoute('/api/v1/vms').name, 'notfound');
     assert.equal(matchRoute('/guests/%E0%A4%A').params.name, '%E0%A4%A');
+  });
+  it('builds host paths', () => {
+    assert.equal(hostPath('kvm 1'), '/hosts/kvm%201');
+    assert.equal(matchRoute(hostPath('a/b')).params.name, 'a/b');
   });
   it('builds guest paths', () => {
     assert.equal(guestPath('web 01'), '/guests/web%2001');

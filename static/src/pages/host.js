@@ -1,14 +1,18 @@
-// The host page: what GET /api/v1/host says about the hypervisor.
+// The host page: what GET /api/v1/hosts/{host} says about a hypervisor.
+// /host and /hosts show the first host; with several, a switcher lists
+// them with their state.
 
 import { api } from '../lib/api.js';
 import { h, icon } from '../lib/dom.js';
 import { formatMiB, formatNumber, none } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
+import { hostPath } from '../lib/router.js';
 
 /**
  * @param {HTMLElement} main
+ * @param {{params?: {name?: string}, replaceURL?: (url: string) => void}} [ctx]
  */
-export function mountHost(main) {
+export function mountHost(main, ctx = {}) {
   const heading = h('h1', { class: 'page-title', tabindex: '-1', id: 'host-title' }, t('host.title'));
   const body = h('div', { class: 'cards' },
     h('div', { class: 'state-panel', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('host.loading')));
@@ -18,7 +22,13 @@ export function mountHost(main) {
   const controller = new AbortController();
   async function load() {
     try {
-      const host = await api.host(controller.signal);
+      const { items = [] } = await api.hosts(controller.signal);
+      let name = ctx.params?.name;
+      if (!name) {
+        name = items[0]?.name;
+        if (name) ctx.replaceURL?.(hostPath(name) + location.search + location.hash);
+      }
+      const host = await api.host(name ?? '', controller.signal);
       const rows = [
         [t('host.hostname'), host.hostname, 'host-hostname'],
         [t('host.uri'), host.uri, 'host-uri'],
@@ -29,7 +39,13 @@ export function mountHost(main) {
         [t('host.guests'), t('host.guestsValue', { running: host.vms_running, count: host.vms_total }), 'host-guests'],
         [t('host.mode'), t(host.demo ? 'host.modeDemo' : 'host.modeNormal'), 'host-mode'],
       ];
-      body.replaceChildren(h('section', { class: 'card', 'aria-labelledby': 'card-host' },
+      const switcher = items.length > 1
+        ? h('nav', { class: 'host-switcher', 'aria-label': t('host.switcher'), 'data-testid': 'host-switcher' },
+          h('ul', null, items.map((it) => h('li', null,
+            h('a', { href: hostPath(it.name), 'aria-current': it.name === host.name ? 'page' : null, 'data-state': it.state },
+              it.name, ' ', h('span', { class: 'muted' }, it.state === 'connected' ? t('host.state.connected') : t('host.state.unreachable')))))))
+        : null;
+      body.replaceChildren(...[switcher].filter(Boolean), h('section', { class: 'card', 'aria-labelledby': 'card-host' },
         h('h2', { id: 'card-host' }, icon('server'), host.hostname || t('host.title'),
           host.demo ? h('span', { class: 'tag tag-info' }, t('shell.demo')) : null),
         host.demo ? h('p', { class: 'muted' }, t('host.demoText')) : null,

@@ -72,6 +72,7 @@ export default {
   'shell.bootFailed': 'The portal could not start',
   'shell.demo': 'Demo',
   'shell.demoTitle': 'Demo mode: a simulated host with sample guests',
+  'shell.hostsCount': '{count} hosts',
   'shell.hostCounts': '{running}/{count} running',
   'shell.hostTitle': '{host} ({uri})',
   'shell.userMenu': 'Account menu for {name}',
@@ -402,6 +403,9 @@ export default {
   'access.leave.cancel': 'Keep editing',
 
   // Host
+  'host.switcher': 'Hosts',
+  'host.state.connected': 'connected',
+  'host.state.unreachable': 'unreachable',
   'host.title': 'Host',
   'host.loading': 'Loading the host…',
   'host.loadFailed': 'Could not load the host: {message}',

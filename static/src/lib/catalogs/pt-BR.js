@@ -71,6 +71,7 @@ export default {
   'shell.bootFailed': 'O portal não pôde iniciar',
   'shell.demo': 'Demo',
   'shell.demoTitle': 'Modo de demonstração: um host simulado com máquinas de exemplo',
+  'shell.hostsCount': '{count} hosts',
   'shell.hostCounts': '{running}/{count} em execução',
   'shell.hostTitle': '{host} ({uri})',
   'shell.userMenu': 'Menu da conta de {name}',
@@ -401,6 +402,9 @@ export default {
   'access.leave.cancel': 'Continuar editando',
 
   // Host
+  'host.switcher': 'Hosts',
+  'host.state.connected': 'conectado',
+  'host.state.unreachable': 'inacessível',
   'host.title': 'Host',
   'host.loading': 'Carregando o host…',
   'host.loadFailed': 'Não foi possível carregar o host: {message}',

@@ -70,6 +70,7 @@ export default {
   'shell.bootFailed': '门户无法启动',
   'shell.demo': '演示',
   'shell.demoTitle': '演示模式：模拟主机及示例虚拟机',
+  'shell.hostsCount': '{count} 台主机',
   'shell.hostCounts': '{running}/{count} 运行中',
   'shell.hostTitle': '{host}（{uri}）',
   'shell.userMenu': '{name} 的账户菜单',
@@ -398,6 +399,9 @@ export default {
   'access.leave.cancel': '继续编辑',
 
   // Host
+  'host.switcher': '主机',
+  'host.state.connected': '已连接',
+  'host.state.unreachable': '无法访问',
   'host.title': '主机',
   'host.loading': '正在加载主机…',
   'host.loadFailed': '无法加载主机：{message}',

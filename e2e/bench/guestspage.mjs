@@ -12,6 +12,9 @@
 // served from loopback and loaded in the same browser (a fixed table
 // layout, no script) → its last row painted. Both are measured the same way (a requestAnimationFrame poll,
 // then the frame after), interleaved, warm caches, median of the runs.
+// A second baseline, the shell alone: the Account page (the same bundle, the
+// same session and boot requests, no guest list) → its identity painted; the
+// difference is what the list of N guests costs on top of the app itself.
 // Prints the figures and ratios; exits 1 when a budget is missed:
 // portal ≤ 1.5 × floor, and ≤ 300 ms at 10,000 guests.
 
@@ -59,6 +62,7 @@ function floorHTML(items) {
 const probe = `(() => {
   const done = () => {
     if (location.pathname === '/floor.html') return document.getElementById('last') !== null;
+    if (location.pathname === '/account') return (document.querySelector('[data-testid=account-username]')?.textContent ?? '') !== '';
     const t = document.querySelector('[data-testid=vm-table]');
     return t !== null && Number(t.getAttribute('aria-rowcount')) === ${N} + 1 &&
       t.querySelector('tbody [data-testid=vm-row][aria-rowindex="2"]') !== null &&
@@ -115,9 +119,10 @@ try {
   }
 
   // One warm-up of each (caches, the server's first list), then interleaved runs.
-  for (const u of [`${args.url}/guests`, floorURL]) (await measure(u)).page.close();
+  for (const u of [`${args.url}/guests`, floorURL, `${args.url}/account`]) (await measure(u)).page.close();
   const portal = [];
   const floor = [];
+  const shell = [];
   let domRows = 0;
   const parts = { portal: [], floor: [] };
   let lastOK = false;
@@ -138,6 +143,9 @@ try {
     floor.push(f.ms);
     parts.floor.push(f.parts);
     await f.page.close();
+    const a = await measure(`${args.url}/account`);
+    shell.push(a.ms);
+    await a.page.close();
   }
 
   const pm = median(portal);
@@ -147,6 +155,9 @@ try {
   console.log(`Guests page in Chromium, ${label} guests (test driver), navigation → every guest counted and the first screen painted (median of ${RUNS}, interleaved)`);
   console.log(`  virtportal /guests     ${pm.toFixed(0).padStart(5)} ms   (${domRows} rows in the DOM, windowed; runs ${portal.map((x) => x.toFixed(0)).join(' ')})`);
   console.log(`  static HTML floor      ${fm.toFixed(0).padStart(5)} ms   (baseline, same browser, same run: all ${label} rows; runs ${floor.map((x) => x.toFixed(0)).join(' ')})`);
+  const sm = median(shell);
+  console.log(`  the shell alone        ${sm.toFixed(0).padStart(5)} ms   (baseline, same run: the Account page, same bundle and session, no list; runs ${shell.map((x) => x.toFixed(0)).join(' ')})`);
+  console.log(`  the list's own cost    ${(pm - sm).toFixed(0).padStart(5)} ms   (portal − shell; ratio portal/shell ${(pm / sm).toFixed(2)})`);
   console.log(`  ratio portal/floor     ${ratio.toFixed(2)}   (goal: <= ${BUDGET_RATIO}${N >= 10000 ? `, and <= ${BUDGET_10K_MS} ms` : ''})`);
   const at = (list, xs, m) => xs[list.indexOf(m)];
   const pp = at(portal, parts.portal, pm);

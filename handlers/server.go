@@ -49,8 +49,8 @@ type Options struct {
 // Deps are the lower layers the handlers drive.
 type Deps struct {
 	Store    *store.Store
-	Virt     *virt.Manager
-	Authz    *rbac.Authorizer
+	Virt     *virt.Manager    // the host of Options.Host
+	Authz    *rbac.Authorizer // over every host's grants (virt.Fleet), Virt's among them
 	Realms   *auth.Realms
 	Sessions *auth.SessionStore
 	Login    *login.Service

@@ -21,9 +21,10 @@ func accessBody(gs []api.Grant) api.Access {
 }
 
 func (s *Server) getAccess(c *gin.Context) error {
-	gs, ok := s.d.Virt.Grants(c.Param("name"))
+	g := guestOf(c)
+	gs, ok := s.d.Virt.GrantsOf(g)
 	if !ok {
-		return virt.GuestNotFound(c.Param("name"))
+		return virt.GuestNotFound(g.Name)
 	}
 	c.JSON(http.StatusOK, accessBody(gs))
 	return nil

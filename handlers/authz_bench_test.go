@@ -87,8 +87,9 @@ func BenchmarkAllowedOnAtSize(b *testing.B) {
 	}
 	p := rbac.Principal{Realm: "test", Name: "gina", Groups: []string{"dev", "crew"}, Roles: []string{rbac.RoleUser}}
 	read := rbac.Permission{Object: "vm", Action: "read"}
+	ref := e.vm.Ref(target)
 	for b.Loop() {
-		if ok, _ := e.srv.d.Authz.AllowedOn(p, read, target); !ok {
+		if ok, _ := e.srv.d.Authz.AllowedOn(p, read, ref); !ok {
 			b.Fatal("denied")
 		}
 	}

@@ -105,7 +105,11 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 	}
 	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	vm := virt.New(virt.Config{URI: "test://" + fixture, Logger: log})
+	cfg := envConfig{opts: Options{Logger: log, BodyLimit: 64 << 10, Version: "test"}, policy: policy.Policy}
+	for _, f := range opts {
+		f(&cfg)
+	}
+	vm := virt.New(virt.Config{URI: "test://" + fixture, Host: cfg.opts.Host, Logger: log})
 	if err := vm.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -127,11 +131,11 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 			t.Fatal(err)
 		}
 	}
-	cfg := envConfig{opts: Options{Logger: log, BodyLimit: 64 << 10, Version: "test"}, policy: policy.Policy}
-	for _, f := range opts {
-		f(&cfg)
+	fleet, err := virt.NewFleet(vm)
+	if err != nil {
+		t.Fatal(err)
 	}
-	authz, err := rbac.New(policy.Model, cfg.policy, vm)
+	authz, err := rbac.New(policy.Model, cfg.policy, fleet)
 	if err != nil {
 		t.Fatal(err)
 	}

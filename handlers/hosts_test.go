@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/virt"
 )
 
 func TestHosts(t *testing.T) {
@@ -54,6 +55,41 @@ func TestHosts(t *testing.T) {
 			admin.do("GET", "/api/v1/vms/"+vms.Items[0].Name, nil).decode(t, &d)
 			if vms.Items[0].Host != want || d.Host != want {
 				t.Fatalf("guests on host %q and %q", vms.Items[0].Host, d.Host)
+			}
+			// A grant is found under the host's name, whatever it is.
+			guest := vms.Items[0].Name
+			patch := api.AccessPatch{Add: []api.Grant{{Kind: "user", Realm: "local", Name: "op", Role: api.RoleOperator}}}
+			if r := admin.do("PATCH", "/api/v1/vms/"+guest+"/access", patch); r.status != 200 {
+				t.Fatalf("grant: %d %s", r.status, r.body)
+			}
+			op := e.as("local", "op")
+			op.do("GET", "/api/v1/vms", nil).decode(t, &vms)
+			if len(vms.Items) != 1 || vms.Items[0].Name != guest || vms.Items[0].Host != want || vms.Items[0].MyRole != api.RoleOperator {
+				t.Fatalf("op lists %+v", vms.Items)
+			}
+			if r := op.do("GET", "/api/v1/vms/"+guest, nil); r.status != 200 {
+				t.Fatalf("op reads its guest: %d %s", r.status, r.body)
+			}
+		})
+	}
+}
+
+// TestHostOfManager: the server's host is its manager's; naming another
+// would decide every guest by grants of a host that has none of them.
+func TestHostOfManager(t *testing.T) {
+	m := virt.New(virt.Config{URI: "test:///default", Host: "kvm1"})
+	cases := []struct {
+		name, host string
+		ok         bool
+	}{{"unset", "", true}, {"same", "kvm1", true}, {"other", "local", false}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(Options{Host: tc.host}, Deps{Virt: m})
+			if (err == nil) != tc.ok {
+				t.Fatalf("err %v", err)
+			}
+			if err == nil && s.opt.Host != "kvm1" {
+				t.Fatalf("host %q", s.opt.Host)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/virt"
@@ -75,9 +76,11 @@ func objectOf[T any](c *gin.Context) (T, bool) {
 	return o, ok
 }
 
-// guestRef is the guest a guest-scoped route acts on.
-type guestRef struct {
-	Name string
+// guestOf is the guest a guest-scoped route acts on: its name on the
+// host of the route ({name} alone: the host the server answers for).
+func guestOf(c *gin.Context) api.GuestRef {
+	g, _ := objectOf[api.GuestRef](c)
+	return g
 }
 
 // hostRef is the host a host-scoped route acts on.
@@ -90,17 +93,18 @@ func (s *Server) resolveGuest(c *gin.Context, p rbac.Principal, perm rbac.Permis
 	if err := virt.ValidateName(name); err != nil {
 		return nil, err
 	}
-	if err := s.guests.Decide(p, perm, name); err != nil {
+	g := s.guests.Ref(name)
+	if err := s.guests.Decide(p, perm, g); err != nil {
 		return nil, err
 	}
 	if !s.d.Virt.Exists(name) {
 		return nil, virt.GuestNotFound(name)
 	}
-	return guestRef{Name: name}, nil
+	return g, nil
 }
 
 // localHost is the one host's name unless the config names it.
-const localHost = "local"
+const localHost = virt.DefaultHost
 
 // CodeHostNotFound answers a host name the portal does not manage.
 var CodeHostNotFound = fault.Define("host_not_found", fault.NotFound)

@@ -41,7 +41,7 @@ type Options struct {
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
 	Version        string
-	Host           string         // the one host's short name; default "local"
+	Host           string         // the one host's short name; default Deps.Virt's
 	Console        ConsoleOptions // consoles and screenshots
 	Tasks          TaskOptions    // task caps and the event stream
 }
@@ -49,8 +49,8 @@ type Options struct {
 // Deps are the lower layers the handlers drive.
 type Deps struct {
 	Store    *store.Store
-	Virt     *virt.Manager
-	Authz    *rbac.Authorizer
+	Virt     *virt.Manager    // the host of Options.Host
+	Authz    *rbac.Authorizer // over every host's grants (virt.Fleet), Virt's among them
 	Realms   *auth.Realms
 	Sessions *auth.SessionStore
 	Login    *login.Service
@@ -110,6 +110,14 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	}
 	if opt.Host == "" {
 		opt.Host = localHost
+		if d.Virt != nil {
+			opt.Host = d.Virt.HostName()
+		}
+	}
+	// Guests are decided by host and name: a manager of another host would
+	// find no grant for any of them.
+	if d.Virt != nil && d.Virt.HostName() != opt.Host {
+		return nil, fmt.Errorf("handlers: host %q is served by the manager of host %q", opt.Host, d.Virt.HostName())
 	}
 	opt.Console = opt.Console.WithDefaults()
 	if d.Tokens == nil && d.Store != nil {

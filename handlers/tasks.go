@@ -48,7 +48,7 @@ func (s *Server) initTasks() error {
 	}
 	if s.d.Tasks == nil {
 		s.d.Tasks = tasks.New(s.d.Store, s.d.Store, tasks.Options{PerHost: o.PerHost, PerUser: o.PerUser, Logger: s.log})
-		s.d.VMTasks = vmtasks.Register(s.d.Tasks, hostLocal, s.d.Virt)
+		s.d.VMTasks = vmtasks.Register(s.d.Tasks, s.opt.Host, s.d.Virt)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := s.d.Tasks.Start(ctx); err != nil {
@@ -56,17 +56,14 @@ func (s *Server) initTasks() error {
 		}
 	}
 	if s.d.VMTasks == nil {
-		s.d.VMTasks = vmtasks.Register(s.d.Tasks, hostLocal, s.d.Virt)
+		s.d.VMTasks = vmtasks.Register(s.d.Tasks, s.opt.Host, s.d.Virt)
 	}
 	s.d.Tasks.OnChange(s.d.Events.PublishTask)
 	if s.d.Virt != nil {
-		s.stopWatch = s.d.Events.WatchGuests(hostLocal, s.d.Virt)
+		s.stopWatch = s.d.Events.WatchGuests(s.opt.Host, s.d.Virt)
 	}
 	return nil
 }
-
-// hostLocal is the one host of this issue (DESIGN.md §12).
-const hostLocal = "local"
 
 // CloseStreams ends every event stream and stops the tasks: running ones
 // end failed (interrupted) after their undos, within ctx. http.Server's

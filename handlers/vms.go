@@ -29,7 +29,7 @@ func (s *Server) listVMs(c *gin.Context) error {
 
 func (s *Server) getVM(c *gin.Context) error {
 	d, _ := sessionOf(c)
-	vm, err := s.guests.Get(c.Request.Context(), d.Principal(), c.Param("name"))
+	vm, err := s.guests.Get(c.Request.Context(), d.Principal(), guestOf(c))
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (s *Server) getVM(c *gin.Context) error {
 func (s *Server) vmAction(action string) func(*gin.Context) error {
 	return func(c *gin.Context) error {
 		d, _ := sessionOf(c)
-		vm, err := s.guests.Action(c.Request.Context(), d.Principal(), c.Param("name"), action)
+		vm, err := s.guests.Action(c.Request.Context(), d.Principal(), guestOf(c), action)
 		if err != nil {
 			return err
 		}

@@ -61,10 +61,12 @@ type Principal struct {
 func (p Principal) ID() string { return p.Realm + ":" + p.Name }
 
 // GrantSource answers which grants a guest carries and which guests grant
-// someone something; the guest index implements it.
+// someone something. Guests are named by host and name, never by name
+// alone: a guest of the same name on another host is another guest.
+// virt.Fleet (every host) and virt.Manager (its own host) implement it.
 type GrantSource interface {
-	Grants(vm string) ([]api.Grant, bool)
-	GuestsGrantedTo(realm, user string, groups []string) []string
+	GrantsOf(g api.GuestRef) ([]api.Grant, bool)
+	GuestsGrantedTo(realm, user string, groups []string) []api.GuestRef
 }
 
 // Authorizer decides requests.
@@ -160,26 +162,26 @@ func (a *Authorizer) Allowed(p Principal, perm Permission) (bool, error) {
 	return false, nil
 }
 
-// GuestRolesOf returns the per-guest roles p holds on vm through direct and group grants.
-func (a *Authorizer) GuestRolesOf(p Principal, vm string) []string {
+// GuestRolesOf returns the per-guest roles p holds on guest g through direct and group grants.
+func (a *Authorizer) GuestRolesOf(p Principal, g api.GuestRef) []string {
 	if a.grants == nil {
 		return nil
 	}
-	grants, ok := a.grants.Grants(vm)
+	grants, ok := a.grants.GrantsOf(g)
 	if !ok {
 		return nil
 	}
 	return RolesIn(p, grants)
 }
 
-// AllowedOn decides a request about guest vm: the caller's global roles and
+// AllowedOn decides a request about guest g: the caller's global roles and
 // their roles on that guest are asked in turn.
-func (a *Authorizer) AllowedOn(p Principal, perm Permission, vm string) (bool, error) {
+func (a *Authorizer) AllowedOn(p Principal, perm Permission, g api.GuestRef) (bool, error) {
 	ok, err := a.Allowed(p, perm)
 	if err != nil || ok {
 		return ok, err
 	}
-	return a.anyAllows(a.GuestRolesOf(p, vm), perm)
+	return a.anyAllows(a.GuestRolesOf(p, g), perm)
 }
 
 // anyAllows reports whether one of roles may perform perm.
@@ -195,19 +197,20 @@ func (a *Authorizer) anyAllows(roles []string, perm Permission) (bool, error) {
 // GuestRole is a guest, the caller's effective role on it and every role
 // the guest's grants give the caller.
 type GuestRole struct {
-	Guest, Role string
-	Roles       []string
+	Guest api.GuestRef
+	Role  string
+	Roles []string
 }
 
 // GuestsAllowed returns the guests on which p's grants allow perm, walking
 // p's grants rather than every guest.
-func (a *Authorizer) GuestsAllowed(p Principal, perm Permission) ([]string, error) {
+func (a *Authorizer) GuestsAllowed(p Principal, perm Permission) ([]api.GuestRef, error) {
 	grs, err := a.GrantedRoles(p, perm)
-	names := make([]string, len(grs))
+	refs := make([]api.GuestRef, len(grs))
 	for i, gr := range grs {
-		names[i] = gr.Guest
+		refs[i] = gr.Guest
 	}
-	return names, err
+	return refs, err
 }
 
 // GrantedRoles is GuestsAllowed with p's role on each guest (as RoleOn),
@@ -221,8 +224,8 @@ func (a *Authorizer) GrantedRoles(p Principal, perm Permission) ([]GuestRole, er
 		return nil, err
 	}
 	var out []GuestRole
-	for _, vm := range a.grants.GuestsGrantedTo(p.Realm, p.Name, p.Groups) {
-		roles := a.GuestRolesOf(p, vm)
+	for _, g := range a.grants.GuestsGrantedTo(p.Realm, p.Name, p.Groups) {
+		roles := a.GuestRolesOf(p, g)
 		ok := global
 		if !ok {
 			if ok, err = a.anyAllows(roles, perm); err != nil {
@@ -230,19 +233,19 @@ func (a *Authorizer) GrantedRoles(p Principal, perm Permission) ([]GuestRole, er
 			}
 		}
 		if ok {
-			out = append(out, GuestRole{Guest: vm, Role: roleOf(p, roles), Roles: roles})
+			out = append(out, GuestRole{Guest: g, Role: roleOf(p, roles), Roles: roles})
 		}
 	}
 	return out, nil
 }
 
-// RoleOn names p's effective role on vm: a global admin or auditor role
-// first, else the strongest per-guest role, else "".
-func (a *Authorizer) RoleOn(p Principal, vm string) string {
+// RoleOn names p's effective role on guest g: a global admin or auditor
+// role first, else the strongest per-guest role, else "".
+func (a *Authorizer) RoleOn(p Principal, g api.GuestRef) string {
 	if r := globalRole(p); r != "" {
 		return r
 	}
-	return roleOf(p, a.GuestRolesOf(p, vm))
+	return roleOf(p, a.GuestRolesOf(p, g))
 }
 
 // globalRole is p's admin or auditor role, if any.

@@ -9,13 +9,13 @@ import (
 	"github.com/virtportal/virtportal/policy"
 )
 
-// grantMap is a unit-test GrantSource; the real one is the guest index.
-type grantMap map[string][]api.Grant
+// grantMap is a unit-test GrantSource; the real one is virt.Fleet.
+type grantMap map[api.GuestRef][]api.Grant
 
-func (g grantMap) Grants(vm string) ([]api.Grant, bool) { v, ok := g[vm]; return v, ok }
+func (g grantMap) GrantsOf(vm api.GuestRef) ([]api.Grant, bool) { v, ok := g[vm]; return v, ok }
 
-func (g grantMap) GuestsGrantedTo(realm, user string, groups []string) []string {
-	var out []string
+func (g grantMap) GuestsGrantedTo(realm, user string, groups []string) []api.GuestRef {
+	var out []api.GuestRef
 	for vm, gs := range g {
 		for _, x := range gs {
 			if x.Realm == realm && ((x.Kind == "user" && x.Name == user) || (x.Kind == "group" && slices.Contains(groups, x.Name))) {
@@ -24,9 +24,15 @@ func (g grantMap) GuestsGrantedTo(realm, user string, groups []string) []string 
 			}
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, cmpRef)
 	return out
 }
+
+func cmpRef(a, b api.GuestRef) int { return strings.Compare(a.String(), b.String()) }
+
+// on names a guest of host "kvm1"; other is the same name on "kvm2".
+func on(name string) api.GuestRef    { return api.GuestRef{Host: "kvm1", Name: name} }
+func other(name string) api.GuestRef { return api.GuestRef{Host: "kvm2", Name: name} }
 
 func newAuthz(t *testing.T, g GrantSource) *Authorizer {
 	t.Helper()
@@ -77,32 +83,41 @@ func TestRoleMatrix(t *testing.T) {
 
 func TestGrants(t *testing.T) {
 	g := grantMap{
-		"web01": {{Kind: "user", Realm: "pam", Name: "alice", Role: RoleOperator}, {Kind: "group", Realm: "ldap", Name: "ops", Role: RoleViewer}},
-		"db01":  {{Kind: "user", Realm: "pam", Name: "alice", Role: RoleManager}},
+		on("web01"): {{Kind: "user", Realm: "pam", Name: "alice", Role: RoleOperator}, {Kind: "group", Realm: "ldap", Name: "ops", Role: RoleViewer}},
+		on("db01"):  {{Kind: "user", Realm: "pam", Name: "alice", Role: RoleManager}},
+		// The same names on another host, granted to others.
+		other("web01"): {{Kind: "user", Realm: "pam", Name: "dave", Role: RoleManager}},
+		other("db01"):  nil,
 	}
 	a := newAuthz(t, g)
 	alice := Principal{Realm: "pam", Name: "alice", Roles: []string{RoleUser}}
 	ldapAlice := Principal{Realm: "ldap", Name: "alice", Roles: []string{RoleUser}}
 	bob := Principal{Realm: "ldap", Name: "bob", Groups: []string{"ops"}, Roles: []string{RoleUser}}
 	pamOps := Principal{Realm: "pam", Name: "carol", Groups: []string{"ops"}, Roles: []string{RoleUser}}
+	dave := Principal{Realm: "pam", Name: "dave", Roles: []string{RoleUser}}
 	admin := Principal{Realm: "local", Name: "admin", Roles: []string{RoleAdmin}}
 	power, read, edit := Permission{"vm", "power"}, Permission{"vm", "read"}, Permission{"vm", "edit"}
 	cases := []struct {
 		name string
 		p    Principal
 		perm Permission
-		vm   string
+		vm   api.GuestRef
 		want bool
 	}{
-		{"operator powers", alice, power, "web01", true},
-		{"operator may not edit", alice, edit, "web01", false},
-		{"manager edits", alice, edit, "db01", true},
-		{"no grant", alice, read, "mail", false},
-		{"same name, other realm", ldapAlice, read, "web01", false},
-		{"group viewer reads", bob, read, "web01", true},
-		{"group viewer may not power", bob, power, "web01", false},
-		{"same group name, other realm", pamOps, read, "web01", false},
-		{"admin without grant", admin, edit, "mail", true},
+		{"operator powers", alice, power, on("web01"), true},
+		{"operator may not edit", alice, edit, on("web01"), false},
+		{"manager edits", alice, edit, on("db01"), true},
+		{"no grant", alice, read, on("mail"), false},
+		{"same name, other realm", ldapAlice, read, on("web01"), false},
+		{"group viewer reads", bob, read, on("web01"), true},
+		{"group viewer may not power", bob, power, on("web01"), false},
+		{"same group name, other realm", pamOps, read, on("web01"), false},
+		{"admin without grant", admin, edit, on("mail"), true},
+		{"same guest name, other host", alice, read, other("web01"), false},
+		{"group, same guest name, other host", bob, read, other("web01"), false},
+		{"name without its host", alice, read, api.GuestRef{Name: "web01"}, false},
+		{"other host's grant stays there", dave, read, on("web01"), false},
+		{"other host's grant holds there", dave, edit, other("web01"), true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,7 +129,7 @@ func TestGrants(t *testing.T) {
 	}
 	t.Run("guests allowed", func(t *testing.T) {
 		got, err := a.GuestsAllowed(alice, power)
-		if err != nil || !slices.Equal(got, []string{"db01", "web01"}) {
+		if err != nil || !slices.Equal(got, []api.GuestRef{on("db01"), on("web01")}) {
 			t.Fatalf("alice may power %v %v", got, err)
 		}
 		got, _ = a.GuestsAllowed(bob, power)
@@ -122,14 +137,29 @@ func TestGrants(t *testing.T) {
 			t.Fatalf("a viewer may power %v", got)
 		}
 		got, _ = a.GuestsAllowed(bob, read)
-		if !slices.Equal(got, []string{"web01"}) {
+		if !slices.Equal(got, []api.GuestRef{on("web01")}) {
 			t.Fatalf("bob reads %v", got)
+		}
+		grs, _ := a.GrantedRoles(dave, read)
+		if len(grs) != 1 || grs[0].Guest != other("web01") || grs[0].Role != RoleManager {
+			t.Fatalf("dave's roles %+v", grs)
+		}
+	})
+	t.Run("role on", func(t *testing.T) {
+		if r := a.RoleOn(alice, on("web01")); r != RoleOperator {
+			t.Fatalf("alice on kvm1/web01: %q", r)
+		}
+		if r := a.RoleOn(alice, other("web01")); r != "" {
+			t.Fatalf("alice on kvm2/web01: %q", r)
 		}
 	})
 	// A revoke is seen on the very next decision: nothing about grants is cached.
-	g["web01"] = nil
-	if ok, _ := a.AllowedOn(alice, power, "web01"); ok {
+	g[on("web01")] = nil
+	if ok, _ := a.AllowedOn(alice, power, on("web01")); ok {
 		t.Fatal("revoked grant still allowed")
+	}
+	if ok, _ := a.AllowedOn(dave, edit, other("web01")); !ok {
+		t.Fatal("a revoke on one host took the other host's grant")
 	}
 }
 
@@ -150,12 +180,12 @@ func TestBadPolicyRefused(t *testing.T) {
 }
 
 func BenchmarkAllowedOn(b *testing.B) {
-	g := grantMap{"web01": {{Kind: "group", Realm: "ldap", Name: "ops", Role: RoleOperator}}}
+	g := grantMap{on("web01"): {{Kind: "group", Realm: "ldap", Name: "ops", Role: RoleOperator}}}
 	a, _ := New(policy.Model, policy.Policy, g)
 	p := Principal{Realm: "ldap", Name: "bob", Groups: []string{"dev", "ops"}, Roles: []string{RoleUser}}
 	perm := Permission{"vm", "power"}
 	for b.Loop() {
-		if ok, _ := a.AllowedOn(p, perm, "web01"); !ok {
+		if ok, _ := a.AllowedOn(p, perm, on("web01")); !ok {
 			b.Fatal("denied")
 		}
 	}

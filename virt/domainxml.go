@@ -70,6 +70,7 @@ func (m *Manager) parseDomain(doc string) (*entry, *libvirtxml.Domain, error) {
 	}
 	e := &entry{xmlHash: maphash.String(xmlSeed, doc)}
 	e.vm.Name = d.Name
+	e.vm.Host = m.cfg.Host
 	e.vm.UUID = d.UUID
 	if d.VCPU != nil {
 		e.vm.VCPUs = int(d.VCPU.Value)

@@ -38,9 +38,9 @@ func (gi grantIndex) reindex(guest string, old, cur []api.Grant) {
 	}
 }
 
-// GuestsGrantedTo returns, sorted, the guests granting something to user of
-// realm directly or to one of groups.
-func (m *Manager) GuestsGrantedTo(realm, user string, groups []string) []string {
+// GuestsGrantedTo returns, sorted by name, the guests of this host granting
+// something to user of realm directly or to one of groups.
+func (m *Manager) GuestsGrantedTo(realm, user string, groups []string) []api.GuestRef {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	seen := map[string]struct{}{}
@@ -53,12 +53,25 @@ func (m *Manager) GuestsGrantedTo(realm, user string, groups []string) []string 
 	for _, g := range groups {
 		add(grantee{"group", realm, g})
 	}
-	out := make([]string, 0, len(seen))
+	names := make([]string, 0, len(seen))
 	for g := range seen {
-		out = append(out, g)
+		names = append(names, g)
 	}
-	slices.Sort(out)
+	slices.Sort(names)
+	out := make([]api.GuestRef, len(names))
+	for i, n := range names {
+		out[i] = m.Ref(n)
+	}
 	return out
+}
+
+// GrantsOf is Grants for a guest named across hosts: a guest of another
+// host is not known here, whatever its name.
+func (m *Manager) GrantsOf(g api.GuestRef) ([]api.Grant, bool) {
+	if g.Host != m.cfg.Host {
+		return nil, false
+	}
+	return m.Grants(g.Name)
 }
 
 // ListNames is List for the named guests only; unknown names are skipped.

@@ -15,18 +15,18 @@ func TestGrantIndex(t *testing.T) {
 	m := startFixture(t, FixtureOptions{})
 	ctx := context.Background()
 	// The index must agree with the grants of every guest.
-	want := func(realm, user string, groups []string) []string {
+	want := func(realm, user string, groups []string) []api.GuestRef {
 		vms, err := m.List(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []string
+		var out []api.GuestRef
 		for _, vm := range vms {
 			gs, _ := m.Grants(vm.Name)
 			if slices.ContainsFunc(gs, func(g api.Grant) bool {
 				return g.Realm == realm && ((g.Kind == "user" && g.Name == user) || (g.Kind == "group" && slices.Contains(groups, g.Name)))
 			}) {
-				out = append(out, vm.Name)
+				out = append(out, api.GuestRef{Host: DefaultHost, Name: vm.Name})
 			}
 		}
 		return out
@@ -54,17 +54,18 @@ func TestGrantIndex(t *testing.T) {
 	}
 
 	t.Run("revoke and grant follow", func(t *testing.T) {
-		guest := m.GuestsGrantedTo("pam", "alice", nil)[0]
+		ref := m.GuestsGrantedTo("pam", "alice", nil)[0]
+		guest := ref.Name
 		if err := m.SetGrants(ctx, guest, nil); err != nil {
 			t.Fatal(err)
 		}
-		if slices.Contains(m.GuestsGrantedTo("pam", "alice", nil), guest) {
+		if slices.Contains(m.GuestsGrantedTo("pam", "alice", nil), ref) {
 			t.Fatal("revoked guest still indexed")
 		}
 		if err := m.SetGrants(ctx, guest, []api.Grant{{Kind: "user", Realm: "local", Name: "zoe", Role: api.RoleViewer}}); err != nil {
 			t.Fatal(err)
 		}
-		if got := m.GuestsGrantedTo("local", "zoe", nil); !slices.Equal(got, []string{guest}) {
+		if got := m.GuestsGrantedTo("local", "zoe", nil); !slices.Equal(got, []api.GuestRef{ref}) {
 			t.Fatalf("new grant indexed as %v", got)
 		}
 	})
@@ -87,7 +88,7 @@ func TestGrantIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 		g := gs[0]
-		if slices.Contains(m.GuestsGrantedTo(g.Realm, g.Name, []string{g.Name}), off) {
+		if slices.Contains(m.GuestsGrantedTo(g.Realm, g.Name, []string{g.Name}), m.Ref(off)) {
 			t.Fatal("deleted guest still indexed")
 		}
 	})

@@ -9,12 +9,17 @@ import (
 	"time"
 
 	"libvirt.org/go/libvirt"
+
+	"github.com/virtportal/virtportal/api"
 )
 
 // Config of the manager.
 type Config struct {
 	// URI is the libvirt URI, e.g. "test:///abs/path.xml" or "qemu:///system".
 	URI string
+	// Host is the host's short name in the portal; default DefaultHost.
+	// Every guest of the index carries it, and grants are looked up by it.
+	Host string
 	// StatsInterval is the bulk statistics sampling period; default 2s.
 	StatsInterval time.Duration
 	// ResyncInterval is the period of the full index rebuild that backs up
@@ -103,13 +108,16 @@ func New(cfg Config) *Manager {
 	if cfg.ResyncInterval <= 0 {
 		cfg.ResyncInterval = 60 * time.Second
 	}
+	if cfg.Host == "" {
+		cfg.Host = DefaultHost
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Manager{
 		cfg:        cfg,
-		log:        log.With("libvirt_uri", cfg.URI),
+		log:        log.With("host", cfg.Host, "libvirt_uri", cfg.URI),
 		done:       make(chan struct{}),
 		lost:       make(chan struct{}, 1),
 		drop:       make(chan struct{}, 1),
@@ -126,6 +134,15 @@ func New(cfg Config) *Manager {
 
 // URI returns the libvirt URI the manager connects to.
 func (m *Manager) URI() string { return m.cfg.URI }
+
+// DefaultHost is the name of the host when the config names none.
+const DefaultHost = "local"
+
+// HostName is the short name of the manager's host.
+func (m *Manager) HostName() string { return m.cfg.Host }
+
+// Ref names the guest name of this manager's host.
+func (m *Manager) Ref(name string) api.GuestRef { return api.GuestRef{Host: m.cfg.Host, Name: name} }
 
 // Start connects in the background (retrying with backoff) and returns at
 // once; WaitReady or Ready tell when the index is usable. Cancelling ctx

@@ -181,7 +181,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	host := hosts[0] // one host connected in this version
 	cfg.Libvirt.URI = host.URI
 
-	vm := virt.New(virt.Config{URI: cfg.Libvirt.URI, StatsInterval: cfg.Libvirt.StatsInterval, Logger: log})
+	vm := virt.New(virt.Config{URI: cfg.Libvirt.URI, Host: host.Name, StatsInterval: cfg.Libvirt.StatsInterval, Logger: log})
 	if err := vm.Start(ctx); err != nil {
 		return err
 	}
@@ -200,7 +200,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
-	authz, err := rbac.New(model, pol, vm)
+	// Grants are decided over every host's index, by host and guest name,
+	// never by name alone: more hosts join the fleet, nothing else changes.
+	fleet, err := virt.NewFleet(vm)
+	if err != nil {
+		return err
+	}
+	authz, err := rbac.New(model, pol, fleet)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
@@ -103,7 +104,7 @@ type Deps struct {
 // Decider allows a permission on a guest or refuses it: 404 to who may
 // not see the guest, 403 to who sees it (services/guests).
 type Decider interface {
-	Decide(p rbac.Principal, perm rbac.Permission, guest string) error
+	Decide(p rbac.Principal, perm rbac.Permission, g api.GuestRef) error
 }
 
 // Service issues console tokens and runs live consoles.
@@ -280,7 +281,18 @@ func (c *Console) Run(ws *websocket.Conn) PipeResult {
 // decide allows p's console on guest, or refuses it (404 for a guest p
 // may not see).
 func (s *Service) decide(p rbac.Principal, guest string) error {
-	return s.d.Guests.Decide(p, permConsole, guest)
+	return s.d.Guests.Decide(p, permConsole, s.ref(guest))
+}
+
+// ref names a guest of the service's host (Deps.Virt's): console tokens
+// and live consoles hold names of that one host, while grants are asked
+// by host and name.
+func (s *Service) ref(guest string) api.GuestRef {
+	host := virt.DefaultHost
+	if s.d.Virt != nil {
+		host = s.d.Virt.HostName()
+	}
+	return api.GuestRef{Host: host, Name: guest}
 }
 
 // Recheck re-decides the live consoles of guest ("" for all): a guest
@@ -295,7 +307,7 @@ func (s *Service) Recheck(guest string) {
 		if !s.d.Virt.Active(lc.guest) {
 			return ReasonGuestStopped
 		}
-		ok, err := s.d.Authz.AllowedOn(*lc.principal.Load(), permConsole, lc.guest)
+		ok, err := s.d.Authz.AllowedOn(*lc.principal.Load(), permConsole, s.ref(lc.guest))
 		if err != nil {
 			s.d.Logger.Error("console re-check", "guest", lc.guest, "user", lc.identity, "err", err)
 		}
@@ -368,7 +380,7 @@ func (s *Service) tick(lc *live, last time.Time) *CloseReason {
 			lc.principal.Store(&p)
 		}
 	}
-	if ok, err := s.d.Authz.AllowedOn(*lc.principal.Load(), permConsole, lc.guest); err != nil || !ok {
+	if ok, err := s.d.Authz.AllowedOn(*lc.principal.Load(), permConsole, s.ref(lc.guest)); err != nil || !ok {
 		return ReasonRevoked
 	}
 	return nil

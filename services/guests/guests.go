@@ -7,6 +7,7 @@ package guests
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/virtportal/virtportal/api"
@@ -20,7 +21,9 @@ var (
 	permHostRead = rbac.Permission{Object: "host", Action: "read"}
 )
 
-// Service answers for the guests of one host.
+// Service answers for the guests of one host; its decisions go through an
+// rbac.Authorizer over every host's grants (virt.Fleet), keyed by host and
+// name, so a guest of the same name elsewhere lends it nothing.
 type Service struct {
 	virt  *virt.Manager
 	authz *rbac.Authorizer
@@ -32,6 +35,9 @@ type Service struct {
 // permissions allowed_actions reports (the guest routes' permissions); the
 // policy's per-guest roles add theirs, so a custom policy file shows too.
 func New(v *virt.Manager, a *rbac.Authorizer, host string, actions []rbac.Permission) (*Service, error) {
+	if v != nil && v.HostName() != host {
+		return nil, fmt.Errorf("guests: host %q served by the manager of host %q", host, v.HostName())
+	}
 	s := &Service{virt: v, authz: a, host: host}
 	if a == nil {
 		return s, nil
@@ -50,25 +56,44 @@ func New(v *virt.Manager, a *rbac.Authorizer, host string, actions []rbac.Permis
 	return s, nil
 }
 
-// Decide allows perm on guest for p, or refuses: someone who may not see
+// Host is the name of the host whose guests the service answers for.
+func (s *Service) Host() string { return s.host }
+
+// Ref names the guest name of the service's host (a route with {name} only).
+func (s *Service) Ref(name string) api.GuestRef { return api.GuestRef{Host: s.host, Name: name} }
+
+// manager is the guest's host's manager: a guest of a host the service
+// does not answer for is not found.
+func (s *Service) manager(g api.GuestRef) (*virt.Manager, error) {
+	if g.Host != s.host {
+		return nil, virt.GuestNotFound(g.Name)
+	}
+	return s.virt, nil
+}
+
+// Decide allows perm on guest g for p, or refuses: someone who may not see
 // the guest learns nothing of it, not even that it exists (404); someone
 // who sees it but may not do this gets 403.
-func (s *Service) Decide(p rbac.Principal, perm rbac.Permission, guest string) error {
-	ok, err := s.authz.AllowedOn(p, perm, guest)
+func (s *Service) Decide(p rbac.Principal, perm rbac.Permission, g api.GuestRef) error {
+	m, err := s.manager(g)
+	if err != nil {
+		return err
+	}
+	ok, err := s.authz.AllowedOn(p, perm, g)
 	if err != nil {
 		return fault.Internalf(err)
 	}
 	if ok {
 		return nil
 	}
-	sees, err := s.authz.AllowedOn(p, permRead, guest)
+	sees, err := s.authz.AllowedOn(p, permRead, g)
 	if err != nil {
 		return fault.Internalf(err)
 	}
-	if !sees || !s.virt.Exists(guest) {
-		return virt.GuestNotFound(guest)
+	if !sees || !m.Exists(g.Name) {
+		return virt.GuestNotFound(g.Name)
 	}
-	return fault.CodeForbidden.New("your role on guest %q does not allow %s", guest, permText(perm))
+	return fault.CodeForbidden.New("your role on guest %q does not allow %s", g.Name, permText(perm))
 }
 
 // permText words a permission for a person.
@@ -103,7 +128,7 @@ func (s *Service) List(ctx context.Context, p rbac.Principal, q virt.ListQuery) 
 			return nil, err
 		}
 		for i := range vms {
-			vms[i].MyRole = s.authz.RoleOn(p, vms[i].Name) // admin or auditor, no grant read
+			vms[i].MyRole = s.authz.RoleOn(p, s.ref(&vms[i])) // admin or auditor, no grant read
 		}
 		if err := s.decorateList(p, vms, nil); err != nil {
 			return nil, err
@@ -114,16 +139,21 @@ func (s *Service) List(ctx context.Context, p rbac.Principal, q virt.ListQuery) 
 	if err != nil {
 		return nil, fault.Internalf(err)
 	}
-	names, roles := make([]string, len(grs)), make(map[string]string, len(grs))
-	guestRoles := make(map[string][]string, len(grs))
-	for i, gr := range grs {
-		names[i], roles[gr.Guest], guestRoles[gr.Guest] = gr.Guest, gr.Role, gr.Roles
+	// Grants on guests of other hosts are theirs to list.
+	names, roles := make([]string, 0, len(grs)), make(map[api.GuestRef]string, len(grs))
+	guestRoles := make(map[api.GuestRef][]string, len(grs))
+	for _, gr := range grs {
+		if gr.Guest.Host != s.host {
+			continue
+		}
+		names = append(names, gr.Guest.Name)
+		roles[gr.Guest], guestRoles[gr.Guest] = gr.Role, gr.Roles
 	}
 	if vms, err = s.virt.ListNames(ctx, names); err != nil {
 		return nil, err
 	}
 	for i := range vms {
-		vms[i].MyRole = roles[vms[i].Name]
+		vms[i].MyRole = roles[s.ref(&vms[i])]
 	}
 	if err := s.decorateList(p, vms, guestRoles); err != nil {
 		return nil, err
@@ -133,8 +163,12 @@ func (s *Service) List(ctx context.Context, p rbac.Principal, q virt.ListQuery) 
 
 // Get is one guest as p sees it: host paths only for those who may read
 // the host (an rbac error hides them too). The caller decided p may read it.
-func (s *Service) Get(ctx context.Context, p rbac.Principal, name string) (api.VMDetail, error) {
-	vm, err := s.virt.Get(ctx, name)
+func (s *Service) Get(ctx context.Context, p rbac.Principal, g api.GuestRef) (api.VMDetail, error) {
+	m, err := s.manager(g)
+	if err != nil {
+		return api.VMDetail{}, err
+	}
+	vm, err := m.Get(ctx, g.Name)
 	if err != nil {
 		return vm, err
 	}
@@ -148,19 +182,32 @@ func (s *Service) Get(ctx context.Context, p rbac.Principal, name string) (api.V
 }
 
 // Action runs a power action and returns the guest as p now sees it.
-func (s *Service) Action(ctx context.Context, p rbac.Principal, name, action string) (api.VM, error) {
-	vm, err := s.virt.Action(ctx, name, action)
+func (s *Service) Action(ctx context.Context, p rbac.Principal, g api.GuestRef, action string) (api.VM, error) {
+	m, err := s.manager(g)
+	if err != nil {
+		return api.VM{}, err
+	}
+	vm, err := m.Action(ctx, g.Name, action)
 	if err != nil {
 		return vm, err
 	}
 	return vm, s.Decorate(p, &vm)
 }
 
+// ref is vm's name on its host; a guest object without one is of the
+// service's host, and says so from now on.
+func (s *Service) ref(vm *api.VM) api.GuestRef {
+	if vm.Host == "" {
+		vm.Host = s.host
+	}
+	return vm.Ref()
+}
+
 // Decorate sets p's role, the host and p's allowed actions on one guest.
 func (s *Service) Decorate(p rbac.Principal, vm *api.VM) error {
-	vm.MyRole = s.authz.RoleOn(p, vm.Name)
-	vm.Host = s.host
-	acts, err := s.actions(p, s.authz.GuestRolesOf(p, vm.Name))
+	g := s.ref(vm)
+	vm.MyRole = s.authz.RoleOn(p, g)
+	acts, err := s.actions(p, s.authz.GuestRolesOf(p, g))
 	vm.AllowedActions = acts
 	return err
 }
@@ -169,7 +216,7 @@ func (s *Service) Decorate(p rbac.Principal, vm *api.VM) error {
 // on it as already known (vm.MyRole, e.g. from grants an event carried);
 // per-guest roles include the ones below them, so the role says it all.
 func (s *Service) DecorateRole(p rbac.Principal, vm *api.VM) error {
-	vm.Host = s.host
+	s.ref(vm)
 	var gr []string
 	if slices.Contains(rbac.GuestRoles, vm.MyRole) {
 		gr = []string{vm.MyRole}
@@ -196,20 +243,20 @@ func (s *Service) actions(p rbac.Principal, guestRoles []string) ([]string, erro
 // decorateList sets the host and allowed actions on every listed guest;
 // roles holds p's per-guest roles when the list came from p's grants (nil:
 // read them). A caller whose global roles allow everything costs one lookup.
-func (s *Service) decorateList(p rbac.Principal, vms []api.VM, roles map[string][]string) error {
+func (s *Service) decorateList(p rbac.Principal, vms []api.VM, roles map[api.GuestRef][]string) error {
 	global, err := s.actions(p, nil)
 	if err != nil {
 		return err
 	}
 	for i := range vms {
-		vms[i].Host = s.host
+		g := s.ref(&vms[i])
 		if len(global) == s.acts.Len() {
 			vms[i].AllowedActions = global
 			continue
 		}
-		gr, ok := roles[vms[i].Name]
+		gr, ok := roles[g]
 		if !ok && roles == nil {
-			gr = s.authz.GuestRolesOf(p, vms[i].Name)
+			gr = s.authz.GuestRolesOf(p, g)
 		}
 		if vms[i].AllowedActions, err = s.actions(p, gr); err != nil {
 			return err

@@ -330,6 +330,12 @@ function suite(uri) {
         await page.waitForTimeout(4000);
         assert.deepEqual(tickets, [], 'no new console ticket asked for');
         assert.equal((await apiGet(page, `/vms/${name}`)).status, 404, 'the operator no longer sees the guest');
+        // Seconds later the console still says why, and the header offers nothing more.
+        assert.match(await status.textContent(), /access revoked/);
+        for (const id of ['vm-primary-action', 'vm-menu-button', 'my-role']) {
+          const el = page.getByTestId(id);
+          assert.equal(await el.count() === 0 || !(await el.isVisible()), true, `${id} hidden after the revoke`);
+        }
       } finally {
         page.off('request', onRequest);
       }

@@ -326,6 +326,24 @@ export function mountGuest(main, ctx) {
         h('a', { class: 'btn btn-primary', href: '/guests' }, t('guest.notFound.back'))));
   }
 
+  /**
+   * The guest is gone from the caller's sight (removed, or access revoked)
+   * while its console is open: the console says why it closed, the header
+   * offers nothing more, and the page stops asking.
+   */
+  function lostSight() {
+    if (tab !== 'console' || !consoleView) {
+      notFound();
+      return;
+    }
+    poller.stop();
+    if (vm) {
+      vm = { ...vm, my_role: '', allowed_actions: [] };
+      consoleView.update(vm); // first: it closes and keeps its tab with the reason
+      render();
+    }
+  }
+
   let fetchNo = 0;
   let pinned = -1;
   async function refresh(signal) {
@@ -341,7 +359,7 @@ export function mountGuest(main, ctx) {
       if (err?.name === 'AbortError') throw err;
       if (err?.status === 401) return;
       if (err?.status === 404) {
-        notFound();
+        lostSight();
         return;
       }
       errorBanner.hidden = false;
@@ -449,7 +467,7 @@ export function mountGuest(main, ctx) {
       if (e.name !== name || (e.host && vm?.host && e.host !== vm.host)) return;
       if (e.type === 'removed') {
         // An open console says why it closed ("access revoked") instead of vanishing with the page.
-        if (tab !== 'console' || !consoleView) notFound();
+        lostSight();
       } else if (e.type === 'state' && e.vm && vm && !busy) {
         vm = { ...vm, ...e.vm };
         render();

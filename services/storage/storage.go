@@ -7,6 +7,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/fault"
@@ -52,17 +53,42 @@ type CreateArgs struct {
 	failAfter string
 }
 
+// CodeVolumeBusy: another task is creating a volume of that name.
+var CodeVolumeBusy = fault.Define("volume_busy", fault.Conflict)
+
 // Service is the storage of one host.
 type Service struct {
 	Host
 	host   string
 	create *tasks.Kind[CreateArgs]
+
+	// busy holds the volumes ("pool/name") being created, so that two
+	// tasks for one name never both record it: the loser's cleaner would
+	// remove the winner's volume.
+	mu   sync.Mutex
+	busy map[string]bool
+}
+
+func (s *Service) claim(ident string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy[ident] {
+		return false
+	}
+	s.busy[ident] = true
+	return true
+}
+
+func (s *Service) unclaim(ident string) {
+	s.mu.Lock()
+	delete(s.busy, ident)
+	s.mu.Unlock()
 }
 
 // New returns the storage service of host h, registering its task kind
 // and cleaner with r.
 func New(r *tasks.Runner, host string, h Host) *Service {
-	s := &Service{Host: h, host: host}
+	s := &Service{Host: h, host: host, busy: map[string]bool{}}
 	r.RegisterCleaner(ResourceVolume, func(ctx context.Context, rec store.TaskResource) error {
 		if rec.Host != s.host {
 			return CodeWrongHost.New("host %q is not managed here", rec.Host)
@@ -84,6 +110,15 @@ func (s *Service) submitCreate(ctx context.Context, owner string, a CreateArgs) 
 	if err := virt.CheckVolumeRequest(&a.Req); err != nil {
 		return tasks.Info{}, err
 	}
+	if a.Req.Thick {
+		p, err := s.Pool(ctx, a.Pool)
+		if err != nil {
+			return tasks.Info{}, err
+		}
+		if a.Req.Capacity > p.Available {
+			return tasks.Info{}, virt.CodeInsufficientSpace.New("pool %q has %d bytes free, the volume needs %d", a.Pool, p.Available, a.Req.Capacity)
+		}
+	}
 	_, err := s.Volume(ctx, a.Pool, a.Req.Name)
 	switch {
 	case err == nil:
@@ -99,6 +134,10 @@ func (s *Service) submitCreate(ctx context.Context, owner string, a CreateArgs) 
 // dropped, so the cleaner never removes what this task did not make.
 func (s *Service) createSteps(ctx context.Context, t *tasks.T, a CreateArgs) error {
 	ident := a.Pool + "/" + a.Req.Name
+	if !s.claim(ident) {
+		return CodeVolumeBusy.New("volume %q is being created by another task", ident)
+	}
+	defer s.unclaim(ident)
 	// Checked again here: the name may have been taken while the task
 	// was queued, and a record of it would let the cleaner remove a
 	// volume this task never made.

@@ -136,6 +136,7 @@ func TestCreateRefusedAtOnce(t *testing.T) {
 		{"absolute", virt.FixturePoolDefault, api.VolumeRequest{Name: "/etc/x", Capacity: 1}, virt.CodeInvalidName},
 		{"no capacity", virt.FixturePoolDefault, api.VolumeRequest{Name: "x"}, virt.CodeInvalidCapacity},
 		{"format", virt.FixturePoolDefault, api.VolumeRequest{Name: "x", Capacity: 1, Format: "qed"}, virt.CodeUnknownVolFormat},
+		{"no room", virt.FixturePoolDefault, api.VolumeRequest{Name: "x", Capacity: 1 << 49, Thick: true}, virt.CodeInsufficientSpace},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := e.s.SubmitCreateVolume(context.Background(), "local:admin", c.pool, c.req)
@@ -188,5 +189,32 @@ func TestCrashSweepRemovesVolume(t *testing.T) {
 	got, err := e.st.GetTask(ctx, tk.ID)
 	if err != nil || got.Status != store.TaskFailed || got.ErrorCode != tasks.CodeInterrupted.Name {
 		t.Fatalf("task after the sweep: %+v %v", got, err)
+	}
+}
+
+// Many creations of one name: one volume, made by one task; the others
+// fail without removing it.
+func TestCreateSameNameConcurrently(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var ids []int64
+	for range 8 {
+		in, err := e.s.SubmitCreateVolume(ctx, "local:admin", virt.FixturePoolDefault, api.VolumeRequest{Name: "race.qcow2", Capacity: 1 << 20})
+		if err != nil {
+			if fault.Is(err, virt.CodeVolumeExists) {
+				continue // the first was done already
+			}
+			t.Fatal(err)
+		}
+		ids = append(ids, in.ID)
+	}
+	done := 0
+	for _, id := range ids {
+		if e.wait(id).Status == store.TaskDone {
+			done++
+		}
+	}
+	if done != 1 || !e.exists(virt.FixturePoolDefault, "race.qcow2") {
+		t.Fatalf("%d of %d tasks made the volume; exists: %v", done, len(ids), e.exists(virt.FixturePoolDefault, "race.qcow2"))
 	}
 }

@@ -142,8 +142,32 @@ func (s *Server) volumeView(c *gin.Context, vs []api.Volume) []api.Volume {
 	return vs
 }
 
+// listPools lists every pool for those who may read pools; others (users
+// of guests) get the names and free space of the pools their guests use.
 func (s *Server) listPools(c *gin.Context) error {
-	ps, err := s.storage.ListPools(c.Request.Context())
+	ctx := c.Request.Context()
+	d, _ := sessionOf(c)
+	full, err := s.d.Authz.Allowed(d.Principal(), permPoolRead)
+	if err != nil {
+		return fault.Internalf(err)
+	}
+	if !full {
+		vms, err := s.guests.List(ctx, d.Principal(), virt.ListQuery{})
+		if err != nil {
+			return err
+		}
+		names := make([]string, len(vms))
+		for i, vm := range vms {
+			names[i] = vm.Name
+		}
+		ps, err := s.storage.PoolsOfGuests(ctx, names)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, api.PoolList{Items: ps})
+		return nil
+	}
+	ps, err := s.storage.ListPools(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,13 +1,16 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
 )
@@ -44,8 +47,32 @@ func TestPoolsView(t *testing.T) {
 	if len(vl.Items) == 0 || vl.Items[0].Path != "" {
 		t.Fatalf("auditor's volumes %+v", vl.Items)
 	}
-	// A user sees no pools: the list is refused, a pool is not there.
-	want(t, alice.do("GET", poolsURL, nil), 403, "forbidden")
+	// A user without guests sees no pools; one with a guest sees the
+	// name and free space of its pool; neither sees a pool itself.
+	var ul api.PoolList
+	r = alice.do("GET", poolsURL, nil)
+	want(t, r, 200, "")
+	if r.decode(t, &ul); len(ul.Items) != 0 {
+		t.Fatalf("a user without guests sees pools %+v", ul.Items)
+	}
+	guest := e.guestIn(api.StateShutoff)
+	if err := e.vm.SetGrants(context.Background(), guest, []api.Grant{{Kind: "user", Realm: "local", Name: "alice", Role: rbac.RoleViewer}}); err != nil {
+		t.Fatal(err)
+	}
+	r = alice.do("GET", poolsURL, nil)
+	want(t, r, 200, "")
+	ul = api.PoolList{}
+	r.decode(t, &ul)
+	names := []string{}
+	for _, p := range ul.Items {
+		names = append(names, p.Name)
+		if p.Available == 0 || p.Path != "" || p.Capacity != 0 || p.Type != "" || p.Volumes != 0 {
+			t.Fatalf("a user sees more than name and free space: %+v", p)
+		}
+	}
+	if !slices.Contains(names, virt.FixturePoolDefault) || slices.Contains(names, "nope") {
+		t.Fatalf("the user's pools %v", names)
+	}
 	want(t, alice.do("GET", poolsURL+"/default", nil), 404, "pool_not_found")
 	want(t, alice.do("GET", poolsURL+"/default/volumes", nil), 404, "pool_not_found")
 	want(t, auditor.do("POST", poolsURL+"/default/refresh", nil), 403, "forbidden")

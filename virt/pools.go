@@ -422,3 +422,7 @@ func guestDetails(names []string) []fault.Detail {
 	}
 	return out
 }
+
+// PoolUsers names, from the index, the guests with a disk in pool p (as
+// listed: its path must be filled).
+func (m *Manager) PoolUsers(p api.Pool) []string { return m.poolUsers(p.Name, p.Path, false) }

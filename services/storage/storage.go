@@ -7,6 +7,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/virtportal/virtportal/api"
@@ -41,6 +42,8 @@ type Host interface {
 	CreateVolume(ctx context.Context, pool string, req api.VolumeRequest) (api.Volume, error)
 	DeletePoolVolume(ctx context.Context, pool, name string) error
 	ResizeVolume(ctx context.Context, pool, name string, capacity uint64) (api.Volume, error)
+	// PoolUsers names the guests with a disk in the pool, from the index.
+	PoolUsers(p api.Pool) []string
 	// DeleteVolume removes "pool/volume" whoever uses it; the cleaner's.
 	DeleteVolume(ctx context.Context, ident string) error
 }
@@ -97,6 +100,30 @@ func New(r *tasks.Runner, host string, h Host) *Service {
 	})
 	s.create = tasks.Register(r, KindCreateVolume, s.createSteps)
 	return s
+}
+
+// PoolsOfGuests is what a caller who may not read pools sees: the names
+// and free space of the pools the given guests (those the caller sees)
+// have disks in, nothing more.
+func (s *Service) PoolsOfGuests(ctx context.Context, guests []string) ([]api.Pool, error) {
+	if len(guests) == 0 {
+		return []api.Pool{}, nil
+	}
+	mine := make(map[string]bool, len(guests))
+	for _, g := range guests {
+		mine[g] = true
+	}
+	all, err := s.ListPools(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []api.Pool{}
+	for _, p := range all {
+		if slices.ContainsFunc(s.PoolUsers(p), func(g string) bool { return mine[g] }) {
+			out = append(out, api.Pool{Name: p.Name, Available: p.Available})
+		}
+	}
+	return out, nil
 }
 
 // SubmitCreateVolume checks the request, that the pool runs and that the

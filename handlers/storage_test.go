@@ -3,9 +3,9 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"slices"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 

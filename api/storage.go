@@ -28,6 +28,9 @@ type Pool struct {
 // PoolList is GET …/hosts/{host}/pools.
 type PoolList struct {
 	Items []Pool `json:"items"`
+	// AllowedActions lists what the caller may do with the host's storage:
+	// "pool.read" (pools and their volumes), "pool.manage", "volume.manage".
+	AllowedActions []string `json:"allowed_actions"`
 }
 
 // PoolRequest defines a pool (POST …/hosts/{host}/pools): it is built,

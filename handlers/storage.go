@@ -164,7 +164,7 @@ func (s *Server) listPools(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		c.JSON(http.StatusOK, api.PoolList{Items: ps})
+		c.JSON(http.StatusOK, api.PoolList{Items: ps, AllowedActions: []string{}})
 		return nil
 	}
 	ps, err := s.storage.ListPools(ctx)
@@ -174,8 +174,19 @@ func (s *Server) listPools(c *gin.Context) error {
 	for i := range ps {
 		ps[i] = s.poolView(c, ps[i])
 	}
-	c.JSON(http.StatusOK, api.PoolList{Items: ps})
+	c.JSON(http.StatusOK, api.PoolList{Items: ps, AllowedActions: s.storageActions(d.Principal())})
 	return nil
+}
+
+// storageActions lists what p may do with storage, for the page's buttons.
+func (s *Server) storageActions(p rbac.Principal) []string {
+	out := []string{}
+	for _, a := range []rbac.Permission{permPoolRead, permPoolManage, perm("volume", "manage")} {
+		if ok, err := s.d.Authz.Allowed(p, a); err == nil && ok {
+			out = append(out, a.Object+"."+a.Action)
+		}
+	}
+	return out
 }
 
 func (s *Server) definePool(c *gin.Context) error {

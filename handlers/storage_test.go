@@ -31,10 +31,16 @@ func TestPoolsView(t *testing.T) {
 	if len(l.Items) < 2 || l.Items[0].Name != virt.FixturePoolDefault || l.Items[0].Path == "" || l.Items[0].Available == 0 {
 		t.Fatalf("admin's pools %+v", l.Items)
 	}
+	if !slices.Equal(l.AllowedActions, []string{"pool.read", "pool.manage", "volume.manage"}) {
+		t.Fatalf("admin's actions %v", l.AllowedActions)
+	}
 	r = auditor.do("GET", poolsURL, nil)
 	want(t, r, 200, "")
 	var al api.PoolList // fresh: decoding into l would keep omitted paths
 	r.decode(t, &al)
+	if !slices.Equal(al.AllowedActions, []string{"pool.read"}) {
+		t.Fatalf("auditor's actions %v", al.AllowedActions)
+	}
 	for _, p := range al.Items {
 		if p.Path != "" {
 			t.Fatalf("an auditor sees the path of %s", p.Name)

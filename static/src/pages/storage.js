@@ -49,7 +49,7 @@ export function mountStorage(main, ctx) {
     columns: COLUMNS.map((c) => ({ id: c.id, label: t(c.label), cls: c.cls, sortable: c.id !== 'actions', value: c.value })),
     key: (v) => v.name,
     caption: t('storage.volumes'),
-    className: 'volume-table',
+    className: 'vm-table volume-table',
     testid: 'volume-table',
     sort: () => sort,
     onSort: (key) => {
@@ -182,7 +182,7 @@ export function mountStorage(main, ctx) {
 
   function createRow(v) {
     const cells = {
-      name: h('td', { class: 'volume-name' }),
+      name: h('td', { class: 'volume-name', title: v.name }),
       format: h('td'),
       capacity: h('td', { class: 'c-num' }),
       allocation: h('td', { class: 'c-num' }),

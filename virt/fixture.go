@@ -348,6 +348,29 @@ func buildFixture(guests []fixtureGuest, images string, seed int64) ([]byte, err
 		defVols = append(defVols, e)
 		defCap += alloc
 	}
+	// Volumes no guest uses, so that a listing shows both kinds.
+	for _, spare := range []struct {
+		name, format string
+		gib          uint64
+	}{{"spare-data.qcow2", "qcow2", 50}, {"scratch.img", "raw", 8}} {
+		vol := &libvirtxml.StorageVolume{
+			Type:       "file",
+			Name:       spare.name,
+			Key:        filepath.Join(defPool, spare.name),
+			Capacity:   &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: spare.gib * gib},
+			Allocation: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: 256 << 20},
+			Target: &libvirtxml.StorageVolumeTarget{
+				Path:   filepath.Join(defPool, spare.name),
+				Format: &libvirtxml.StorageVolumeTargetFormat{Type: spare.format},
+			},
+		}
+		e, err := marshalVolume(vol)
+		if err != nil {
+			return nil, err
+		}
+		defVols = append(defVols, e)
+		defCap += 256 << 20
+	}
 	var isoVols []fixtureElem
 	var isoCap uint64
 	for _, iso := range demoISOs {

@@ -42,6 +42,13 @@ describe('storage page', () => {
     await row.waitFor();
     assert.match(await row.getByTestId('volume-used-by').textContent(), new RegExp(used.used_by[0]));
     assert.equal(await row.getByTestId('volume-delete').isDisabled(), true, 'a volume in use cannot be deleted');
+    const spare = vols.find((v) => v.used_by.length === 0);
+    assert.ok(spare, 'the demo pool has a volume no guest uses');
+    await page.getByTestId('volume-search').fill(spare.name);
+    const spareRow = page.locator(`[data-testid=volume-row][data-name="${spare.name}"]`);
+    await spareRow.waitFor();
+    assert.equal(await spareRow.getByTestId('volume-delete').isDisabled(), false);
+    await page.getByTestId('volume-search').fill('');
     await screenshot(page, 'storage-1440');
 
     // A hostile name is refused in the dialog; nothing is created.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
@@ -249,4 +250,38 @@ func TestVolumeRoutes(t *testing.T) {
 	if r := admin.do("GET", vols, nil); r.status != http.StatusOK {
 		t.Fatal(r.status)
 	}
+}
+
+// Many parallel creations of one name: one volume; every answer is a
+// 202 (a task, which may then fail) or a 409, never a 5xx.
+func TestVolumeCreateParallel(t *testing.T) {
+	e := newEnv(t)
+	admin := e.as("local", "admin")
+	const n = 24
+	var wg sync.WaitGroup
+	results := make([]resp, n)
+	for i := range n {
+		wg.Go(func() {
+			results[i] = admin.do("POST", poolsURL+"/default/volumes", api.VolumeRequest{Name: "same.qcow2", Capacity: 1 << 20})
+		})
+	}
+	wg.Wait()
+	done := 0
+	for _, r := range results {
+		switch r.status {
+		case http.StatusAccepted:
+			var tk api.Task
+			r.decode(t, &tk)
+			if admin.waitTask(t, tk.ID).Status == store.TaskDone {
+				done++
+			}
+		case http.StatusConflict, http.StatusTooManyRequests:
+		default:
+			t.Fatalf("got %d %s", r.status, r.body)
+		}
+	}
+	if done != 1 {
+		t.Fatalf("%d tasks created the volume", done)
+	}
+	want(t, admin.do("GET", poolsURL+"/default/volumes/same.qcow2", nil), 200, "")
 }

@@ -36,10 +36,22 @@ type PoolList struct {
 // PoolRequest defines a pool (POST …/hosts/{host}/pools): it is built,
 // started and, when asked, marked to start with the host.
 type PoolRequest struct {
-	Name      string `json:"name"`
-	Type      string `json:"type"` // dir in this version
-	Path      string `json:"path"` // absolute target path
-	Autostart bool   `json:"autostart"`
+	Name string `json:"name"`
+	Type string `json:"type"` // dir, netfs or logical in this version
+	// Path is the absolute target path (a logical pool's defaults to /dev/<vg>).
+	Path      string      `json:"path"`
+	Source    *PoolSource `json:"source,omitempty"`
+	Autostart bool        `json:"autostart"`
+}
+
+// PoolSource is where a pool's storage comes from: a netfs pool's host,
+// folder and format (nfs, cifs, glusterfs); a logical pool's existing
+// volume group (name; default the pool's name).
+type PoolSource struct {
+	Host   string `json:"host,omitempty"`
+	Dir    string `json:"dir,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Format string `json:"format,omitempty"`
 }
 
 // Autostart sets whether a pool starts with the host.

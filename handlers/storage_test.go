@@ -148,7 +148,9 @@ func TestPoolLifecycle(t *testing.T) {
 			}
 		})
 	}
-	want(t, admin.do("POST", poolsURL, api.PoolRequest{Name: "p", Type: "netfs", Path: "/srv/p"}), 501, "not_supported")
+	want(t, admin.do("POST", poolsURL, api.PoolRequest{Name: "p", Type: "iscsi", Path: "/srv/p"}), 501, "not_supported")
+	want(t, admin.do("POST", poolsURL, api.PoolRequest{Name: "p", Type: "netfs", Path: "/srv/p",
+		Source: &api.PoolSource{Host: "nas\nx", Dir: "/export"}}), 400, "invalid_pool_source")
 	for _, n := range hostileNames {
 		t.Run("hostile "+n, func(t *testing.T) {
 			want(t, admin.do("POST", poolsURL, api.PoolRequest{Name: n, Type: "dir", Path: "/srv/p"}), 400, "invalid_name")

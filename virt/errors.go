@@ -46,6 +46,7 @@ var (
 	CodePoolState         = fault.Define("pool_state", fault.Conflict)
 	CodeUnknownPoolType   = fault.Define("unknown_pool_type", fault.Invalid)
 	CodeInvalidPoolPath   = fault.Define("invalid_pool_path", fault.Invalid)
+	CodeInvalidPoolSource = fault.Define("invalid_pool_source", fault.Invalid)
 	CodeVolumeNotFound    = fault.Define("volume_not_found", fault.NotFound)
 	CodeVolumeExists      = fault.Define("volume_exists", fault.Conflict)
 	CodeUnknownVolFormat  = fault.Define("unknown_volume_format", fault.Invalid)

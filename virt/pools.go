@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -14,17 +13,6 @@ import (
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/fault"
 )
-
-// PoolTypes are the pool types libvirt knows; PoolTypesDefinable those
-// this version defines (the others need source hosts, devices or
-// initiators the request does not carry yet).
-var (
-	PoolTypes          = []string{"dir", "fs", "netfs", "logical", "iscsi", "scsi", "disk"}
-	PoolTypesDefinable = []string{"dir"}
-)
-
-// MaxPathLen bounds a pool's target path, in bytes.
-const MaxPathLen = 1024
 
 // PoolNotFound is the error for a pool that does not exist.
 func PoolNotFound(name string) error { return CodePoolNotFound.New("pool %q not found", name) }
@@ -188,48 +176,10 @@ func (m *Manager) Pool(ctx context.Context, name string) (api.Pool, error) {
 	return out, err
 }
 
-// validPoolPath checks a pool's target path: absolute, clean (no "..",
-// no "//", no trailing '/'), not the root, printable ASCII.
-func validPoolPath(path string) error {
-	switch {
-	case path == "":
-		return CodeInvalidPoolPath.New("a pool needs a target path")
-	case len(path) > MaxPathLen:
-		return CodeInvalidPoolPath.New("a pool path must be at most %d bytes long", MaxPathLen)
-	case !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/":
-		return CodeInvalidPoolPath.New("a pool path must be an absolute, clean path below /")
-	}
-	for i := 0; i < len(path); i++ {
-		if path[i] < 0x21 || path[i] > 0x7e {
-			return CodeInvalidPoolPath.New("a pool path may hold printable ASCII only, without spaces")
-		}
-	}
-	return nil
-}
-
-// poolXML is the definition of a pool from a request, through libvirtxml.
-func poolXML(req api.PoolRequest) (string, error) {
-	if err := ValidatePoolName(req.Name); err != nil {
-		return "", err
-	}
-	switch {
-	case slices.Contains(PoolTypesDefinable, req.Type):
-	case slices.Contains(PoolTypes, req.Type):
-		return "", notSupported("defining %s pools is not supported yet; define it with virsh and it is listed here", req.Type)
-	default:
-		return "", CodeUnknownPoolType.New("pool type must be one of %s", strings.Join(PoolTypes, ", "))
-	}
-	if err := validPoolPath(req.Path); err != nil {
-		return "", err
-	}
-	x := libvirtxml.StoragePool{Type: req.Type, Name: req.Name, Target: &libvirtxml.StoragePoolTarget{Path: req.Path}}
-	return x.Marshal()
-}
-
-// DefinePool defines, builds and starts a pool, and marks it to start
-// with the host when asked. It is all or nothing: a step that fails
-// undefines the pool again (a folder that building made stays: it may
-// have been there before).
+// DefinePool defines, builds (where building only makes the target
+// folder) and starts a pool, and marks it to start with the host when
+// asked. It is all or nothing: a step that fails undefines the pool again
+// (a folder that building made stays: it may have been there before).
 func (m *Manager) DefinePool(ctx context.Context, req api.PoolRequest) (api.Pool, error) {
 	doc, err := poolXML(req)
 	if err != nil {
@@ -263,8 +213,10 @@ func (m *Manager) DefinePool(ctx context.Context, req api.PoolRequest) (api.Pool
 		}
 		return cause
 	}
-	if err := p.Build(libvirt.STORAGE_POOL_BUILD_NEW); err != nil {
-		return api.Pool{}, undo(m.storageFail("build pool", req.Name, "", err))
+	if needsBuild(req) {
+		if err := p.Build(libvirt.STORAGE_POOL_BUILD_NEW); err != nil {
+			return api.Pool{}, undo(m.storageFail("build pool", req.Name, "", err))
+		}
 	}
 	if err := p.Create(0); err != nil {
 		return api.Pool{}, undo(m.storageFail("start pool", req.Name, "", err))

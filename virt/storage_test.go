@@ -82,7 +82,14 @@ func TestPools(t *testing.T) {
 		{"root", api.PoolRequest{Name: "p1", Type: "dir", Path: "/"}, CodeInvalidPoolPath},
 		{"NUL in path", api.PoolRequest{Name: "p1", Type: "dir", Path: "/srv/a\x00b"}, CodeInvalidPoolPath},
 		{"unknown type", api.PoolRequest{Name: "p1", Type: "zfs2", Path: "/srv/p"}, CodeUnknownPoolType},
-		{"type not yet", api.PoolRequest{Name: "p1", Type: "netfs", Path: "/srv/p"}, CodeNotSupported},
+		{"type not yet", api.PoolRequest{Name: "p1", Type: "iscsi", Path: "/srv/p"}, CodeNotSupported},
+		{"dir with a source", api.PoolRequest{Name: "p1", Type: "dir", Path: "/srv/p", Source: &api.PoolSource{Host: "nas"}}, CodeInvalidPoolSource},
+		{"netfs without host", api.PoolRequest{Name: "p1", Type: "netfs", Path: "/srv/p", Source: &api.PoolSource{Dir: "/export"}}, CodeInvalidPoolSource},
+		{"netfs hostile host", api.PoolRequest{Name: "p1", Type: "netfs", Path: "/srv/p", Source: &api.PoolSource{Host: "nas;rm -rf /", Dir: "/export"}}, CodeInvalidPoolSource},
+		{"netfs relative dir", api.PoolRequest{Name: "p1", Type: "netfs", Path: "/srv/p", Source: &api.PoolSource{Host: "nas", Dir: "export/../x"}}, CodeInvalidPoolPath},
+		{"netfs format", api.PoolRequest{Name: "p1", Type: "netfs", Path: "/srv/p", Source: &api.PoolSource{Host: "nas", Dir: "/export", Format: "sshfs"}}, CodeInvalidPoolSource},
+		{"logical hostile vg", api.PoolRequest{Name: "p1", Type: "logical", Source: &api.PoolSource{Name: "../vg"}}, CodeInvalidName},
+		{"logical with a host", api.PoolRequest{Name: "p1", Type: "logical", Source: &api.PoolSource{Host: "nas"}}, CodeInvalidPoolSource},
 	}
 	for _, n := range hostileNames {
 		refusals = append(refusals, struct {
@@ -103,6 +110,29 @@ func TestPools(t *testing.T) {
 			}
 		})
 	}
+	t.Run("other types", func(t *testing.T) {
+		for _, tc := range []struct {
+			req      api.PoolRequest
+			typ, tgt string
+		}{
+			{api.PoolRequest{Name: "nas", Type: "netfs", Path: dir + "-nas", Source: &api.PoolSource{Host: "nas.example.org", Dir: "/export/vms"}}, "netfs", dir + "-nas"},
+			{api.PoolRequest{Name: "vg0", Type: "logical"}, "logical", "/dev/vg0"},
+		} {
+			p, err := m.DefinePool(ctx, tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Type != tc.typ || p.Path != tc.tgt {
+				t.Fatalf("defined %+v", p)
+			}
+			if _, err := m.StopPool(ctx, p.Name); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.DeletePool(ctx, p.Name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 	t.Run("lifecycle", func(t *testing.T) {
 		if err := m.DeletePool(ctx, "extra"); !fault.Is(err, CodePoolActive) {
 			t.Fatalf("delete while running: %v", err)

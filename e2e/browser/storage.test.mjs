@@ -83,4 +83,18 @@ describe('storage page', () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('fits a phone', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+    const page = await context.newPage();
+    const problems = watch(page);
+    await login(page, server.url, 'admin', server.password, '/login');
+    await page.goto(server.url + '/storage?pool=default');
+    await page.getByTestId('volume-row').first().waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
+    await screenshot(page, 'storage-390', { fullPage: false });
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

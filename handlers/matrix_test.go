@@ -99,6 +99,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{label: "operator's", id: "optoken", exists: true, owner: "operator"},
 			{label: "missing", id: "notoken"},
 		},
+		"pool": {
+			{label: "default", id: "default", exists: true},
+			{label: "missing", id: "no-such-pool"},
+			{label: "malformed", id: "bad*pool", bad: true},
+		},
+		"volume": { // in the default pool: the granted guest's disk
+			{label: "in use", id: target + ".qcow2", exists: true},
+			{label: "missing", id: "no-such.qcow2"},
+			{label: "malformed", id: "..", bad: true},
+		},
 		"host": {
 			{label: "local", id: "local", exists: true},
 			{label: "elsewhere", id: "elsewhere"},
@@ -162,6 +172,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return 'H'
 			}
 		}
+		if (rt.Scope.Kind == "pool" || rt.Scope.Kind == "volume") && !allows(roles, permPoolRead) {
+			return 'H'
+		}
 		if rt.Scope.Kind == "token" && tg.owner != who.name && !allows(roles, permTokensAll) {
 			return 'H'
 		}
@@ -177,8 +190,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	routes := (&Server{}).routes()
-	// Requests that end something run last: deleting guests, then logging out.
-	last := map[string]int{"DELETE /api/v1/vms/:name": 1, "DELETE /api/v1/session": 2}
+	// Requests that end something run last: stopping and deleting pools,
+	// deleting guests, then logging out.
+	last := map[string]int{"DELETE /api/v1/vms/:name": 1, "DELETE /api/v1/session": 2,
+		"POST /api/v1/hosts/:host/pools/:pool/stop": 1, "DELETE /api/v1/hosts/:host/pools/:pool": 1}
 	slices.SortStableFunc(routes, func(a, b Route) int { return last[a.Method+" "+a.Path] - last[b.Method+" "+b.Path] })
 	for _, rt := range routes {
 		tgs := []matrixTarget{{label: "-"}}
@@ -230,6 +245,10 @@ func fillPath(rt Route, id, guest string) string {
 			parts[i] = id
 		case p == "*file":
 			parts[i] = "app.js"
+		case p == ":host":
+			parts[i] = "local"
+		case p == ":pool":
+			parts[i] = "default"
 		case p[0] == ':' || p[0] == '*':
 			parts[i] = guest
 		}

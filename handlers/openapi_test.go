@@ -150,6 +150,15 @@ func TestResponsesMatchSchema(t *testing.T) {
 		{"invalid name", admin, "GET", "/api/v1/vms/bad*name", nil, 400},
 		{"bad patch", admin, "PATCH", "/api/v1/vms/" + guest + "/access", api.AccessPatch{}, 400},
 		{"no session", e.client(), "GET", "/api/v1/session", nil, 401},
+		{"pools", admin, "GET", "/api/v1/hosts/local/pools", nil, 200},
+		{"pool", admin, "GET", "/api/v1/hosts/local/pools/default", nil, 200},
+		{"missing pool", admin, "GET", "/api/v1/hosts/local/pools/nope", nil, 404},
+		{"volumes", admin, "GET", "/api/v1/hosts/local/pools/default/volumes", nil, 200},
+		{"volume", admin, "GET", "/api/v1/hosts/local/pools/default/volumes/" + guest + ".qcow2", nil, 200},
+		{"create volume", admin, "POST", "/api/v1/hosts/local/pools/default/volumes", api.VolumeRequest{Name: "new.qcow2", Capacity: 1 << 20}, 202},
+		{"volume in use", admin, "DELETE", "/api/v1/hosts/local/pools/default/volumes/" + guest + ".qcow2", nil, 409},
+		{"bad volume name", admin, "POST", "/api/v1/hosts/local/pools/default/volumes", api.VolumeRequest{Name: "../x", Capacity: 1}, 400},
+		{"refresh pool", admin, "POST", "/api/v1/hosts/local/pools/default/refresh", nil, 200},
 	}
 	validate := func(method, path string, r resp) error {
 		req, _ := http.NewRequest(method, path, nil)

@@ -14,7 +14,7 @@ import (
 // Scope names the object a route acts on: the kind of resolver and the path
 // parameter holding the object's name or id. The zero Scope is no object.
 type Scope struct {
-	Kind  string // "guest", "host", "task"; later pool, network, template, volume
+	Kind  string // "guest", "host", "task", "token", "pool", "volume"; later network, template
 	Param string // path parameter, without the colon
 }
 
@@ -50,10 +50,12 @@ type resolver struct {
 // initScopes is the one place resolvers are registered.
 func (s *Server) initScopes() {
 	s.scopes = map[string]resolver{
-		"guest": {Target: "vm", Valid: func(id string) bool { return virt.ValidateName(id) == nil }, Resolve: s.resolveGuest},
-		"host":  {Target: "host", Valid: validHostName, Resolve: s.resolveHost},
-		"task":  {Target: "task", Valid: validTaskID, Resolve: s.resolveTask},
-		"token": {Target: "token", Valid: tokenIDRE.MatchString, Resolve: s.resolveToken},
+		"guest":  {Target: "vm", Valid: func(id string) bool { return virt.ValidateName(id) == nil }, Resolve: s.resolveGuest},
+		"host":   {Target: "host", Valid: validHostName, Resolve: s.resolveHost},
+		"task":   {Target: "task", Valid: validTaskID, Resolve: s.resolveTask},
+		"token":  {Target: "token", Valid: tokenIDRE.MatchString, Resolve: s.resolveToken},
+		"pool":   {Target: "pool", Valid: validPoolName, Resolve: s.resolvePool},
+		"volume": {Target: "volume", Valid: validVolumeName, Resolve: s.resolveVolume},
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/virtportal/virtportal/services/events"
 	"github.com/virtportal/virtportal/services/guests"
 	"github.com/virtportal/virtportal/services/login"
+	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/services/vmtasks"
@@ -81,6 +82,7 @@ type Server struct {
 	handler   http.Handler        // the engine behind compression
 
 	consoles *consoles.Service // console tokens and live consoles
+	storage  *storage.Service  // pools and volumes of the host
 
 	stopWatch func() // the event broker's watch of the guest index
 }

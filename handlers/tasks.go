@@ -14,6 +14,7 @@ import (
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/events"
+	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/store"
@@ -49,6 +50,8 @@ func (s *Server) initTasks() error {
 	if s.d.Tasks == nil {
 		s.d.Tasks = tasks.New(s.d.Store, s.d.Store, tasks.Options{PerHost: o.PerHost, PerUser: o.PerUser, Logger: s.log})
 		s.d.VMTasks = vmtasks.Register(s.d.Tasks, s.opt.Host, s.d.Virt)
+		// Before Start: its sweep needs the storage cleaner.
+		s.storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := s.d.Tasks.Start(ctx); err != nil {
@@ -57,6 +60,9 @@ func (s *Server) initTasks() error {
 	}
 	if s.d.VMTasks == nil {
 		s.d.VMTasks = vmtasks.Register(s.d.Tasks, s.opt.Host, s.d.Virt)
+	}
+	if s.storage == nil { // a runner the caller gave, started already
+		s.storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
 	}
 	s.d.Tasks.OnChange(s.d.Events.PublishTask)
 	if s.d.Virt != nil {

@@ -37,7 +37,23 @@ var (
 	CodeTooManyGrants      = fault.Define("too_many_grants", fault.Invalid)
 	CodeInvalidGrants      = fault.Define("invalid_grants", fault.Unprocessable)
 	CodeLibvirtUnavailable = fault.Define("libvirt_unavailable", fault.Unavailable)
-	CodeIndexBuilding      = fault.Define("index_building", fault.Unavailable)
+	// Storage pools and volumes.
+	CodePoolNotFound      = fault.Define("pool_not_found", fault.NotFound)
+	CodePoolExists        = fault.Define("pool_exists", fault.Conflict)
+	CodePoolActive        = fault.Define("pool_active", fault.Conflict)
+	CodePoolInactive      = fault.Define("pool_inactive", fault.Conflict)
+	CodePoolInUse         = fault.Define("pool_in_use", fault.Conflict)
+	CodePoolState         = fault.Define("pool_state", fault.Conflict)
+	CodeUnknownPoolType   = fault.Define("unknown_pool_type", fault.Invalid)
+	CodeInvalidPoolPath   = fault.Define("invalid_pool_path", fault.Invalid)
+	CodeInvalidPoolSource = fault.Define("invalid_pool_source", fault.Invalid)
+	CodeVolumeNotFound    = fault.Define("volume_not_found", fault.NotFound)
+	CodeVolumeExists      = fault.Define("volume_exists", fault.Conflict)
+	CodeUnknownVolFormat  = fault.Define("unknown_volume_format", fault.Invalid)
+	CodeInvalidCapacity   = fault.Define("invalid_capacity", fault.Invalid)
+	CodeVolumeShrink      = fault.Define("volume_shrink", fault.Invalid)
+	CodeInsufficientSpace = fault.Define("insufficient_space", fault.Conflict)
+	CodeIndexBuilding     = fault.Define("index_building", fault.Unavailable)
 	// CodeInvalidName and CodeNotSupported are the generic codes: a bad
 	// name and a driver that cannot do something read the same everywhere.
 	CodeInvalidName  = fault.CodeInvalidName

@@ -320,13 +320,22 @@ func buildFixture(guests []fixtureGuest, images string, seed int64) ([]byte, err
 	const gib = 1 << 30
 	var defVols []fixtureElem
 	var defCap uint64
+	// The test driver gives every pool 100 GiB and adds the volumes'
+	// allocations on load, so they must stay below that for the pool's
+	// free space to make sense: a quarter of each disk, at most a share of
+	// 60 GiB.
+	share := uint64(60 * gib)
+	if len(guests) > 0 {
+		share /= uint64(len(guests))
+	}
 	for _, g := range guests {
+		alloc := min(g.diskGiB*gib/4, share)
 		vol := &libvirtxml.StorageVolume{
 			Type:       "file",
 			Name:       g.name + ".qcow2",
 			Key:        filepath.Join(defPool, g.name+".qcow2"),
 			Capacity:   &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: g.diskGiB * gib},
-			Allocation: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: g.diskGiB * gib / 4},
+			Allocation: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: alloc},
 			Target: &libvirtxml.StorageVolumeTarget{
 				Path:   filepath.Join(defPool, g.name+".qcow2"),
 				Format: &libvirtxml.StorageVolumeTargetFormat{Type: "qcow2"},
@@ -337,7 +346,30 @@ func buildFixture(guests []fixtureGuest, images string, seed int64) ([]byte, err
 			return nil, err
 		}
 		defVols = append(defVols, e)
-		defCap += g.diskGiB * gib / 4
+		defCap += alloc
+	}
+	// Volumes no guest uses, so that a listing shows both kinds.
+	for _, spare := range []struct {
+		name, format string
+		gib          uint64
+	}{{"spare-data.qcow2", "qcow2", 50}, {"scratch.img", "raw", 8}} {
+		vol := &libvirtxml.StorageVolume{
+			Type:       "file",
+			Name:       spare.name,
+			Key:        filepath.Join(defPool, spare.name),
+			Capacity:   &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: spare.gib * gib},
+			Allocation: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: 256 << 20},
+			Target: &libvirtxml.StorageVolumeTarget{
+				Path:   filepath.Join(defPool, spare.name),
+				Format: &libvirtxml.StorageVolumeTargetFormat{Type: spare.format},
+			},
+		}
+		e, err := marshalVolume(vol)
+		if err != nil {
+			return nil, err
+		}
+		defVols = append(defVols, e)
+		defCap += 256 << 20
 	}
 	var isoVols []fixtureElem
 	var isoCap uint64
@@ -368,7 +400,7 @@ func buildFixture(guests []fixtureGuest, images string, seed int64) ([]byte, err
 		{FixturePoolDefault, defPool, defCap, defVols},
 		{FixturePoolISOs, isoPool, isoCap, isoVols},
 	} {
-		const capacity = 4 << 40
+		const capacity = 100 << 30 // what the test driver reports anyway
 		pool := &libvirtxml.StoragePool{
 			Type:       "dir",
 			Name:       p.name,

@@ -204,6 +204,16 @@ export const api = {
   /** Cancel a queued or running task. */
   cancelTask: (id) => request('DELETE', `/tasks/${enc(id)}`),
 
+  /** The hosts: {items: [{name, state, …}]} */
+  hosts: (signal) => request('GET', '/hosts', { signal }),
+  /** The host's pools: {items: [Pool], allowed_actions} (names and free space only for users) */
+  pools: (host, signal) => request('GET', `/hosts/${enc(host)}/pools`, { signal }),
+  /** A running pool's volumes: {items: [Volume]}, each with used_by */
+  volumes: (host, pool, signal) => request('GET', `/hosts/${enc(host)}/pools/${enc(pool)}/volumes`, { signal }),
+  /** A Task (202): {name, capacity, format, thick} */
+  createVolume: (host, pool, body) => request('POST', `/hosts/${enc(host)}/pools/${enc(pool)}/volumes`, { body }),
+  deleteVolume: (host, pool, name) => request('DELETE', `/hosts/${enc(host)}/pools/${enc(pool)}/volumes/${enc(name)}`),
+
   /** The caller's API tokens: {items: [Token]} */
   tokens: (signal) => request('GET', '/tokens', { signal }),
   /** {token: Token, secret} — the secret is shown this once */

@@ -15,7 +15,7 @@ export const PAGES = Object.freeze({
   audit: () => import('./audit.js').then((m) => m.mountAudit),
   account: () => import('./account.js').then((m) => m.mountAccount),
   templates: () => import('./placeholder.js').then((m) => m.mountPlaceholder),
-  storage: () => import('./placeholder.js').then((m) => m.mountPlaceholder),
+  storage: () => import('./storage.js').then((m) => m.mountStorage),
   networks: () => import('./placeholder.js').then((m) => m.mountPlaceholder),
   notfound: () => import('./placeholder.js').then((m) => m.mountNotFound),
 });

@@ -11,6 +11,8 @@ export const ERROR_CODES = Object.freeze([
   'unauthorized', 'forbidden', 'csrf', 'bad_origin', 'too_many_requests', 'unavailable', 'busy', 'internal',
   'timeout', 'too_large', 'not_supported', 'token_used', 'token_expired', 'guest_running', 'guest_not_found',
   'name_taken', 'task_not_found', 'interrupted', 'cancelled',
+  'pool_not_found', 'pool_exists', 'pool_active', 'pool_inactive', 'volume_not_found', 'volume_exists',
+  'volume_shrink', 'insufficient_space',
 ]);
 
 /**

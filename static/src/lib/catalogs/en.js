@@ -44,6 +44,14 @@ export default {
   'error.code.task_not_found': 'There is no such task, or you may not see it.',
   'error.code.interrupted': 'The task was interrupted when the server restarted. What it had started was undone.',
   'error.code.cancelled': 'The task was cancelled.',
+  'error.code.pool_not_found': 'There is no such storage pool, or you may not see it.',
+  'error.code.pool_exists': 'A storage pool of this name exists already. Choose another name.',
+  'error.code.pool_active': 'The storage pool is running. Stop it first.',
+  'error.code.pool_inactive': 'The storage pool is stopped. Start it first.',
+  'error.code.volume_not_found': 'There is no such volume, or you may not see it.',
+  'error.code.volume_exists': 'A volume of this name exists in this pool already. Choose another name.',
+  'error.code.volume_shrink': 'A volume can only grow. Give a size larger than its current one.',
+  'error.code.insufficient_space': 'The storage pool has not enough free space for this.',
 
   // Login
   'login.title': 'Sign in',

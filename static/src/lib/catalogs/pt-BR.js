@@ -43,6 +43,14 @@ export default {
   'error.code.task_not_found': 'Essa tarefa não existe, ou você não pode vê-la.',
   'error.code.interrupted': 'A tarefa foi interrompida quando o servidor reiniciou. O que ela havia começado foi desfeito.',
   'error.code.cancelled': 'A tarefa foi cancelada.',
+  'error.code.pool_not_found': 'Esse pool de armazenamento não existe, ou você não pode vê-lo.',
+  'error.code.pool_exists': 'Já existe um pool de armazenamento com esse nome. Escolha outro nome.',
+  'error.code.pool_active': 'O pool de armazenamento está ativo. Pare-o primeiro.',
+  'error.code.pool_inactive': 'O pool de armazenamento está parado. Inicie-o primeiro.',
+  'error.code.volume_not_found': 'Esse volume não existe, ou você não pode vê-lo.',
+  'error.code.volume_exists': 'Já existe um volume com esse nome neste pool. Escolha outro nome.',
+  'error.code.volume_shrink': 'Um volume só pode crescer. Informe um tamanho maior que o atual.',
+  'error.code.insufficient_space': 'O pool de armazenamento não tem espaço livre suficiente para isso.',
 
   // Login
   'login.title': 'Entrar',

@@ -42,6 +42,14 @@ export default {
   'error.code.task_not_found': '该任务不存在，或您无权查看。',
   'error.code.interrupted': '服务器重启时任务被中断。任务已开始的操作均已撤销。',
   'error.code.cancelled': '任务已取消。',
+  'error.code.pool_not_found': '没有这个存储池，或者您无权查看。',
+  'error.code.pool_exists': '已存在同名的存储池。请换一个名称。',
+  'error.code.pool_active': '存储池正在运行。请先停止它。',
+  'error.code.pool_inactive': '存储池已停止。请先启动它。',
+  'error.code.volume_not_found': '没有这个卷，或者您无权查看。',
+  'error.code.volume_exists': '此存储池中已存在同名的卷。请换一个名称。',
+  'error.code.volume_shrink': '卷只能扩大。请输入比当前更大的容量。',
+  'error.code.insufficient_space': '存储池的可用空间不足。',
 
   // Login
   'login.title': '登录',

@@ -419,9 +419,10 @@ describe('audit log', () => {
     result: tr.querySelector('[data-testid=audit-result-badge]').dataset.result,
     reason: tr.querySelector('[data-testid=audit-reason]')?.textContent ?? '',
   })));
+  // The results shown answer the address (after a navigation the old page's stay until the new one has read).
   const settled = (page) => waitFor(page, () => {
     const s = document.querySelector('[data-testid=audit-status]');
-    return s && (s.hidden || !s.querySelector('.spinner'));
+    return s && (s.hidden || !s.querySelector('.spinner')) && s.dataset.shows === location.search;
   });
 
   it('filters the access changes, with actor, target and result', async () => {

@@ -219,6 +219,9 @@ export function mountAudit(main) {
   }
 
   async function reload() {
+    // What the results answer (the address they were read for): tests and
+    // tools wait for it to match the address after a navigation.
+    delete status.dataset.shows;
     cursor = '';
     count = 0;
     tbody.replaceChildren();
@@ -232,6 +235,7 @@ export function mountAudit(main) {
       if (q.invalid.includes('user')) fieldError('user', t('audit.filter.userAmbiguous'));
       if (q.invalid.includes('range')) fieldError('until', t('audit.filter.rangeInvalid'));
       showStatus('empty', icon('filter', 'empty-icon'), h('p', null, t('audit.fixFilters')));
+      status.dataset.shows = location.search;
       return;
     }
     showStatus('loading', h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('audit.loading'));
@@ -292,6 +296,7 @@ export function mountAudit(main) {
       if (no === loadNo) {
         more.disabled = false;
         more.removeAttribute('aria-busy');
+        status.dataset.shows = location.search;
       }
     }
   }

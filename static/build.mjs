@@ -24,6 +24,8 @@ const common = {
   sourcemap: dev ? 'inline' : false,
   target,
   logLevel: watch ? 'info' : 'warning',
+  // A duplicate key silently drops the first: a merge mistake, never intended.
+  logOverride: { 'duplicate-object-key': 'error', 'duplicate-case': 'error' },
   legalComments: 'none',
 };
 

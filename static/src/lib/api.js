@@ -204,8 +204,6 @@ export const api = {
   /** Cancel a queued or running task. */
   cancelTask: (id) => request('DELETE', `/tasks/${enc(id)}`),
 
-  /** The hosts: {items: [{name, state, …}]} */
-  hosts: (signal) => request('GET', '/hosts', { signal }),
   /** The host's pools: {items: [Pool], allowed_actions} (names and free space only for users) */
   pools: (host, signal) => request('GET', `/hosts/${enc(host)}/pools`, { signal }),
   /** A running pool's volumes: {items: [Volume]}, each with used_by */

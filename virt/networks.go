@@ -219,7 +219,8 @@ func parseRouteLine(line string) (netip.Prefix, bool) {
 	if bits == 0 {
 		return netip.Prefix{}, false
 	}
-	a := netip.AddrFrom4([4]byte{dst[0], dst[1], dst[2], dst[3]})
+	// The kernel writes the address in host (little-endian) byte order.
+	a := netip.AddrFrom4([4]byte{dst[3], dst[2], dst[1], dst[0]})
 	p, err := a.Prefix(bits)
 	return p, err == nil
 }

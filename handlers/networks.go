@@ -104,6 +104,11 @@ func (s *Server) createNetwork(c *gin.Context) error {
 	if validNetworkName(req.Name) {
 		c.Set(keyTarget, "network:"+req.Name)
 	}
+	// GET …/networks/free-subnet is a route of its own: a network of that
+	// name could not be read.
+	if req.Name == "free-subnet" {
+		return fault.CodeInvalidName.New("the network name %q is reserved", req.Name)
+	}
 	c.Set(keyReason, "kind="+req.Kind)
 	n, err := s.nets().CreateNetwork(c.Request.Context(), req)
 	if err != nil {

@@ -142,6 +142,7 @@ func TestNetworkLifecycle(t *testing.T) {
 		{"bridge name", api.NetworkRequest{Name: "x", Kind: api.NetBridge, Bridge: "../br0"}, "invalid_interface"},
 		{"vlan", api.NetworkRequest{Name: "x", Kind: api.NetNAT, VLAN: 7}, "invalid_vlan"},
 		{"unknown field", `{"name":"x","kind":"nat","mtu":9000}`, ""},
+		{"reserved name", api.NetworkRequest{Name: "free-subnet", Kind: api.NetNAT}, "invalid_name"},
 		{"huge name", api.NetworkRequest{Name: strings.Repeat("n", 10<<10), Kind: api.NetNAT}, "invalid_name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,7 +39,12 @@ describe('networks page', () => {
     const used = nets.find((n) => n.name === 'default').used_by;
     assert.match(await def.getByTestId('network-used-by').textContent(), new RegExp(used[0]));
     assert.equal(await def.getByTestId('network-delete').isDisabled(), true, 'a network in use cannot be deleted');
-    assert.equal(await def.getByTestId('network-stop').isDisabled(), true, 'a network in use cannot be stopped');
+    // Stopping it is refused by the server, naming the running guests.
+    await def.getByTestId('network-stop').click();
+    await waitFor(page, () => /default/.test(document.querySelector('[data-testid=toast]')?.textContent ?? ''));
+    const toastText = await page.getByTestId('toast').first().textContent();
+    assert.ok(used.some((g) => toastText.includes(g)), `the refusal names a guest: ${toastText}`);
+    assert.equal((await apiGet(page, '/hosts/local/networks/default')).body.state, 'active');
 
     // The demo driver keeps no leases: the page says so once.
     await def.getByTestId('network-leases').click();

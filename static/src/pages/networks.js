@@ -76,10 +76,10 @@ export function mountNetworks(main) {
       icon('list'), t('networks.leases.open')));
     if (may('network.manage')) {
       const active = n.state === 'active';
-      const toggle = h('button', {
-        type: 'button', class: 'btn btn-sm', 'data-testid': active ? 'network-stop' : 'network-start',
-        disabled: active && users.length > 0, title: active && users.length ? t('networks.inUse', { guests: formatList(users) }) : null,
-      }, t(active ? 'networks.stop' : 'networks.start'));
+      // Stopping is refused only while running guests use the network;
+      // the server names them (the list does not say which run).
+      const toggle = h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': active ? 'network-stop' : 'network-start' },
+        t(active ? 'networks.stop' : 'networks.start'));
       toggle.addEventListener('click', () => startStop(n, active ? 'stop' : 'start', toggle));
       const del = h('button', {
         type: 'button', class: 'btn btn-sm', 'data-testid': 'network-delete', disabled: users.length > 0,

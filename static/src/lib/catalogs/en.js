@@ -664,7 +664,7 @@ export default {
   'networks.leases.title': 'DHCP leases of {name}',
   'networks.leases.close': 'Close',
   'networks.leases.empty': 'No address is leased on this network now.',
-  'networks.leases.unsupported': 'This host’s libvirt driver does not report DHCP leases (the demo host has none).',
+  'networks.leases.unsupported': 'This host’s libvirt driver does not report DHCP leases.',
   'networks.leases.ip': 'Address',
   'networks.leases.mac': 'MAC',
   'networks.leases.host': 'Host name',

@@ -663,7 +663,7 @@ export default {
   'networks.leases.title': 'Concessões DHCP de {name}',
   'networks.leases.close': 'Fechar',
   'networks.leases.empty': 'Nenhum endereço concedido nesta rede agora.',
-  'networks.leases.unsupported': 'O driver libvirt deste host não informa concessões DHCP (o host de demonstração não tem nenhuma).',
+  'networks.leases.unsupported': 'O driver libvirt deste host não informa concessões DHCP.',
   'networks.leases.ip': 'Endereço',
   'networks.leases.mac': 'MAC',
   'networks.leases.host': 'Nome do host',

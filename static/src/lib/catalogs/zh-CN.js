@@ -660,7 +660,7 @@ export default {
   'networks.leases.title': '{name} 的 DHCP 租约',
   'networks.leases.close': '关闭',
   'networks.leases.empty': '此网络当前没有已租出的地址。',
-  'networks.leases.unsupported': '此主机的 libvirt 驱动不提供 DHCP 租约（演示主机没有租约）。',
+  'networks.leases.unsupported': '此主机的 libvirt 驱动不提供 DHCP 租约。',
   'networks.leases.ip': '地址',
   'networks.leases.mac': 'MAC',
   'networks.leases.host': '主机名',

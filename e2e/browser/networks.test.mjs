@@ -1,7 +1,7 @@
 // The Networks page against the real server in demo mode (the libvirt
 // test driver): the host's networks with the guests using them, a NAT
 // network created from the form (the free subnet filled in) and deleted
-// again, a hostile name refused before anything is sent, the driver's
+// again, a bridge network on the host's bridge, a hostile name refused before anything is sent, the driver's
 // missing DHCP leases said plainly, and a phone's width without sideways
 // scrolling.
 
@@ -81,6 +81,22 @@ describe('networks page', () => {
     await page.getByTestId('confirm-accept').click();
     await created.waitFor({ state: 'detached' });
     assert.equal((await apiGet(page, '/hosts/local/networks/e2e-nat')).status, 404);
+
+    // A bridge network on the host's bridge: no subnet asked.
+    await page.getByTestId('network-create').click();
+    await page.getByTestId('net-name').fill('e2e-br');
+    await page.getByTestId('net-kind').selectOption('bridge');
+    assert.equal(await page.getByTestId('net-subnet').isVisible(), false);
+    assert.deepEqual(await page.$$eval('[data-testid=net-iface] option', (os) => os.map((o) => o.value)), ['br0']);
+    await page.getByTestId('dialog-accept').click();
+    const bridged = page.locator('[data-testid=network-card][data-name="e2e-br"]');
+    await bridged.waitFor();
+    assert.equal(await bridged.getByTestId('network-bridge').textContent(), 'br0');
+    const br = (await apiGet(page, '/hosts/local/networks/e2e-br')).body;
+    assert.equal(br.kind, 'bridge');
+    await bridged.getByTestId('network-delete').click();
+    await page.getByTestId('confirm-accept').click();
+    await bridged.waitFor({ state: 'detached' });
     assert.deepEqual(problems, []);
     await context.close();
   });

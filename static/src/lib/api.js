@@ -222,6 +222,8 @@ export const api = {
   /** start or stop: the Network */
   networkAction: (host, name, action) => request('POST', `/hosts/${enc(host)}/networks/${enc(name)}/${action}`),
   deleteNetwork: (host, name) => request('DELETE', `/hosts/${enc(host)}/networks/${enc(name)}`),
+  /** The host's interfaces: {items: [HostInterface]} (administrators) */
+  interfaces: (host, signal) => request('GET', `/hosts/${enc(host)}/interfaces`, { signal }),
   /** {items: [Lease]}; 501 leases_not_supported where the driver keeps none */
   leases: (host, name, signal) => request('GET', `/hosts/${enc(host)}/networks/${enc(name)}/leases`, { signal }),
 

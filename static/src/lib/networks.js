@@ -2,7 +2,22 @@
 // new-network form (the server's rules, said early). Pure.
 
 /** Kinds the form creates (api.NetworkRequest); the first is the default. */
-export const FORM_KINDS = Object.freeze(['nat', 'isolated']);
+export const FORM_KINDS = Object.freeze(['nat', 'isolated', 'bridge', 'direct']);
+
+/** Whether a kind has its own subnet (the others use the host's network). */
+export const hasSubnet = (kind) => kind === 'nat' || kind === 'isolated';
+
+/**
+ * The host interfaces a kind can use: bridges for a bridge network, the
+ * others (ethernet, bond, vlan) for a direct one.
+ * @param {string} kind
+ * @param {{name: string, kind: string}[]} ifaces
+ */
+export function interfacesFor(kind, ifaces) {
+  if (kind === 'bridge') return ifaces.filter((i) => i.kind === 'bridge');
+  if (kind === 'direct') return ifaces.filter((i) => i.kind !== 'bridge');
+  return [];
+}
 
 /** The longest network name the server accepts, in bytes. */
 export const NETWORK_NAME_MAX = 64;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ipv4, networkNameProblem, parseSubnet, rangeProblem } from './networks.js';
+import { interfacesFor, ipv4, networkNameProblem, parseSubnet, rangeProblem } from './networks.js';
 
 describe('network form checks', () => {
   it('check names like the server', () => {
@@ -23,5 +23,11 @@ describe('network form checks', () => {
     assert.equal(rangeProblem(s, '192.168.100.9', '192.168.100.2'), 'networks.create.rangeBackwards');
     assert.equal(rangeProblem(s, '192.168.100.2', '192.168.100.255'), 'networks.create.rangeOutside');
     assert.equal(rangeProblem(s, 'x', '192.168.100.3'), 'networks.create.rangeInvalid');
+  });
+  it('offer bridges to bridge networks and the rest to direct ones', () => {
+    const ifs = [{ name: 'br0', kind: 'bridge' }, { name: 'eth0', kind: 'ethernet' }, { name: 'bond0', kind: 'bond' }];
+    assert.deepEqual(interfacesFor('bridge', ifs).map((i) => i.name), ['br0']);
+    assert.deepEqual(interfacesFor('direct', ifs).map((i) => i.name), ['eth0', 'bond0']);
+    assert.deepEqual(interfacesFor('nat', ifs), []);
   });
 });

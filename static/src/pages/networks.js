@@ -8,7 +8,7 @@ import { api } from '../lib/api.js';
 import { h, icon, setText } from '../lib/dom.js';
 import { formatList, none } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
-import { FORM_KINDS, NETWORK_NAME_MAX, networkNameProblem, parseSubnet, rangeProblem } from '../lib/networks.js';
+import { FORM_KINDS, NETWORK_NAME_MAX, hasSubnet, interfacesFor, networkNameProblem, parseSubnet, rangeProblem } from '../lib/networks.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
 import { toast } from '../ui/toast.js';
 
@@ -170,11 +170,12 @@ export function mountNetworks(main) {
   // ---- create
   async function openCreate() {
     let free = null;
-    try {
-      free = await api.freeSubnet(host, controller.signal);
-    } catch {
-      // the form still works: the server picks one
-    }
+    let ifaces = [];
+    const [f, i] = await Promise.allSettled([api.freeSubnet(host, controller.signal), api.interfaces(host, controller.signal)]);
+    // Either may fail: the server picks a subnet; without interfaces the
+    // bridge and direct kinds have nothing to offer.
+    if (f.status === 'fulfilled') free = f.value;
+    if (i.status === 'fulfilled') ifaces = i.value?.items ?? [];
     const nameIn = h('input', { id: 'net-name', class: 'input', type: 'text', autocomplete: 'off', spellcheck: 'false', maxlength: String(NETWORK_NAME_MAX), 'data-testid': 'net-name' });
     const kindIn = h('select', { id: 'net-kind', class: 'input', 'data-testid': 'net-kind' },
       FORM_KINDS.map((k) => h('option', { value: k }, t(KIND[k]))));
@@ -183,10 +184,32 @@ export function mountNetworks(main) {
     const startIn = h('input', { id: 'net-start', class: 'input', type: 'text', inputmode: 'decimal', value: free?.dhcp_start ?? '', 'data-testid': 'net-dhcp-start' });
     const endIn = h('input', { id: 'net-end', class: 'input', type: 'text', inputmode: 'decimal', value: free?.dhcp_end ?? '', 'data-testid': 'net-dhcp-end' });
     const autoIn = h('input', { id: 'net-autostart', type: 'checkbox', checked: true, 'data-testid': 'net-autostart' });
+    const ifaceIn = h('select', { id: 'net-iface', class: 'input', 'data-testid': 'net-iface' });
+    const ifaceHint = h('p', { class: 'hint', 'data-testid': 'net-iface-none', hidden: true }, t('networks.create.ifaceNone'));
+    const ifaceLabel = h('label', { for: 'net-iface' });
+    const ifaceRow = h('div', { class: 'field', hidden: true }, ifaceLabel, ifaceIn, ifaceHint);
     const rangeRow = h('div', { class: 'net-range' },
       h('div', { class: 'field' }, h('label', { for: 'net-start' }, t('networks.create.dhcpStart')), startIn),
       h('div', { class: 'field' }, h('label', { for: 'net-end' }, t('networks.create.dhcpEnd')), endIn));
-    dhcpIn.addEventListener('change', () => { rangeRow.hidden = !dhcpIn.checked; });
+    const subnetRow = h('div', { class: 'field' }, h('label', { for: 'net-subnet' }, t('networks.create.subnet')), subnetIn,
+      h('p', { class: 'hint' }, t('networks.create.subnetHint')));
+    const dhcpRow = h('div', { class: 'check-row' }, dhcpIn, h('label', { for: 'net-dhcp' }, t('networks.create.dhcp')));
+    const sync = () => {
+      const ip = hasSubnet(kindIn.value);
+      subnetRow.hidden = !ip;
+      dhcpRow.hidden = !ip;
+      rangeRow.hidden = !ip || !dhcpIn.checked;
+      ifaceRow.hidden = ip;
+      if (!ip) {
+        const choices = interfacesFor(kindIn.value, ifaces);
+        setText(ifaceLabel, t(kindIn.value === 'bridge' ? 'networks.create.bridge' : 'networks.create.device'));
+        ifaceIn.replaceChildren(...choices.map((x) => h('option', { value: x.name }, x.name)));
+        ifaceIn.hidden = choices.length === 0;
+        ifaceHint.hidden = choices.length > 0;
+      }
+    };
+    dhcpIn.addEventListener('change', sync);
+    kindIn.addEventListener('change', sync);
     const err = h('p', { class: 'field-error', role: 'alert', 'data-testid': 'net-error', hidden: true });
     const fail = (msg, input) => {
       err.hidden = false;
@@ -194,6 +217,7 @@ export function mountNetworks(main) {
       input?.focus();
       return undefined;
     };
+    sync();
     const ref = openDialog({
       title: t('networks.create.title'),
       testid: 'network-create-dialog',
@@ -202,10 +226,10 @@ export function mountNetworks(main) {
         h('div', { class: 'field' }, h('label', { for: 'net-name' }, t('networks.create.name')), nameIn,
           h('p', { class: 'hint' }, t('networks.create.nameHint'))),
         h('div', { class: 'field' }, h('label', { for: 'net-kind' }, t('networks.create.kind')), kindIn),
-        h('div', { class: 'field' }, h('label', { for: 'net-subnet' }, t('networks.create.subnet')), subnetIn,
-          h('p', { class: 'hint' }, t('networks.create.subnetHint'))),
-        h('div', { class: 'check-row' }, dhcpIn, h('label', { for: 'net-dhcp' }, t('networks.create.dhcp'))),
+        subnetRow,
+        dhcpRow,
         rangeRow,
+        ifaceRow,
         h('div', { class: 'check-row' }, autoIn, h('label', { for: 'net-autostart' }, t('networks.create.autostart'))),
         err,
       ],
@@ -214,8 +238,14 @@ export function mountNetworks(main) {
         const name = nameIn.value.trim();
         const problem = networkNameProblem(name);
         if (problem) return fail(t(problem, { max: NETWORK_NAME_MAX }), nameIn);
-        const body = { name, kind: kindIn.value, dhcp: dhcpIn.checked, autostart: autoIn.checked };
-        const text = subnetIn.value.trim();
+        const kind = kindIn.value;
+        const body = { name, kind, autostart: autoIn.checked };
+        if (!hasSubnet(kind)) {
+          if (!ifaceIn.value) return fail(t('networks.create.ifaceNone'), kindIn);
+          body[kind === 'bridge' ? 'bridge' : 'device'] = ifaceIn.value;
+        }
+        const text = hasSubnet(kind) ? subnetIn.value.trim() : '';
+        if (hasSubnet(kind)) body.dhcp = dhcpIn.checked;
         if (text) {
           const sub = parseSubnet(text);
           if (typeof sub === 'string') return fail(t(sub), subnetIn);

@@ -109,6 +109,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{label: "missing", id: "no-such.qcow2"},
 			{label: "malformed", id: "..", bad: true},
 		},
+		"network": { // used by guests: stopping and deleting it are refused
+			{label: "default", id: "default", exists: true},
+			{label: "missing", id: "no-such-net"},
+			{label: "malformed", id: "bad*net", bad: true},
+		},
 		"host": {
 			{label: "local", id: "local", exists: true},
 			{label: "elsewhere", id: "elsewhere"},
@@ -173,6 +178,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 		if (rt.Scope.Kind == "pool" || rt.Scope.Kind == "volume") && !allows(roles, permPoolRead) {
+			return 'H'
+		}
+		if rt.Scope.Kind == "network" && !allows(roles, permNetRead) {
 			return 'H'
 		}
 		if rt.Scope.Kind == "token" && tg.owner != who.name && !allows(roles, permTokensAll) {

@@ -159,6 +159,19 @@ func TestResponsesMatchSchema(t *testing.T) {
 		{"volume in use", admin, "DELETE", "/api/v1/hosts/local/pools/default/volumes/" + guest + ".qcow2", nil, 409},
 		{"bad volume name", admin, "POST", "/api/v1/hosts/local/pools/default/volumes", api.VolumeRequest{Name: "../x", Capacity: 1}, 400},
 		{"refresh pool", admin, "POST", "/api/v1/hosts/local/pools/default/refresh", nil, 200},
+		{"networks", admin, "GET", "/api/v1/hosts/local/networks", nil, 200},
+		{"networks, a tenant", viewer, "GET", "/api/v1/hosts/local/networks", nil, 200},
+		{"network", admin, "GET", "/api/v1/hosts/local/networks/default", nil, 200},
+		{"missing network", admin, "GET", "/api/v1/hosts/local/networks/nope", nil, 404},
+		{"free subnet", admin, "GET", "/api/v1/hosts/local/networks/free-subnet", nil, 200},
+		{"create network", admin, "POST", "/api/v1/hosts/local/networks", api.NetworkRequest{Name: "oapi", Kind: api.NetIsolated}, 201},
+		{"bad network name", admin, "POST", "/api/v1/hosts/local/networks", api.NetworkRequest{Name: "../x", Kind: api.NetNAT}, 400},
+		{"network in use", admin, "POST", "/api/v1/hosts/local/networks/default/stop", nil, 409},
+		{"stop network", admin, "POST", "/api/v1/hosts/local/networks/oapi/stop", nil, 200},
+		{"network autostart", admin, "PUT", "/api/v1/hosts/local/networks/oapi/autostart", api.Autostart{Autostart: true}, 200},
+		{"leases", admin, "GET", "/api/v1/hosts/local/networks/default/leases", nil, 501},
+		{"delete network", admin, "DELETE", "/api/v1/hosts/local/networks/oapi", nil, 204},
+		{"interfaces", admin, "GET", "/api/v1/hosts/local/interfaces", nil, 200},
 	}
 	validate := func(method, path string, r resp) error {
 		req, _ := http.NewRequest(method, path, nil)

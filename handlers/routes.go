@@ -143,6 +143,29 @@ func (s *Server) routes() []Route {
 			Summary: "Delete a volume no guest uses", Status: 204},
 		{Method: "POST", Path: "/api/v1/hosts/:host/pools/:pool/volumes/:vol/resize", Perm: perm("volume", "manage"), Scope: volumeScope("vol"), Audit: "volume.resize", Handle: s.resizeVolume,
 			Summary: "Grow a volume no running guest uses", In: api.VolumeResize{}, Out: api.Volume{}},
+
+		// Networks (issue 9): a host's virtual networks and interfaces.
+		// Callers who may not read networks get 404 for a network.
+		{Method: "GET", Path: "/api/v1/hosts/:host/networks", Perm: perm("network", "list"), Scope: hostScope("host"), Handle: s.listNetworks,
+			Summary: "The host's networks with kind, state, subnet and the guests using each (users: names of their guests' networks)", Out: api.NetworkList{}},
+		{Method: "POST", Path: "/api/v1/hosts/:host/networks", Perm: permNetManage, Scope: hostScope("host"), Audit: "network.create", Handle: s.createNetwork,
+			Summary: "Define and start a network (nat, isolated, routed, bridge, direct); a free /24 when a nat or isolated one has no subnet", In: api.NetworkRequest{}, Out: api.Network{}, Status: 201},
+		{Method: "GET", Path: "/api/v1/hosts/:host/networks/free-subnet", Perm: permNetManage, Scope: hostScope("host"), Handle: s.freeSubnet,
+			Summary: "A /24 clear of the host's routes and every network, with its gateway and DHCP range", Out: api.FreeSubnet{}},
+		{Method: "GET", Path: "/api/v1/hosts/:host/networks/:net", Perm: permNetRead, Scope: networkScope("net"), Handle: s.getNetwork,
+			Summary: "One network", Out: api.Network{}},
+		{Method: "DELETE", Path: "/api/v1/hosts/:host/networks/:net", Perm: permNetManage, Scope: networkScope("net"), Audit: "network.delete", Handle: s.deleteNetwork,
+			Summary: "Stop and undefine a network no guest uses", Status: 204},
+		{Method: "POST", Path: "/api/v1/hosts/:host/networks/:net/start", Perm: permNetManage, Scope: networkScope("net"), Audit: "network.start", Handle: s.networkAction("start"),
+			Summary: "Start a network", Out: api.Network{}},
+		{Method: "POST", Path: "/api/v1/hosts/:host/networks/:net/stop", Perm: permNetManage, Scope: networkScope("net"), Audit: "network.stop", Handle: s.networkAction("stop"),
+			Summary: "Stop a network (refused while running guests use it)", Out: api.Network{}},
+		{Method: "PUT", Path: "/api/v1/hosts/:host/networks/:net/autostart", Perm: permNetManage, Scope: networkScope("net"), Audit: "network.autostart", Handle: s.setNetworkAutostart,
+			Summary: "Set whether the network starts with the host", In: api.Autostart{}, Out: api.Network{}},
+		{Method: "GET", Path: "/api/v1/hosts/:host/networks/:net/leases", Perm: permNetRead, Scope: networkScope("net"), Handle: s.networkLeases,
+			Summary: "The network's DHCP leases with the guest owning each MAC (501 leases_not_supported where the driver keeps none)", Out: api.LeaseList{}},
+		{Method: "GET", Path: "/api/v1/hosts/:host/interfaces", Perm: permNetManage, Scope: hostScope("host"), Handle: s.hostInterfaces,
+			Summary: "The host's network interfaces (ethernet, bridge, bond, vlan) with their state", Out: api.HostInterfaceList{}},
 	}
 	for _, a := range api.VMActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), Scope: guestScope("name"),

@@ -56,6 +56,8 @@ func (s *Server) initScopes() {
 		"token":  {Target: "token", Valid: tokenIDRE.MatchString, Resolve: s.resolveToken},
 		"pool":   {Target: "pool", Valid: validPoolName, Resolve: s.resolvePool},
 		"volume": {Target: "volume", Valid: validVolumeName, Resolve: s.resolveVolume},
+		// Networks (issue 9).
+		"network": {Target: "network", Valid: validNetworkName, Resolve: s.resolveNetwork},
 	}
 }
 

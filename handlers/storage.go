@@ -50,6 +50,13 @@ func (s *Server) checkHostParam(c *gin.Context) error {
 // names do not leak), then looks the object up (a missing one is 404 for
 // everyone), then refuses perm to those who see but may not act.
 func (s *Server) decideStorage(p rbac.Principal, perm rbac.Permission, hidden error, find func() error) error {
+	return s.decideSeen(p, permPoolRead, perm, hidden, find)
+}
+
+// decideSeen hides objects from callers without see (so names do not
+// leak), then looks the object up (a missing one is 404 for everyone),
+// then refuses perm to those who see but may not act.
+func (s *Server) decideSeen(p rbac.Principal, see, perm rbac.Permission, hidden error, find func() error) error {
 	allowed := func(q rbac.Permission) (bool, error) {
 		ok, err := s.d.Authz.Allowed(p, q)
 		if err != nil {
@@ -57,11 +64,11 @@ func (s *Server) decideStorage(p rbac.Principal, perm rbac.Permission, hidden er
 		}
 		return ok, nil
 	}
-	see, err := allowed(permPoolRead)
+	seen, err := allowed(see)
 	switch {
 	case err != nil:
 		return err
-	case !see:
+	case !seen:
 		return hidden
 	}
 	if err := find(); err != nil {

@@ -97,6 +97,7 @@ func (m *Manager) parseDomain(doc string) (*entry, *libvirtxml.Domain, error) {
 				e.disks = append(e.disks, src)
 			}
 		}
+		e.nics = domainNICs(d.Devices.Interfaces)
 	}
 	var metaErr error
 	if d.Metadata != nil {

@@ -254,6 +254,8 @@ type fixtureNode struct {
 	Domains  []fixtureElem `xml:"domain"`
 	Networks []fixtureElem `xml:"network"`
 	Pools    []fixtureElem `xml:"pool"`
+	// Interfaces are the host's: a bridge and an ethernet card.
+	Interfaces []fixtureElem `xml:"interface"`
 }
 
 // fixtureElem is a libvirtxml document split into its root's attributes and
@@ -316,6 +318,11 @@ func buildFixture(guests []fixtureGuest, images string, seed int64) ([]byte, err
 		}
 		node.Networks = append(node.Networks, e)
 	}
+	ifaces, err := fixtureIfaces(seed)
+	if err != nil {
+		return nil, err
+	}
+	node.Interfaces = ifaces
 
 	const gib = 1 << 30
 	var defVols []fixtureElem

@@ -412,10 +412,10 @@ describe('guest detail', () => {
 describe('shell', () => {
   it('navigates between sections with history', async () => {
     await gotoGuests();
-    await page.getByTestId('nav-networks').click();
+    await page.getByTestId('nav-templates').click();
     await page.getByTestId('coming-soon').waitFor();
-    assert.equal(new URL(page.url()).pathname, '/networks');
-    assert.equal(await page.getByTestId('nav-networks').getAttribute('aria-current'), 'page');
+    assert.equal(new URL(page.url()).pathname, '/templates');
+    assert.equal(await page.getByTestId('nav-templates').getAttribute('aria-current'), 'page');
     await page.getByTestId('nav-host').click();
     await page.getByTestId('host-hostname').waitFor();
     // The one host's page is /hosts/{name}; /host leads there.

@@ -211,6 +211,19 @@ export const api = {
   /** A Task (202): {name, capacity, format, thick} */
   createVolume: (host, pool, body) => request('POST', `/hosts/${enc(host)}/pools/${enc(pool)}/volumes`, { body }),
   deleteVolume: (host, pool, name) => request('DELETE', `/hosts/${enc(host)}/pools/${enc(pool)}/volumes/${enc(name)}`),
+  /** The host's networks: {items: [Network], allowed_actions} (names only for users) */
+  networks: (host, signal) => request('GET', `/hosts/${enc(host)}/networks`, { signal }),
+  /** A free /24 with its gateway and DHCP range (administrators) */
+  freeSubnet: (host, signal) => request('GET', `/hosts/${enc(host)}/networks/free-subnet`, { signal }),
+  /** Define and start a network: the Network (201) */
+  createNetwork: (host, body) => request('POST', `/hosts/${enc(host)}/networks`, { body }),
+  /** start or stop: the Network */
+  networkAction: (host, name, action) => request('POST', `/hosts/${enc(host)}/networks/${enc(name)}/${action}`),
+  deleteNetwork: (host, name) => request('DELETE', `/hosts/${enc(host)}/networks/${enc(name)}`),
+  /** The host's interfaces: {items: [HostInterface]} (administrators) */
+  interfaces: (host, signal) => request('GET', `/hosts/${enc(host)}/interfaces`, { signal }),
+  /** {items: [Lease]}; 501 leases_not_supported where the driver keeps none */
+  leases: (host, name, signal) => request('GET', `/hosts/${enc(host)}/networks/${enc(name)}/leases`, { signal }),
 
   /** The caller's API tokens: {items: [Token]} */
   tokens: (signal) => request('GET', '/tokens', { signal }),

@@ -56,6 +56,6 @@ export function takeEarly(path) {
 export function preloadsFor(pathname, chunks) {
   if (pathname === '/login') return chunks.login ?? [];
   const name = matchRoute(pathname).name;
-  const page = { home: 'guests', templates: 'placeholder', storage: 'placeholder', networks: 'placeholder', notfound: 'placeholder' }[name] ?? name;
+  const page = { home: 'guests', templates: 'placeholder', notfound: 'placeholder' }[name] ?? name;
   return chunks[page] ?? [];
 }

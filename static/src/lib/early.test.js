@@ -32,11 +32,14 @@ describe('early requests', () => {
   });
 
   it('preloads the chunks of the page being opened', () => {
-    const chunks = { guests: ['guests-A.js', 'chunk-B.js'], guest: ['guest-C.js'], placeholder: ['placeholder-D.js'], login: ['login-E.js'] };
+    const chunks = { guests: ['guests-A.js', 'chunk-B.js'], guest: ['guest-C.js'], placeholder: ['placeholder-D.js'], login: ['login-E.js'],
+      storage: ['storage-F.js'], networks: ['networks-G.js'] };
     assert.deepEqual(preloadsFor('/guests', chunks), ['guests-A.js', 'chunk-B.js']);
     assert.deepEqual(preloadsFor('/', chunks), ['guests-A.js', 'chunk-B.js']);
     assert.deepEqual(preloadsFor('/guests/x', chunks), ['guest-C.js']);
-    assert.deepEqual(preloadsFor('/storage', chunks), ['placeholder-D.js']);
+    assert.deepEqual(preloadsFor('/storage', chunks), ['storage-F.js']);
+    assert.deepEqual(preloadsFor('/networks', chunks), ['networks-G.js']);
+    assert.deepEqual(preloadsFor('/templates', chunks), ['placeholder-D.js']);
     assert.deepEqual(preloadsFor('/nowhere', chunks), ['placeholder-D.js']);
     assert.deepEqual(preloadsFor('/login', chunks), ['login-E.js']);
     assert.deepEqual(preloadsFor('/audit', {}), []);

@@ -16,7 +16,7 @@ export const PAGES = Object.freeze({
   account: () => import('./account.js').then((m) => m.mountAccount),
   templates: () => import('./placeholder.js').then((m) => m.mountPlaceholder),
   storage: () => import('./storage.js').then((m) => m.mountStorage),
-  networks: () => import('./placeholder.js').then((m) => m.mountPlaceholder),
+  networks: () => import('./networks.js').then((m) => m.mountNetworks),
   notfound: () => import('./placeholder.js').then((m) => m.mountNotFound),
 });
 

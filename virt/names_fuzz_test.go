@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzValidateNames: a guest, pool or volume name that is accepted is a
+// FuzzValidateNames: a guest, pool, volume or network name that is accepted is a
 // plain ASCII file name that stays in its folder, within its length bound.
 func FuzzValidateNames(f *testing.F) {
 	for _, n := range hostileNames { // storage_test.go
@@ -27,6 +27,7 @@ func FuzzValidateNames(f *testing.F) {
 		{"guest", ValidateName, MaxNameLen},
 		{"pool", ValidatePoolName, MaxPoolNameLen},
 		{"volume", ValidateVolumeName, MaxVolumeNameLen},
+		{"network", ValidateNetworkName, MaxNetworkNameLen},
 	}
 	f.Fuzz(func(t *testing.T, name string) {
 		for _, c := range checks {

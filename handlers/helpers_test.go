@@ -3,7 +3,9 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,8 +15,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/auth"
@@ -123,11 +128,7 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 		name  string
 		admin bool
 	}{{"admin", true}, {"alice", false}, {"mgr", false}, {"op", false}, {"view", false}} {
-		hash, err := auth.HashPassword(testPassword)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.CreateUser(ctx, store.User{Name: u.name, Hash: hash, Admin: u.admin}); err != nil {
+		if err := st.CreateUser(ctx, store.User{Name: u.name, Hash: testHash(), Admin: u.admin}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -335,3 +336,15 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+// testHash is testPassword's hash with light argon2id parameters, made
+// once: the production ones (19 MiB, 2 passes) cost about a second under
+// -race, and every suite signs in many times. VerifyPassword honours the
+// parameters a hash names, so logins take the real path; the auth package
+// tests the production parameters.
+var testHash = sync.OnceValue(func() string {
+	salt := []byte("virtportal-test!")
+	key := argon2.IDKey([]byte(testPassword), salt, 1, 64, 1, 32)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=64,t=1,p=1$%s$%s", argon2.Version, b64.EncodeToString(salt), b64.EncodeToString(key))
+})

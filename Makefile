@@ -48,6 +48,8 @@ test: lint test-unit e2e ## every suite: lint, unit and integration, end to end 
 test-unit: build ## Go unit and integration tests (libvirt test driver, real slapd, real PAM), JS unit tests
 	@scripts/deps.sh ldap
 	$(TEST_ENV) go test -race -count=1 ./...
+	# the Go benchmarks once each, so `make bench` cannot rot unnoticed
+	$(TEST_ENV) go test -count=1 -run '^$$' -bench . -benchtime 1x ./handlers/ ./virt/
 	npm run --silent test:unit
 
 e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)

@@ -56,10 +56,12 @@ type Deps struct {
 	Sessions *auth.SessionStore
 	Login    *login.Service
 	Tokens   *tokens.Service // API tokens; nil: made from Store and Realms
-	// Tasks, VMTasks and Events are built by New when nil: the runner
-	// then sweeps what a previous process left before New returns.
+	// Tasks, the kinds registered on it (VMTasks, Storage) and Events are
+	// built by New when nil: the runner then sweeps what a previous process
+	// left before New returns. Servers sharing a runner share its kinds.
 	Tasks   *tasks.Runner
 	VMTasks *vmtasks.Kinds
+	Storage *storage.Service // pools and volumes of the host
 	Events  *events.Broker
 }
 
@@ -82,7 +84,6 @@ type Server struct {
 	handler   http.Handler        // the engine behind compression
 
 	consoles *consoles.Service // console tokens and live consoles
-	storage  *storage.Service  // pools and volumes of the host
 
 	stopWatch func() // the event broker's watch of the guest index
 }

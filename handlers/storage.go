@@ -167,14 +167,14 @@ func (s *Server) listPools(c *gin.Context) error {
 		for i, vm := range vms {
 			names[i] = vm.Name
 		}
-		ps, err := s.storage.PoolsOfGuests(ctx, names)
+		ps, err := s.d.Storage.PoolsOfGuests(ctx, names)
 		if err != nil {
 			return err
 		}
 		c.JSON(http.StatusOK, api.PoolList{Items: ps, AllowedActions: []string{}})
 		return nil
 	}
-	ps, err := s.storage.ListPools(ctx)
+	ps, err := s.d.Storage.ListPools(ctx)
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (s *Server) definePool(c *gin.Context) error {
 	if validPoolName(req.Name) {
 		c.Set(keyTarget, "pool:"+req.Name)
 	}
-	p, err := s.storage.DefinePool(c.Request.Context(), req)
+	p, err := s.d.Storage.DefinePool(c.Request.Context(), req)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func (s *Server) definePool(c *gin.Context) error {
 
 func (s *Server) getPool(c *gin.Context) error {
 	ref, _ := objectOf[poolRef](c)
-	p, err := s.storage.Pool(c.Request.Context(), ref.Name)
+	p, err := s.d.Storage.Pool(c.Request.Context(), ref.Name)
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (s *Server) getPool(c *gin.Context) error {
 
 func (s *Server) deletePool(c *gin.Context) error {
 	ref, _ := objectOf[poolRef](c)
-	if err := s.storage.DeletePool(c.Request.Context(), ref.Name); err != nil {
+	if err := s.d.Storage.DeletePool(c.Request.Context(), ref.Name); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)
@@ -240,11 +240,11 @@ func (s *Server) poolAction(action string) func(*gin.Context) error {
 		var err error
 		switch action {
 		case "start":
-			p, err = s.storage.StartPool(ctx, ref.Name)
+			p, err = s.d.Storage.StartPool(ctx, ref.Name)
 		case "stop":
-			p, err = s.storage.StopPool(ctx, ref.Name)
+			p, err = s.d.Storage.StopPool(ctx, ref.Name)
 		default:
-			p, err = s.storage.RefreshPool(ctx, ref.Name)
+			p, err = s.d.Storage.RefreshPool(ctx, ref.Name)
 		}
 		if err != nil {
 			return err
@@ -261,7 +261,7 @@ func (s *Server) setPoolAutostart(c *gin.Context) error {
 		return err
 	}
 	c.Set(keyReason, "autostart="+strconv.FormatBool(req.Autostart))
-	p, err := s.storage.SetPoolAutostart(c.Request.Context(), ref.Name, req.Autostart)
+	p, err := s.d.Storage.SetPoolAutostart(c.Request.Context(), ref.Name, req.Autostart)
 	if err != nil {
 		return err
 	}
@@ -271,7 +271,7 @@ func (s *Server) setPoolAutostart(c *gin.Context) error {
 
 func (s *Server) listVolumes(c *gin.Context) error {
 	ref, _ := objectOf[poolRef](c)
-	vs, err := s.storage.ListVolumes(c.Request.Context(), ref.Name)
+	vs, err := s.d.Storage.ListVolumes(c.Request.Context(), ref.Name)
 	if err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func (s *Server) createVolume(c *gin.Context) error {
 		c.Set(keyTarget, "volume:"+ref.Name+"/"+req.Name)
 	}
 	d, _ := sessionOf(c)
-	in, err := s.storage.SubmitCreateVolume(c.Request.Context(), d.ID(), ref.Name, req)
+	in, err := s.d.Storage.SubmitCreateVolume(c.Request.Context(), d.ID(), ref.Name, req)
 	if err != nil {
 		return err
 	}
@@ -303,7 +303,7 @@ func (s *Server) createVolume(c *gin.Context) error {
 
 func (s *Server) getVolume(c *gin.Context) error {
 	ref, _ := objectOf[volumeRef](c)
-	v, err := s.storage.Volume(c.Request.Context(), ref.Pool, ref.Name)
+	v, err := s.d.Storage.Volume(c.Request.Context(), ref.Pool, ref.Name)
 	if err != nil {
 		return err
 	}
@@ -313,7 +313,7 @@ func (s *Server) getVolume(c *gin.Context) error {
 
 func (s *Server) deleteVolume(c *gin.Context) error {
 	ref, _ := objectOf[volumeRef](c)
-	if err := s.storage.DeletePoolVolume(c.Request.Context(), ref.Pool, ref.Name); err != nil {
+	if err := s.d.Storage.DeletePoolVolume(c.Request.Context(), ref.Pool, ref.Name); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)
@@ -327,7 +327,7 @@ func (s *Server) resizeVolume(c *gin.Context) error {
 		return err
 	}
 	c.Set(keyReason, "capacity="+strconv.FormatUint(req.Capacity, 10))
-	v, err := s.storage.ResizeVolume(c.Request.Context(), ref.Pool, ref.Name, req.Capacity)
+	v, err := s.d.Storage.ResizeVolume(c.Request.Context(), ref.Pool, ref.Name, req.Capacity)
 	if err != nil {
 		return err
 	}

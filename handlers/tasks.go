@@ -51,7 +51,7 @@ func (s *Server) initTasks() error {
 		s.d.Tasks = tasks.New(s.d.Store, s.d.Store, tasks.Options{PerHost: o.PerHost, PerUser: o.PerUser, Logger: s.log})
 		s.d.VMTasks = vmtasks.Register(s.d.Tasks, s.opt.Host, s.d.Virt)
 		// Before Start: its sweep needs the storage cleaner.
-		s.storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
+		s.d.Storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := s.d.Tasks.Start(ctx); err != nil {
@@ -61,8 +61,8 @@ func (s *Server) initTasks() error {
 	if s.d.VMTasks == nil {
 		s.d.VMTasks = vmtasks.Register(s.d.Tasks, s.opt.Host, s.d.Virt)
 	}
-	if s.storage == nil { // a runner the caller gave, started already
-		s.storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
+	if s.d.Storage == nil { // a runner the caller gave, started already
+		s.d.Storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
 	}
 	s.d.Tasks.OnChange(s.d.Events.PublishTask)
 	if s.d.Virt != nil {

@@ -48,6 +48,7 @@ test: lint test-unit e2e ## every suite: lint, unit and integration, end to end 
 test-unit: build ## Go unit and integration tests (libvirt test driver, real slapd, real PAM), JS unit tests
 	@scripts/deps.sh ldap
 	$(TEST_ENV) go test -race -count=1 ./...
+	go test -run '^$$' -fuzz '^FuzzPVD$$' -fuzztime 10s ./virt/iso9660/
 	npm run --silent test:unit
 
 e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)

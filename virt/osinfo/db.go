@@ -140,6 +140,7 @@ func Load(dir string) (*DB, error) {
 	slices.Sort(files)
 	db := &DB{path: dir, byID: map[string]int{}}
 	var raw []xmlOS
+	compiled := map[string]*regexp.Regexp{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -179,7 +180,7 @@ func Load(dir string) (*DB, error) {
 			if m.ISO == nil {
 				continue
 			}
-			mt, ok := compileMedia(idx, m.ISO.VolumeID, m.ISO.SystemID, m.ISO.PublisherID, m.ISO.ApplicationID)
+			mt, ok := compileMedia(compiled, idx, m.ISO.VolumeID, m.ISO.SystemID, m.ISO.PublisherID, m.ISO.ApplicationID)
 			switch {
 			case !ok:
 				db.Skipped++
@@ -208,7 +209,9 @@ func mergeOS(a, b OS) OS {
 
 // compileMedia compiles a media entry's regexes; ok is false when one
 // does not compile.
-func compileMedia(osIdx int, volume, system, publisher, application string) (matcher, bool) {
+// Identical regexes (system id LINUX on a thousand media) are compiled once,
+// through seen.
+func compileMedia(seen map[string]*regexp.Regexp, osIdx int, volume, system, publisher, application string) (matcher, bool) {
 	mt := matcher{os: osIdx}
 	for _, f := range []struct {
 		src string
@@ -218,8 +221,15 @@ func compileMedia(osIdx int, volume, system, publisher, application string) (mat
 		if src == "" {
 			continue
 		}
-		re, err := regexp.Compile(src)
-		if err != nil {
+		re, ok := seen[src]
+		if !ok {
+			var err error
+			if re, err = regexp.Compile(src); err != nil {
+				re = nil
+			}
+			seen[src] = re
+		}
+		if re == nil {
 			return mt, false
 		}
 		*f.dst = re

@@ -30,7 +30,7 @@ export function isoLibrary(host, signal) {
   const notice = h('p', { class: 'banner banner-info', role: 'status', 'data-testid': 'isos-unavailable', hidden: true },
     icon('alert', 'banner-icon'), h('span', { class: 'banner-text' }, t('storage.iso.unavailable')));
   const body = h('tbody');
-  const table = h('table', { class: 'vm-table iso-table', 'data-testid': 'iso-table', hidden: true },
+  const table = h('table', { class: 'iso-table', 'data-testid': 'iso-table', hidden: true },
     h('caption', { class: 'visually-hidden' }, t('storage.iso.title')),
     h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { scope: 'col', class: c.cls ?? null }, t(c.label))))),
     body);

@@ -30,7 +30,8 @@ func systemOSInfo(t *testing.T) *osinfo.DB {
 // The test driver has no volume contents: detection says so with its own
 // code, and the ISO library lists every ISO as unavailable, saying why once.
 func TestOSDetectionOnTestDriver(t *testing.T) {
-	m := startFixtureCfg(t, FixtureOptions{Seed: 1}, Config{OSInfo: systemOSInfo(t)})
+	// Generated guests have no CD-ROMs, so the isos pool can be stopped.
+	m := startFixtureCfg(t, FixtureOptions{Guests: 2, Seed: 1}, Config{OSInfo: systemOSInfo(t)})
 	ctx := context.Background()
 	iso := demoISOs[0].name
 	_, err := m.VolumeOS(ctx, FixturePoolISOs, iso)

@@ -64,7 +64,9 @@ func TestMatch(t *testing.T) {
 		{"ubuntu desktop 20.04", Media{VolumeID: "Ubuntu 20.04.5 LTS amd64"}, "ubuntu20.04", "linux", "osinfo"},
 		{"fedora 37 server", Media{VolumeID: "Fedora-S-dvd-x86_64-37", SystemID: "LINUX"}, "fedora37", "linux", "osinfo"},
 		{"windows 10/11 consumer", Media{VolumeID: "CCCOMA_X64FRE_EN-US_DV9", PublisherID: "MICROSOFT CORPORATION"}, "win10", "winnt", "osinfo"},
-		{"windows server 2022", Media{VolumeID: "SSS_X64FREE_EN-US_DV9", PublisherID: "MICROSOFT CORPORATION"}, "win2k22", "winnt", "osinfo"},
+		// Windows Server 2016, 2019 and 2022 share one volume id: the
+		// first in file order answers, as in libosinfo.
+		{"windows server", Media{VolumeID: "SSS_X64FREE_EN-US_DV9", PublisherID: "MICROSOFT CORPORATION"}, "win2k16", "winnt", "osinfo"},
 		// Our own table: newer than the packaged database.
 		{"debian 12 (ours)", Media{VolumeID: "Debian 12.5.0 amd64 n"}, "debian12", "linux", "portal"},
 		{"ubuntu 24.04 (ours)", Media{VolumeID: "Ubuntu-Server 24.04.1 LTS amd64"}, "ubuntu24.04", "linux", "portal"},

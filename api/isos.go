@@ -45,10 +45,10 @@ type VolumeOS struct {
 	Pool   string `json:"pool"`
 	Volume string `json:"volume"`
 	Status string `json:"status"` // detected or unknown
-	// OS is the operating system when detected, else null.
-	OS *OSRef `json:"os"`
-	// Descriptor is null when the volume holds none.
-	Descriptor *ISODescriptor `json:"descriptor"`
+	// OS is the operating system when detected, else absent.
+	OS *OSRef `json:"os,omitempty"`
+	// Descriptor is absent when the volume holds none.
+	Descriptor *ISODescriptor `json:"descriptor,omitempty"`
 	// Reason says why the OS is unknown (not_iso, unrecognised,
 	// osinfo_unavailable, unreadable); "" when detected.
 	Reason string `json:"reason,omitempty"`
@@ -61,8 +61,8 @@ type ISO struct {
 	Path       string `json:"path,omitempty"` // administrators only
 	Capacity   uint64 `json:"capacity"`       // bytes
 	Allocation uint64 `json:"allocation"`
-	Status     string `json:"status"` // detected, unknown or unavailable
-	OS         *OSRef `json:"os"`     // null unless detected
+	Status     string `json:"status"`       // detected, unknown or unavailable
+	OS         *OSRef `json:"os,omitempty"` // absent unless detected
 	// VolumeID is the descriptor's volume id; "" when none was read.
 	VolumeID string `json:"volume_id"`
 	Reason   string `json:"reason,omitempty"`

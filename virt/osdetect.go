@@ -300,3 +300,7 @@ func (m *Manager) isosOf(ctx context.Context, c *libvirt.Connect, pool string, v
 	}
 	return nil
 }
+
+// OSInfo is the osinfo database detection matches against; nil when it is
+// not installed (templates read OS entries from it too).
+func (m *Manager) OSInfo() *osinfo.DB { return m.cfg.OSInfo }

@@ -144,6 +144,13 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/hosts/:host/pools/:pool/volumes/:vol/resize", Perm: perm("volume", "manage"), Scope: volumeScope("vol"), Audit: "volume.resize", Handle: s.resizeVolume,
 			Summary: "Grow a volume no running guest uses", In: api.VolumeResize{}, Out: api.Volume{}},
 
+		// The ISO library and OS detection (issue 9): admins and auditors
+		// (volume:read); users get 404 for the volume and 403 for the library.
+		{Method: "GET", Path: "/api/v1/hosts/:host/pools/:pool/volumes/:vol/os", Perm: perm("volume", "read"), Scope: volumeScope("vol"), Handle: s.volumeOS,
+			Summary: "The operating system the volume's ISO 9660 descriptor names (501 volume_read_not_supported where the driver has no volume contents)", Out: api.VolumeOS{}},
+		{Method: "GET", Path: "/api/v1/hosts/:host/isos", Perm: perm("volume", "read"), Scope: hostScope("host"), Handle: s.listISOs,
+			Summary: "The ISO library: every .iso volume of every running pool with the operating system detected", Out: api.ISOList{}},
+
 		// Networks (issue 9): a host's virtual networks and interfaces.
 		// Callers who may not read networks get 404 for a network.
 		{Method: "GET", Path: "/api/v1/hosts/:host/networks", Perm: perm("network", "list"), Scope: hostScope("host"), Handle: s.listNetworks,

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 declare -A groups=(
-  [build]="pkg-config libvirt-dev libpam0g-dev"
+  [build]="pkg-config libvirt-dev libpam0g-dev osinfo-db"
   [libvirt]="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base iptables"
   [browser]="chromium"
   [ldap]="slapd ldap-utils"

@@ -11,6 +11,7 @@ import (
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/virt/osinfo"
 )
 
 // Config of the manager.
@@ -27,6 +28,9 @@ type Config struct {
 	ResyncInterval time.Duration
 	// Logger receives connection changes and causes of internal errors.
 	Logger *slog.Logger
+	// OSInfo is the osinfo database ISOs are recognised by; nil: every
+	// ISO's OS is unknown, reason osinfo_unavailable.
+	OSInfo *osinfo.DB
 }
 
 // Kinds of Event.
@@ -90,6 +94,7 @@ type Manager struct {
 
 	grantLocks grantLocks
 	shots      shotCache
+	osCache    osCache // ISO descriptors by volume key, size and mtime
 
 	subMu  sync.Mutex
 	subs   map[uint64]func(Event)

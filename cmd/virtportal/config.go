@@ -15,6 +15,7 @@ import (
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/auth/ldap"
 	"github.com/virtportal/virtportal/virt"
+	"github.com/virtportal/virtportal/virt/osinfo"
 )
 
 // Config is the server's configuration. Every leaf is also a flag
@@ -36,6 +37,10 @@ type Config struct {
 		URI           string        `yaml:"uri" usage:"libvirt connection URI"`
 		StatsInterval time.Duration `yaml:"stats_interval" usage:"how often guest statistics are sampled"`
 	} `yaml:"libvirt"`
+	// OSInfo is the osinfo database ISOs are recognised by (issue 9).
+	OSInfo struct {
+		Path string `yaml:"path" usage:"folder of the osinfo database (Debian package osinfo-db); a newer copy may be pointed at"`
+	} `yaml:"osinfo"`
 	Session struct {
 		IdleTimeout     time.Duration `yaml:"idle_timeout" usage:"a session ends after this long without requests"`
 		AbsoluteTimeout time.Duration `yaml:"absolute_timeout" usage:"a session ends this long after login, however active"`
@@ -100,6 +105,7 @@ func defaults() Config {
 	c.DataDir = "/var/lib/virtportal"
 	c.Libvirt.URI = "qemu:///system"
 	c.Libvirt.StatsInterval = 2 * time.Second
+	c.OSInfo.Path = osinfo.DefaultPath
 	c.Session.IdleTimeout = 30 * time.Minute
 	c.Session.AbsoluteTimeout = 12 * time.Hour
 	c.Session.GroupRefresh = 5 * time.Minute

@@ -27,6 +27,7 @@ import (
 	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
+	"github.com/virtportal/virtportal/virt/osinfo"
 )
 
 func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
@@ -181,7 +182,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	host := hosts[0] // one host connected in this version
 	cfg.Libvirt.URI = host.URI
 
-	vm := virt.New(virt.Config{URI: cfg.Libvirt.URI, Host: host.Name, StatsInterval: cfg.Libvirt.StatsInterval, Logger: log})
+	// Without the osinfo database the portal runs; ISOs are then "unknown"
+	// with the reason osinfo_unavailable.
+	osdb, err := osinfo.Load(cfg.OSInfo.Path)
+	if err != nil {
+		log.Warn("operating-system detection is off", "err", err)
+	} else {
+		log.Info("osinfo database loaded", "path", osdb.Path(), "entries", osdb.Len(), "skipped_media", osdb.Skipped)
+	}
+	vm := virt.New(virt.Config{URI: cfg.Libvirt.URI, Host: host.Name, StatsInterval: cfg.Libvirt.StatsInterval, Logger: log, OSInfo: osdb})
 	if err := vm.Start(ctx); err != nil {
 		return err
 	}

@@ -1,7 +1,8 @@
 // The Storage page against the real server in demo mode (the libvirt test
 // driver): pools with their capacity, the default pool's volumes with the
 // guests using them, a volume created from the dialog (a task) and deleted
-// again, and a hostile name refused before anything is sent.
+// again, a hostile name refused before anything is sent, and the ISO
+// library (which says once that the test driver cannot read ISOs).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -80,6 +81,26 @@ describe('storage page', () => {
     await page.getByTestId('confirm-accept').click();
     await created.waitFor({ state: 'detached' });
     assert.equal((await apiGet(page, '/hosts/local/pools/default/volumes/e2e-data.qcow2')).status, 404);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('lists the ISO library and says once that this host cannot read ISOs', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
+    const page = await context.newPage();
+    const problems = watch(page);
+    await login(page, server.url, 'admin', server.password, '/login');
+    await page.goto(server.url + '/storage');
+    await page.getByTestId('iso-row').first().waitFor();
+    const lib = (await apiGet(page, '/hosts/local/isos')).body;
+    assert.equal(lib.unavailable, 'volume_read_not_supported', 'the demo runs on the test driver');
+    const rows = await page.$$eval('[data-testid=iso-row]', (rs) => rs.map((r) => [r.dataset.pool, r.dataset.name, r.dataset.status]));
+    assert.deepEqual(rows, lib.items.map((i) => [i.pool, i.name, 'unavailable']));
+    assert.ok(rows.length > 0, 'the demo has ISOs');
+    assert.equal(await page.getByTestId('isos-unavailable').count(), 1, 'said once');
+    assert.equal(await page.getByTestId('isos-unavailable').isVisible(), true);
+    await page.getByTestId('isos-card').scrollIntoViewIfNeeded();
+    await screenshot(page, 'storage-isos-1440');
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -42,6 +42,11 @@ type Host interface {
 	CreateVolume(ctx context.Context, pool string, req api.VolumeRequest) (api.Volume, error)
 	DeletePoolVolume(ctx context.Context, pool, name string) error
 	ResizeVolume(ctx context.Context, pool, name string, capacity uint64) (api.Volume, error)
+	// VolumeOS detects the OS a volume's ISO descriptor names.
+	VolumeOS(ctx context.Context, pool, name string) (api.VolumeOS, error)
+	// ListISOs is the ISO library: every .iso volume of every running
+	// pool with the OS it holds.
+	ListISOs(ctx context.Context) (api.ISOList, error)
 	// PoolUsers names the guests with a disk in the pool, from the index.
 	PoolUsers(p api.Pool) []string
 	// DeleteVolume removes "pool/volume" whoever uses it; the cleaner's.

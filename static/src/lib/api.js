@@ -211,6 +211,10 @@ export const api = {
   /** A Task (202): {name, capacity, format, thick} */
   createVolume: (host, pool, body) => request('POST', `/hosts/${enc(host)}/pools/${enc(pool)}/volumes`, { body }),
   deleteVolume: (host, pool, name) => request('DELETE', `/hosts/${enc(host)}/pools/${enc(pool)}/volumes/${enc(name)}`),
+  /** The ISO library: {items: [ISO], unavailable} (administrators and auditors) */
+  isos: (host, signal) => request('GET', `/hosts/${enc(host)}/isos`, { signal }),
+  /** The OS a volume's ISO descriptor names: VolumeOS; 501 volume_read_not_supported where the driver has no volume contents */
+  volumeOS: (host, pool, name, signal) => request('GET', `/hosts/${enc(host)}/pools/${enc(pool)}/volumes/${enc(name)}/os`, { signal }),
   /** The host's networks: {items: [Network], allowed_actions} (names only for users) */
   networks: (host, signal) => request('GET', `/hosts/${enc(host)}/networks`, { signal }),
   /** A free /24 with its gateway and DHCP range (administrators) */

@@ -16,7 +16,7 @@ import { THUMB_STATES } from '../ui/thumbs.js';
 import { ERROR_CODES } from './errors.js';
 import { TASK_KINDS, TASK_STATUSES } from './tasks.js';
 import { LANGUAGES } from './account.js';
-import { POOL_STATES } from './storage.js';
+import { ISO_REASONS, POOL_STATES } from './storage.js';
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -73,6 +73,7 @@ function dynamicKeys() {
     ...TASK_KINDS.map((k) => `tasks.kind.${k}`),
     ...LANGUAGES.map((l) => `lang.${l}`),
     ...POOL_STATES.map((s) => `storage.state.${s}`),
+    ...ISO_REASONS.map((r) => `storage.iso.reason.${r}`),
   ];
 }
 

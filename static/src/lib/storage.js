@@ -4,6 +4,22 @@
 /** Pool states (api.Pool). */
 export const POOL_STATES = Object.freeze(['inactive', 'building', 'running', 'degraded', 'inaccessible']);
 
+/** Why an ISO's operating system is unknown (api.ISO.reason). */
+export const ISO_REASONS = Object.freeze(['not_iso', 'unrecognised', 'osinfo_unavailable', 'unreadable', 'volume_read_not_supported']);
+
+/**
+ * What the ISO library shows for an ISO's OS: its name, or a catalog key
+ * (with a hint key saying why it is unknown).
+ * @param {{status?: string, os?: {name?: string}|null, reason?: string}} iso
+ * @returns {{name?: string, key?: string, hint?: string}}
+ */
+export function isoOS(iso) {
+  if (iso?.status === 'detected' && iso.os?.name) return { name: iso.os.name };
+  if (iso?.status === 'unavailable') return { key: 'storage.iso.status.unavailable' };
+  const hint = ISO_REASONS.includes(iso?.reason) ? `storage.iso.reason.${iso.reason}` : undefined;
+  return { key: 'storage.iso.status.unknown', hint };
+}
+
 /** Volume formats the server creates; the first is the default. */
 export const VOLUME_FORMATS = Object.freeze(['qcow2', 'raw']);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseGiB, pickPool, usageTone, usedFraction, volumeNameProblem } from './storage.js';
+import { isoOS, parseGiB, pickPool, usageTone, usedFraction, volumeNameProblem } from './storage.js';
 
 describe('storage helpers', () => {
   it('measures how full a pool is', () => {
@@ -32,5 +32,14 @@ describe('storage helpers', () => {
     assert.equal(pickPool(pools, 'zz'), 'b');
     assert.equal(pickPool(pools, ''), 'b');
     assert.equal(pickPool([], 'a'), '');
+  });
+
+  it('shows an ISO\'s operating system, or why it is unknown', () => {
+    assert.deepEqual(isoOS({ status: 'detected', os: { name: 'Debian 11' } }), { name: 'Debian 11' });
+    assert.deepEqual(isoOS({ status: 'unavailable', reason: 'volume_read_not_supported' }), { key: 'storage.iso.status.unavailable' });
+    assert.deepEqual(isoOS({ status: 'unknown', reason: 'not_iso' }), { key: 'storage.iso.status.unknown', hint: 'storage.iso.reason.not_iso' });
+    assert.deepEqual(isoOS({ status: 'unknown', reason: '<b>new</b>' }), { key: 'storage.iso.status.unknown', hint: undefined }, 'an unknown reason is no key');
+    assert.deepEqual(isoOS({ status: 'detected', os: null }), { key: 'storage.iso.status.unknown', hint: undefined });
+    assert.deepEqual(isoOS(undefined), { key: 'storage.iso.status.unknown', hint: undefined });
   });
 });

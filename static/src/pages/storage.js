@@ -13,6 +13,7 @@ import { isFinal } from '../lib/tasks.js';
 import { createDataTable } from '../ui/datatable.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
 import { showTask } from '../ui/tasksdrawer.js';
+import { isoLibrary } from './isolibrary.js';
 import { toast } from '../ui/toast.js';
 
 const COLUMNS = [
@@ -66,12 +67,14 @@ export function mountStorage(main, ctx) {
       h('label', { for: 'volume-search', class: 'visually-hidden' }, t('storage.searchLabel')), icon('search', 'search-icon'), search)),
     volState, table.el);
 
+  // The ISO library, for those who may read volumes (pool.read).
+  const isoSlot = h('div', { class: 'iso-slot' });
   main.replaceChildren(h('section', { class: 'page page-storage', 'aria-labelledby': 'storage-title' },
     h('header', { class: 'page-head' }, h('div', { class: 'page-heading' }, heading, summary)),
     errorBox,
     h('section', { class: 'card card-wide', 'aria-labelledby': 'pools-title' },
       h('h2', { id: 'pools-title' }, icon('disk'), t('storage.pools')), poolList),
-    volumesCard));
+    volumesCard, isoSlot));
 
   let host = '';
   let pools = [];
@@ -126,7 +129,10 @@ export function mountStorage(main, ctx) {
       actions = got?.allowed_actions ?? [];
       errorBox.hidden = true;
       renderPools();
-      if (may('pool.read')) select(pickPool(pools, selected));
+      if (may('pool.read')) {
+        select(pickPool(pools, selected));
+        isoSlot.replaceChildren(isoLibrary(host, controller.signal));
+      }
     } catch (err) {
       showError(errorBox, err, loadPools);
     }

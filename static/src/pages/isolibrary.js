@@ -36,7 +36,7 @@ export function isoLibrary(host, signal) {
     body);
   const card = h('section', { class: 'card card-wide isos-card', 'aria-labelledby': 'isos-title', 'data-testid': 'isos-card' },
     h('div', { class: 'card-head' }, h('h2', { id: 'isos-title' }, icon('disk'), t('storage.iso.title')), summary),
-    notice, state, table);
+    notice, state, h('div', { class: 'iso-wrap' }, table));
 
   function row(iso) {
     const shown = isoOS(iso);

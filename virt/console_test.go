@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+	"time"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -84,6 +85,27 @@ func TestScreenshotOnTestDriver(t *testing.T) {
 	wantCode(t, err, CodeGuestNotRunning)
 	_, err = m.Screenshot(ctx, "no-such")
 	wantCode(t, err, CodeGuestNotFound)
+}
+
+// A screenshot cached while the guest ran is not served once it stopped.
+func TestCachedScreenshotOfAStoppedGuest(t *testing.T) {
+	m := startFixture(t, FixtureOptions{})
+	ctx := context.Background()
+	now := time.Now()
+	if _, _, err := m.CachedScreenshot("db01", now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Action(ctx, "db01", "poweroff"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := m.CachedScreenshot("db01", now.Add(time.Second), time.Minute)
+	wantCode(t, err, CodeGuestNotRunning)
+	if _, err := m.Action(ctx, "db01", "start"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.CachedScreenshot("db01", now.Add(2*time.Second), time.Minute); err != nil {
+		t.Fatalf("running again: %v", err)
+	}
 }
 
 func TestPPMToPNG(t *testing.T) {

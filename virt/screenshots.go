@@ -77,9 +77,29 @@ func (sc *shotCache) get(name string, now time.Time, ttl time.Duration, take fun
 	return e.png, e.at, e.err
 }
 
+// forget drops name's finished screenshot, if any.
+func (sc *shotCache) forget(name string) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if e, ok := sc.m[name]; ok {
+		select {
+		case <-e.done:
+			delete(sc.m, name)
+		default: // a capture under way answers its waiters first
+		}
+	}
+}
+
 // CachedScreenshot returns the guest's screenshot if one was taken less than
 // maxAge before now, else takes one; concurrent callers share one capture.
 func (m *Manager) CachedScreenshot(name string, now time.Time, maxAge time.Duration) ([]byte, time.Time, error) {
+	// A guest the index knows stopped has no screen, whatever was taken
+	// before it stopped (a portal action updates the index at once; virsh
+	// through the event).
+	if vm, _, ok := m.vm(name); ok && !isActiveState(vm.State) {
+		m.shots.forget(name)
+		return nil, time.Time{}, CodeGuestNotRunning.New("guest %q is not running; it has no screen to show", name)
+	}
 	return m.shots.get(name, now, maxAge, func() ([]byte, error) {
 		// Detached from any one request: others may be waiting on this capture.
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

@@ -12,7 +12,8 @@ export const ERROR_CODES = Object.freeze([
   'timeout', 'too_large', 'not_supported', 'token_used', 'token_expired', 'guest_running', 'guest_not_found',
   'name_taken', 'task_not_found', 'interrupted', 'cancelled',
   'pool_not_found', 'pool_exists', 'pool_active', 'pool_inactive', 'volume_not_found', 'volume_exists',
-  'volume_shrink', 'insufficient_space',
+  'volume_shrink', 'insufficient_space', 'network_not_found', 'network_exists', 'network_active', 'network_inactive',
+  'no_free_subnet', 'leases_not_supported', 'volume_read_not_supported',
 ]);
 
 /**

@@ -54,6 +54,13 @@ export default {
   'error.code.volume_exists': 'A volume of this name exists in this pool already. Choose another name.',
   'error.code.volume_shrink': 'A volume can only grow. Give a size larger than its current one.',
   'error.code.insufficient_space': 'The storage pool has not enough free space for this.',
+  'error.code.network_not_found': 'There is no such network, or you may not see it.',
+  'error.code.network_exists': 'A network of this name exists already. Choose another name.',
+  'error.code.network_active': 'The network is running. Stop it first.',
+  'error.code.network_inactive': 'The network is stopped. Start it first.',
+  'error.code.no_free_subnet': 'No free /24 subnet is left in the private ranges. Give a subnet.',
+  'error.code.leases_not_supported': 'This host’s driver does not report DHCP leases.',
+  'error.code.volume_read_not_supported': 'This host’s driver cannot read volume contents.',
 
   // Login
   'login.title': 'Sign in',

@@ -53,6 +53,13 @@ export default {
   'error.code.volume_exists': 'Já existe um volume com esse nome neste pool. Escolha outro nome.',
   'error.code.volume_shrink': 'Um volume só pode crescer. Informe um tamanho maior que o atual.',
   'error.code.insufficient_space': 'O pool de armazenamento não tem espaço livre suficiente para isso.',
+  'error.code.network_not_found': 'Essa rede não existe, ou você não pode vê-la.',
+  'error.code.network_exists': 'Já existe uma rede com esse nome. Escolha outro nome.',
+  'error.code.network_active': 'A rede está ativa. Pare-a primeiro.',
+  'error.code.network_inactive': 'A rede está parada. Inicie-a primeiro.',
+  'error.code.no_free_subnet': 'Não resta nenhuma sub-rede /24 livre nas faixas privadas. Informe uma sub-rede.',
+  'error.code.leases_not_supported': 'O driver deste host não informa as concessões DHCP.',
+  'error.code.volume_read_not_supported': 'O driver deste host não consegue ler o conteúdo dos volumes.',
 
   // Login
   'login.title': 'Entrar',

@@ -52,6 +52,13 @@ export default {
   'error.code.volume_exists': '此存储池中已存在同名的卷。请换一个名称。',
   'error.code.volume_shrink': '卷只能扩大。请输入比当前更大的容量。',
   'error.code.insufficient_space': '存储池的可用空间不足。',
+  'error.code.network_not_found': '没有这个网络，或者您无权查看。',
+  'error.code.network_exists': '已存在同名的网络。请换一个名称。',
+  'error.code.network_active': '网络正在运行。请先停止它。',
+  'error.code.network_inactive': '网络已停止。请先启动它。',
+  'error.code.no_free_subnet': '私有地址范围内已没有空闲的 /24 子网。请指定一个子网。',
+  'error.code.leases_not_supported': '此主机的驱动程序不提供 DHCP 租约信息。',
+  'error.code.volume_read_not_supported': '此主机的驱动程序无法读取卷的内容。',
 
   // Login
   'login.title': '登录',

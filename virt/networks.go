@@ -122,25 +122,9 @@ func (m *Manager) listNetworks(c *libvirt.Connect) ([]api.Network, error) {
 	if err != nil {
 		return nil, m.netFail("list networks", "", err)
 	}
-	out := make([]api.Network, 0, len(nets))
-	var first error
-	for i := range nets {
-		n, err := m.describeNetwork(&nets[i])
-		_ = nets[i].Free()
-		switch {
-		case fault.Is(err, CodeNetworkNotFound):
-			continue // undefined meanwhile
-		case err != nil && first == nil:
-			first = err
-		case err == nil:
-			out = append(out, n)
-		}
-	}
-	if first != nil {
-		return nil, first
-	}
-	slices.SortFunc(out, func(a, b api.Network) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return describeAll(nets, m.describeNetwork,
+		func(err error) bool { return fault.Is(err, CodeNetworkNotFound) },
+		func(n api.Network) string { return n.Name })
 }
 
 // Network returns one network.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"libvirt.org/go/libvirt"
@@ -144,25 +143,9 @@ func (m *Manager) ListPools(ctx context.Context) ([]api.Pool, error) {
 	if err != nil {
 		return nil, m.storageFail("list pools", "", "", err)
 	}
-	out := make([]api.Pool, 0, len(pools))
-	var first error
-	for i := range pools {
-		p, err := m.describePool(&pools[i])
-		_ = pools[i].Free()
-		switch {
-		case fault.Is(err, CodePoolNotFound):
-			continue // undefined meanwhile
-		case err != nil && first == nil:
-			first = err
-		case err == nil:
-			out = append(out, p)
-		}
-	}
-	if first != nil {
-		return nil, first
-	}
-	slices.SortFunc(out, func(a, b api.Pool) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return describeAll(pools, m.describePool,
+		func(err error) bool { return fault.Is(err, CodePoolNotFound) },
+		func(p api.Pool) string { return p.Name })
 }
 
 // Pool returns one pool.

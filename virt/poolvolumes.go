@@ -122,25 +122,12 @@ func (m *Manager) ListVolumes(ctx context.Context, pool string) ([]api.Volume, e
 			return m.storageFail("list volumes", pool, "", err)
 		}
 		users := m.diskUsers()
-		out = make([]api.Volume, 0, len(vols))
-		var first error
-		for i := range vols {
-			v, err := m.describeVolume(&vols[i], pool, users)
-			_ = vols[i].Free()
-			switch {
-			case err == nil:
-				out = append(out, v)
-			case first == nil && !isGone(err):
-				first = err
-			}
-		}
-		return first
+		out, err = describeAll(vols,
+			func(v *libvirt.StorageVol) (api.Volume, error) { return m.describeVolume(v, pool, users) },
+			isGone, func(v api.Volume) string { return v.Name })
+		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(a, b api.Volume) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return out, err
 }
 
 func isGone(err error) bool {

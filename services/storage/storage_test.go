@@ -2,97 +2,34 @@ package storage
 
 import (
 	"context"
-	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/fault"
 	"github.com/virtportal/virtportal/services/tasks"
+	"github.com/virtportal/virtportal/services/tasks/taskstest"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
 )
 
 // env is a runner with the storage kinds over the libvirt test driver.
 type env struct {
-	t     *testing.T
-	st    *store.Store
-	m     *virt.Manager
-	r     *tasks.Runner
-	s     *Service
-	mu    sync.Mutex
-	ended map[int64]chan struct{}
+	*taskstest.Env
+	s *Service
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(dir, "v.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	fixture := filepath.Join(dir, "host.xml")
-	if err := virt.WriteFixture(fixture, virt.FixtureOptions{ImagesDir: filepath.Join(dir, "images")}); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, st: st, ended: map[int64]chan struct{}{}}
-	e.m = virt.New(virt.Config{URI: "test://" + fixture})
-	if err := e.m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.m.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := e.m.WaitReady(wctx); err != nil {
-		t.Fatal(err)
-	}
-	e.r = tasks.New(st, st, tasks.Options{})
-	e.r.OnChange(func(in tasks.Info) {
-		if in.Ended() {
-			e.mu.Lock()
-			close(e.ch(in.ID))
-			e.mu.Unlock()
-		}
-	})
-	e.s = New(e.r, "local", e.m)
-	t.Cleanup(func() { e.r.Close(context.Background()) })
+	e := &env{Env: taskstest.New(t)}
+	e.s = New(e.R, "local", e.M)
 	return e
 }
 
-func (e *env) ch(id int64) chan struct{} {
-	c, ok := e.ended[id]
-	if !ok {
-		c = make(chan struct{})
-		e.ended[id] = c
-	}
-	return c
-}
-
-func (e *env) wait(id int64) store.Task {
-	e.t.Helper()
-	e.mu.Lock()
-	c := e.ch(id)
-	e.mu.Unlock()
-	select {
-	case <-c:
-	case <-time.After(30 * time.Second):
-		e.t.Fatalf("task %d never ended", id)
-	}
-	tk, err := e.st.GetTask(context.Background(), id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tk
-}
-
 func (e *env) exists(pool, name string) bool {
-	e.t.Helper()
-	_, err := e.m.Volume(context.Background(), pool, name)
+	e.T.Helper()
+	_, err := e.M.Volume(context.Background(), pool, name)
 	if err != nil && !fault.Is(err, virt.CodeVolumeNotFound) {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return err == nil
 }
@@ -104,15 +41,15 @@ func TestCreateVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := e.wait(in.ID)
+	got := e.Wait(in.ID)
 	if got.Status != store.TaskDone || got.Result != "volume:default/new.qcow2" || got.Target != "volume:default/new.qcow2" {
 		t.Fatalf("task %+v", got)
 	}
-	v, err := e.m.Volume(ctx, virt.FixturePoolDefault, "new.qcow2")
+	v, err := e.M.Volume(ctx, virt.FixturePoolDefault, "new.qcow2")
 	if err != nil || v.Format != "qcow2" || v.Capacity != 1<<30 {
 		t.Fatalf("volume %+v %v", v, err)
 	}
-	recs, err := e.st.TaskResources(ctx, in.ID)
+	recs, err := e.St.TaskResources(ctx, in.ID)
 	if err != nil || len(recs) != 0 {
 		t.Fatalf("records left after success: %+v %v", recs, err)
 	}
@@ -120,7 +57,7 @@ func TestCreateVolume(t *testing.T) {
 
 func TestCreateRefusedAtOnce(t *testing.T) {
 	e := newEnv(t)
-	vols, err := e.m.ListVolumes(context.Background(), virt.FixturePoolDefault)
+	vols, err := e.M.ListVolumes(context.Background(), virt.FixturePoolDefault)
 	if err != nil || len(vols) == 0 {
 		t.Fatal(vols, err)
 	}
@@ -143,7 +80,7 @@ func TestCreateRefusedAtOnce(t *testing.T) {
 			if !fault.Is(err, c.code) {
 				t.Fatalf("got %v, want %s", err, c.code.Name)
 			}
-			list, err := e.st.ListTasks(context.Background(), store.TaskFilter{})
+			list, err := e.St.ListTasks(context.Background(), store.TaskFilter{})
 			if err != nil || len(list) != 0 {
 				t.Fatalf("a refused creation made tasks: %+v %v", list, err)
 			}
@@ -158,7 +95,7 @@ func TestCreateFailingLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := e.wait(in.ID); got.Status != store.TaskFailed {
+	if got := e.Wait(in.ID); got.Status != store.TaskFailed {
 		t.Fatalf("task %+v", got)
 	}
 	if e.exists(virt.FixturePoolDefault, "doomed.qcow2") {
@@ -170,23 +107,23 @@ func TestCrashSweepRemovesVolume(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	// A process that recorded and created a volume, then died.
-	if _, err := e.m.CreateVolume(ctx, virt.FixturePoolDefault, api.VolumeRequest{Name: "orphan.qcow2", Capacity: 1 << 20}); err != nil {
+	if _, err := e.M.CreateVolume(ctx, virt.FixturePoolDefault, api.VolumeRequest{Name: "orphan.qcow2", Capacity: 1 << 20}); err != nil {
 		t.Fatal(err)
 	}
-	tk, err := e.st.CreateTask(ctx, store.Task{Kind: KindCreateVolume, Owner: "local:admin", Host: "local", Status: store.TaskRunning})
+	tk, err := e.St.CreateTask(ctx, store.Task{Kind: KindCreateVolume, Owner: "local:admin", Host: "local", Status: store.TaskRunning})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.st.AddTaskResource(ctx, store.TaskResource{TaskID: tk.ID, Kind: ResourceVolume, Host: "local", Ident: "default/orphan.qcow2"}); err != nil {
+	if _, err := e.St.AddTaskResource(ctx, store.TaskResource{TaskID: tk.ID, Kind: ResourceVolume, Host: "local", Ident: "default/orphan.qcow2"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.r.Start(ctx); err != nil {
+	if err := e.R.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if e.exists(virt.FixturePoolDefault, "orphan.qcow2") {
 		t.Fatal("the sweep left the orphan volume")
 	}
-	got, err := e.st.GetTask(ctx, tk.ID)
+	got, err := e.St.GetTask(ctx, tk.ID)
 	if err != nil || got.Status != store.TaskFailed || got.ErrorCode != tasks.CodeInterrupted.Name {
 		t.Fatalf("task after the sweep: %+v %v", got, err)
 	}
@@ -210,7 +147,7 @@ func TestCreateSameNameConcurrently(t *testing.T) {
 	}
 	done := 0
 	for _, id := range ids {
-		if e.wait(id).Status == store.TaskDone {
+		if e.Wait(id).Status == store.TaskDone {
 			done++
 		}
 	}

@@ -33,25 +33,42 @@ type PoolList struct {
 	AllowedActions []string `json:"allowed_actions"`
 }
 
-// PoolRequest defines a pool (POST …/hosts/{host}/pools): it is built,
-// started and, when asked, marked to start with the host.
+// PoolRequest defines a pool (POST …/hosts/{host}/pools): it is built
+// where libvirt needs it, started and, when asked, marked to start with
+// the host. A step that fails undoes the ones before it.
 type PoolRequest struct {
 	Name string `json:"name"`
-	Type string `json:"type"` // dir, netfs or logical in this version
-	// Path is the absolute target path (a logical pool's defaults to /dev/<vg>).
+	Type string `json:"type"` // dir, fs, netfs, logical, iscsi, scsi or disk
+	// Path is the absolute target path; defaults: logical /dev/<vg>,
+	// disk /dev, iscsi and scsi /dev/disk/by-path.
 	Path      string      `json:"path"`
 	Source    *PoolSource `json:"source,omitempty"`
 	Autostart bool        `json:"autostart"`
+	// Build prepares the source devices when they hold no data yet: mkfs
+	// for fs, a partition table for disk, the physical volumes and volume
+	// group for logical (with devices). It never overwrites data. dir and
+	// netfs pools always build (that makes the target folder).
+	Build bool `json:"build,omitempty"`
 }
 
-// PoolSource is where a pool's storage comes from: a netfs pool's host,
-// folder and format (nfs, cifs, glusterfs); a logical pool's existing
-// volume group (name; default the pool's name).
+// PoolSource is where a pool's storage comes from:
+//   - fs: devices (one block device) and format (auto, ext2, ext3, ext4, xfs, vfat)
+//   - netfs: host, dir (the export) and format (nfs, cifs, glusterfs)
+//   - logical: name (the volume group; default the pool's name) and, to
+//     build it, devices
+//   - disk: devices (one disk) and format (gpt or dos)
+//   - iscsi: host, port (optional), iqn (the target) and initiator (optional)
+//   - scsi: adapter (a SCSI host adapter such as host0)
 type PoolSource struct {
-	Host   string `json:"host,omitempty"`
-	Dir    string `json:"dir,omitempty"`
-	Name   string `json:"name,omitempty"`
-	Format string `json:"format,omitempty"`
+	Host      string   `json:"host,omitempty"`
+	Port      int      `json:"port,omitempty"`
+	Dir       string   `json:"dir,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	Format    string   `json:"format,omitempty"`
+	Devices   []string `json:"devices,omitempty"`
+	IQN       string   `json:"iqn,omitempty"`
+	Initiator string   `json:"initiator,omitempty"`
+	Adapter   string   `json:"adapter,omitempty"`
 }
 
 // Autostart sets whether a pool starts with the host.

@@ -120,7 +120,7 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/hosts/:host/pools", Perm: perm("pool", "list"), Scope: hostScope("host"), Handle: s.listPools,
 			Summary: "The host's storage pools with capacity, allocation and free space (paths for administrators)", Out: api.PoolList{}},
 		{Method: "POST", Path: "/api/v1/hosts/:host/pools", Perm: permPoolManage, Scope: hostScope("host"), Audit: "pool.define", Handle: s.definePool,
-			Summary: "Define, build and start a pool (type dir)", In: api.PoolRequest{}, Out: api.Pool{}, Status: 201},
+			Summary: "Define, build where the type needs it, and start a pool (dir, fs, netfs, logical, iscsi, scsi, disk); a failure leaves nothing", In: api.PoolRequest{}, Out: api.Pool{}, Status: 201},
 		{Method: "GET", Path: "/api/v1/hosts/:host/pools/:pool", Perm: permPoolRead, Scope: poolScope("pool"), Handle: s.getPool,
 			Summary: "One storage pool", Out: api.Pool{}},
 		{Method: "DELETE", Path: "/api/v1/hosts/:host/pools/:pool", Perm: permPoolManage, Scope: poolScope("pool"), Audit: "pool.delete", Handle: s.deletePool,

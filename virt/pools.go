@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"libvirt.org/go/libvirt"
@@ -159,12 +161,13 @@ func (m *Manager) Pool(ctx context.Context, name string) (api.Pool, error) {
 	return out, err
 }
 
-// DefinePool defines, builds (where building only makes the target
-// folder) and starts a pool, and marks it to start with the host when
-// asked. It is all or nothing: a step that fails undefines the pool again
-// (a folder that building made stays: it may have been there before).
+// DefinePool defines, builds (where the type needs it), starts a pool,
+// and marks it to start with the host when asked. It is all or nothing: a
+// step that fails stops and undefines the pool again, and deletes what its
+// build made (a target folder that was not there before, a volume group
+// made on the devices).
 func (m *Manager) DefinePool(ctx context.Context, req api.PoolRequest) (api.Pool, error) {
-	doc, err := poolXML(req)
+	plan, err := planPool(req)
 	if err != nil {
 		return api.Pool{}, err
 	}
@@ -182,27 +185,49 @@ func (m *Manager) DefinePool(ctx context.Context, req api.PoolRequest) (api.Pool
 	} else if libvirtCode(err) != libvirt.ERR_NO_STORAGE_POOL {
 		return api.Pool{}, m.storageFail("find pool", req.Name, "", err)
 	}
-	p, err := c.StoragePoolDefineXML(doc, 0)
+	p, err := c.StoragePoolDefineXML(plan.doc, 0)
 	if err != nil {
-		return api.Pool{}, m.storageFail("define pool", req.Name, "", err)
+		return api.Pool{}, m.setupFail("define pool", req.Name, err)
 	}
 	defer p.Free()
+	built := false
 	undo := func(cause error) error {
 		if active, _ := p.IsActive(); active {
 			_ = p.Destroy()
+		}
+		if built && plan.deletable {
+			if derr := p.Delete(0); derr != nil {
+				m.log.Error("deleting what a failed pool's build made failed", "pool", req.Name, "err", derr)
+			}
 		}
 		if uerr := p.Undefine(); uerr != nil {
 			m.log.Error("undefining a half-made pool failed", "pool", req.Name, "err", uerr)
 		}
 		return cause
 	}
-	if needsBuild(req) {
-		if err := p.Build(libvirt.STORAGE_POOL_BUILD_NEW); err != nil {
-			return api.Pool{}, undo(m.storageFail("build pool", req.Name, "", err))
+	if plan.build {
+		// A folder that existed before the build is someone's: it stays.
+		// Where libvirt runs elsewhere we cannot tell, so it stays too.
+		fresh := true
+		if plan.folder {
+			fresh = false
+			if m.local() {
+				if _, serr := os.Lstat(plan.path); errors.Is(serr, fs.ErrNotExist) {
+					fresh = true
+				}
+			}
 		}
+		err := p.Build(plan.flags)
+		if plan.flags != 0 && isUnsupportedFlags(err) && strings.HasPrefix(m.cfg.URI, "test:") {
+			err = p.Build(0) // the test driver takes no flags and writes nothing
+		}
+		if err != nil {
+			return api.Pool{}, undo(m.setupFail("build pool", req.Name, err))
+		}
+		built = fresh
 	}
 	if err := p.Create(0); err != nil {
-		return api.Pool{}, undo(m.storageFail("start pool", req.Name, "", err))
+		return api.Pool{}, undo(m.setupFail("start pool", req.Name, err))
 	}
 	if req.Autostart {
 		if err := p.SetAutostart(true); err != nil {
@@ -212,13 +237,21 @@ func (m *Manager) DefinePool(ctx context.Context, req api.PoolRequest) (api.Pool
 	return m.describePool(p)
 }
 
+// local reports whether libvirt runs on this machine (its paths are ours).
+func (m *Manager) local() bool {
+	return remoteHost(m.cfg.URI) == "" && !strings.HasPrefix(m.cfg.URI, "test:")
+}
+
 // StartPool starts an inactive pool.
 func (m *Manager) StartPool(ctx context.Context, name string) (api.Pool, error) {
 	return m.poolChange(ctx, name, "start pool", func(p *libvirt.StoragePool) error {
 		if active, err := p.IsActive(); err == nil && active {
 			return CodePoolActive.New("pool %q is already running", name)
 		}
-		return p.Create(0)
+		if err := p.Create(0); err != nil {
+			return m.setupFail("start pool", name, err)
+		}
+		return nil
 	})
 }
 

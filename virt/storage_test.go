@@ -82,7 +82,20 @@ func TestPools(t *testing.T) {
 		{"root", api.PoolRequest{Name: "p1", Type: "dir", Path: "/"}, CodeInvalidPoolPath},
 		{"NUL in path", api.PoolRequest{Name: "p1", Type: "dir", Path: "/srv/a\x00b"}, CodeInvalidPoolPath},
 		{"unknown type", api.PoolRequest{Name: "p1", Type: "zfs2", Path: "/srv/p"}, CodeUnknownPoolType},
-		{"type not yet", api.PoolRequest{Name: "p1", Type: "iscsi", Path: "/srv/p"}, CodeNotSupported},
+		{"iscsi without target", api.PoolRequest{Name: "p1", Type: "iscsi", Source: &api.PoolSource{Host: "san"}}, CodeInvalidPoolSource},
+		{"iscsi hostile iqn", api.PoolRequest{Name: "p1", Type: "iscsi", Source: &api.PoolSource{Host: "san", IQN: "iqn.2004-04.org.x:a'/><x"}}, CodeInvalidPoolSource},
+		{"iscsi port", api.PoolRequest{Name: "p1", Type: "iscsi", Source: &api.PoolSource{Host: "san", Port: 70000, IQN: "iqn.2004-04.org.example:d1"}}, CodeInvalidPoolSource},
+		{"iscsi build", api.PoolRequest{Name: "p1", Type: "iscsi", Build: true, Source: &api.PoolSource{Host: "san", IQN: "iqn.2004-04.org.example:d1"}}, CodeInvalidPoolSource},
+		{"scsi adapter", api.PoolRequest{Name: "p1", Type: "scsi", Source: &api.PoolSource{Adapter: "../host0"}}, CodeInvalidPoolSource},
+		{"fs device outside /dev", api.PoolRequest{Name: "p1", Type: "fs", Path: "/srv/p", Source: &api.PoolSource{Devices: []string{"/etc/passwd"}}}, CodeInvalidPoolSource},
+		{"fs device dotdot", api.PoolRequest{Name: "p1", Type: "fs", Path: "/srv/p", Source: &api.PoolSource{Devices: []string{"/dev/../etc/x"}}}, CodeInvalidPoolSource},
+		{"fs two devices", api.PoolRequest{Name: "p1", Type: "fs", Path: "/srv/p", Source: &api.PoolSource{Devices: []string{"/dev/sdb", "/dev/sdc"}}}, CodeInvalidPoolSource},
+		{"fs build auto", api.PoolRequest{Name: "p1", Type: "fs", Path: "/srv/p", Build: true, Source: &api.PoolSource{Devices: []string{"/dev/sdb"}}}, CodeInvalidPoolSource},
+		{"fs format", api.PoolRequest{Name: "p1", Type: "fs", Path: "/srv/p", Source: &api.PoolSource{Devices: []string{"/dev/sdb"}, Format: "ntfs;x"}}, CodeInvalidPoolSource},
+		{"disk without device", api.PoolRequest{Name: "p1", Type: "disk"}, CodeInvalidPoolSource},
+		{"disk format", api.PoolRequest{Name: "p1", Type: "disk", Source: &api.PoolSource{Devices: []string{"/dev/sdb"}, Format: "mac"}}, CodeInvalidPoolSource},
+		{"logical build without devices", api.PoolRequest{Name: "p1", Type: "logical", Build: true}, CodeInvalidPoolSource},
+		{"logical device twice", api.PoolRequest{Name: "p1", Type: "logical", Source: &api.PoolSource{Devices: []string{"/dev/sdb", "/dev/sdb"}}}, CodeInvalidPoolSource},
 		{"dir with a source", api.PoolRequest{Name: "p1", Type: "dir", Path: "/srv/p", Source: &api.PoolSource{Host: "nas"}}, CodeInvalidPoolSource},
 		{"netfs without host", api.PoolRequest{Name: "p1", Type: "netfs", Path: "/srv/p", Source: &api.PoolSource{Dir: "/export"}}, CodeInvalidPoolSource},
 		{"netfs hostile host", api.PoolRequest{Name: "p1", Type: "netfs", Path: "/srv/p", Source: &api.PoolSource{Host: "nas;rm -rf /", Dir: "/export"}}, CodeInvalidPoolSource},
@@ -117,6 +130,11 @@ func TestPools(t *testing.T) {
 		}{
 			{api.PoolRequest{Name: "nas", Type: "netfs", Path: dir + "-nas", Source: &api.PoolSource{Host: "nas.example.org", Dir: "/export/vms"}}, "netfs", dir + "-nas"},
 			{api.PoolRequest{Name: "vg0", Type: "logical"}, "logical", "/dev/vg0"},
+			{api.PoolRequest{Name: "vg1", Type: "logical", Build: true, Source: &api.PoolSource{Name: "data", Devices: []string{"/dev/sdb", "/dev/sdc"}}}, "logical", "/dev/data"},
+			{api.PoolRequest{Name: "fs0", Type: "fs", Path: dir + "-fs", Build: true, Source: &api.PoolSource{Devices: []string{"/dev/sdb1"}, Format: "ext4"}}, "fs", dir + "-fs"},
+			{api.PoolRequest{Name: "disk0", Type: "disk", Source: &api.PoolSource{Devices: []string{"/dev/sdd"}}}, "disk", "/dev"},
+			{api.PoolRequest{Name: "san", Type: "iscsi", Source: &api.PoolSource{Host: "192.0.2.7", Port: 3260, IQN: "iqn.2004-04.org.example:disk1", Initiator: "iqn.2026-01.org.example:host"}}, "iscsi", "/dev/disk/by-path"},
+			{api.PoolRequest{Name: "hba", Type: "scsi", Source: &api.PoolSource{Adapter: "host0"}}, "scsi", "/dev/disk/by-path"},
 		} {
 			p, err := m.DefinePool(ctx, tc.req)
 			if err != nil {

@@ -45,6 +45,16 @@ type GuestEvent struct {
 	VM   *VM    `json:"vm,omitempty"` // omitted for removed
 }
 
+// ResourceEvent is the data of an `event: pool` or `event: network` on
+// GET /api/v1/events: a pool or network was defined, undefined, started,
+// stopped, built (created) or deleted, here or with virsh; refetch it.
+type ResourceEvent struct {
+	Kind string `json:"-"`    // pool or network: the event's name
+	Type string `json:"type"` // defined, undefined, started, stopped, created, deleted
+	Host string `json:"host"`
+	Name string `json:"name"`
+}
+
 // StreamEnd is the data of an `event: end`: why the stream closes.
 type StreamEnd struct {
 	Reason string `json:"reason"` // logout, revoked, expired

@@ -66,7 +66,9 @@ func (s *Server) initTasks() error {
 	}
 	s.d.Tasks.OnChange(s.d.Events.PublishTask)
 	if s.d.Virt != nil {
-		s.stopWatch = s.d.Events.WatchGuests(s.opt.Host, s.d.Virt)
+		stopGuests := s.d.Events.WatchGuests(s.opt.Host, s.d.Virt)
+		stopResources := s.d.Events.WatchResources(s.opt.Host, s.d.Virt) // pools and networks (issue 9)
+		s.stopWatch = func() { stopResources(); stopGuests() }
 	}
 	return nil
 }

@@ -177,8 +177,12 @@ func (m *Manager) connect() error {
 			ids = append(ids, id)
 		}
 	}
+	var res resourceCallbacks
+	if err == nil {
+		res = m.registerResourceEvents(c)
+	}
 	m.connMu.Lock()
-	m.conn, m.cbIDs = c, ids
+	m.conn, m.cbIDs, m.resCBs = c, ids, res
 	m.connMu.Unlock()
 	if err != nil {
 		m.disconnect()
@@ -212,12 +216,13 @@ func (m *Manager) disconnect() {
 	m.mu.Unlock()
 
 	m.connMu.Lock()
-	c, ids := m.conn, m.cbIDs
-	m.conn, m.cbIDs = nil, nil
+	c, ids, res := m.conn, m.cbIDs, m.resCBs
+	m.conn, m.cbIDs, m.resCBs = nil, nil, resourceCallbacks{}
 	m.connMu.Unlock()
 	if c == nil {
 		return
 	}
+	m.deregisterResourceEvents(c, res)
 	for _, id := range ids {
 		if err := c.DomainEventDeregister(id); err != nil {
 			m.log.Debug("event deregistration failed", "err", err)

@@ -45,8 +45,10 @@ const (
 // Event tells a subscriber that the index changed. It names what changed,
 // not the new value: read that with Grants, Exists or List.
 type Event struct {
-	Kind string // defined, undefined, state, metadata, resync
-	Name string // the guest; "" for resync
+	Kind string // defined, undefined, state, metadata, resync; pool, network
+	Name string // the guest (pool, network); "" for resync
+	// Change is what happened to a pool or network (defined, started, …).
+	Change string
 }
 
 // Manager owns one libvirt connection (one host URI), reconnects when it
@@ -68,6 +70,7 @@ type Manager struct {
 	connMu sync.Mutex
 	conn   *libvirt.Connect
 	cbIDs  []int
+	resCBs resourceCallbacks // pool and network events
 	lost   chan struct{} // a hint that the connection may be gone
 	drop   chan struct{} // reconnect now, alive or not
 

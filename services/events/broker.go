@@ -47,19 +47,22 @@ type GuestChange struct {
 	WasKnown, Known bool
 }
 
-// Event is one published event; exactly one of Task and Guest is set.
+// Event is one published event; exactly one of Task, Guest and Resource
+// is set.
 type Event struct {
-	ID    uint64
-	Task  *tasks.Info
-	Guest *GuestChange
+	ID       uint64
+	Task     *tasks.Info
+	Guest    *GuestChange
+	Resource *api.ResourceEvent // a pool or network
 }
 
 // Message is an event as one subscriber sees it.
 type Message struct {
 	ID    uint64
-	Event string // "task" or "guest"
-	Task  *api.Task
-	Guest *api.GuestEvent
+	Event    string // "task", "guest", "pool" or "network"
+	Task     *api.Task
+	Guest    *api.GuestEvent
+	Resource *api.ResourceEvent
 	// Data is the JSON of Task or Guest, made once for every subscriber
 	// who sees the event alike.
 	Data []byte
@@ -71,6 +74,9 @@ func viewKey(m Message) string {
 	if m.Task != nil {
 		return strings.Join(m.Task.AllowedActions, ",")
 	}
+	if m.Resource != nil {
+		return "resource" // everyone who sees it sees it alike
+	}
 	role, acts := "", ""
 	if m.Guest.VM != nil {
 		role, acts = m.Guest.VM.MyRole, strings.Join(m.Guest.VM.AllowedActions, ",")
@@ -80,8 +86,11 @@ func viewKey(m Message) string {
 
 func marshal(m *Message) {
 	var v any = m.Guest
-	if m.Task != nil {
+	switch {
+	case m.Task != nil:
 		v = m.Task
+	case m.Resource != nil:
+		v = m.Resource
 	}
 	m.Data, _ = json.Marshal(v)
 }
@@ -319,6 +328,9 @@ func (b *Broker) view(p *rbac.Principal, ev Event) (Message, bool) {
 		}
 		t := tasks.View(b.authz, *p, *ev.Task)
 		return Message{ID: ev.ID, Event: "task", Task: &t}, true
+	}
+	if ev.Resource != nil {
+		return b.viewResource(p, ev)
 	}
 	g := ev.Guest
 	sees := func(known bool, grants []api.Grant) bool {

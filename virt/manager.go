@@ -71,8 +71,8 @@ type Manager struct {
 	conn   *libvirt.Connect
 	cbIDs  []int
 	resCBs resourceCallbacks // pool and network events
-	lost   chan struct{} // a hint that the connection may be gone
-	drop   chan struct{} // reconnect now, alive or not
+	lost   chan struct{}     // a hint that the connection may be gone
+	drop   chan struct{}     // reconnect now, alive or not
 
 	// beforeConnect, when set (tests only), runs before every connection
 	// attempt; the test driver reconnects faster than a poll can see.

@@ -58,7 +58,7 @@ type Event struct {
 
 // Message is an event as one subscriber sees it.
 type Message struct {
-	ID    uint64
+	ID       uint64
 	Event    string // "task", "guest", "pool" or "network"
 	Task     *api.Task
 	Guest    *api.GuestEvent

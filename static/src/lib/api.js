@@ -228,6 +228,14 @@ export const api = {
   interfaces: (host, signal) => request('GET', `/hosts/${enc(host)}/interfaces`, { signal }),
   /** {items: [Lease]}; 501 leases_not_supported where the driver keeps none */
   leases: (host, name, signal) => request('GET', `/hosts/${enc(host)}/networks/${enc(name)}/leases`, { signal }),
+  // Pool management and network autostart (issue 9, pools and networks)
+  /** Define, build and start a pool: the Pool (201) */
+  definePool: (host, body) => request('POST', `/hosts/${enc(host)}/pools`, { body }),
+  /** start, stop or refresh: the Pool */
+  poolAction: (host, name, action) => request('POST', `/hosts/${enc(host)}/pools/${enc(name)}/${action}`),
+  poolAutostart: (host, name, on) => request('PUT', `/hosts/${enc(host)}/pools/${enc(name)}/autostart`, { body: { autostart: on } }),
+  deletePool: (host, name) => request('DELETE', `/hosts/${enc(host)}/pools/${enc(name)}`),
+  networkAutostart: (host, name, on) => request('PUT', `/hosts/${enc(host)}/networks/${enc(name)}/autostart`, { body: { autostart: on } }),
 
   /** The caller's API tokens: {items: [Token]} */
   tokens: (signal) => request('GET', '/tokens', { signal }),

@@ -5,6 +5,7 @@
 // Wire format (text/event-stream, cookie session):
 //   event: task   data: a Task (id, kind, status, progress, …)
 //   event: guest  data: {type: state|grants|added|removed, host, name, vm?}
+//   event: pool, event: network  data: {type: defined|undefined|started|stopped|created|deleted, host, name}
 //   event: reset  the server lost track: refetch everything
 //   event: end    data: {reason: logout|revoked|expired}: stop, sign in again
 //   ": ping"      heartbeats (EventSource hides them)
@@ -16,7 +17,7 @@
 export const EVENTS_URL = '/api/v1/events';
 
 /** The events the server sends; subscribers also get "status" (open, connecting, down). */
-export const EVENT_TYPES = Object.freeze(['task', 'guest', 'reset', 'end']);
+export const EVENT_TYPES = Object.freeze(['task', 'guest', 'pool', 'network', 'reset', 'end']);
 
 /** Back-off of reconnects after the stream failed for good: 2, 4, 8 … up to 60 s. */
 export function reconnectDelay(attempt) {
@@ -35,7 +36,7 @@ export function decodeEvent(type, data) {
     const v = JSON.parse(data);
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
     if (type === 'task' && (typeof v.id !== 'string' && typeof v.id !== 'number')) return null;
-    if (type === 'guest' && typeof v.name !== 'string') return null;
+    if ((type === 'guest' || type === 'pool' || type === 'network') && typeof v.name !== 'string') return null;
     return v;
   } catch {
     return null;

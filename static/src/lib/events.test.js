@@ -60,6 +60,8 @@ describe('decodeEvent', () => {
     assert.equal(decodeEvent('task', 'null'), null);
     assert.equal(decodeEvent('task', '{"status":"running"}'), null, 'a task without an id');
     assert.equal(decodeEvent('guest', '{"type":"state"}'), null, 'a guest event without a name');
+    assert.equal(decodeEvent('pool', '{"type":"started"}'), null, 'a pool event without a name');
+    assert.deepEqual(decodeEvent('network', '{"type":"stopped","host":"local","name":"lan"}'), { type: 'stopped', host: 'local', name: 'lan' });
   });
 });
 

@@ -5,6 +5,7 @@
 // names of the networks their guests use, nothing more.
 
 import { api } from '../lib/api.js';
+import { events } from '../lib/events.js';
 import { h, icon, setText } from '../lib/dom.js';
 import { formatList, none } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
@@ -87,7 +88,10 @@ export function mountNetworks(main) {
         'aria-label': t('networks.delete.for', { name: n.name }),
       }, icon('trash'), t('networks.delete.open'));
       del.addEventListener('click', () => deleteNetwork(n, del));
-      buttons.append(toggle, del);
+      const auto = h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'network-autostart', 'aria-pressed': String(Boolean(n.autostart)) },
+        t(n.autostart ? 'networks.autostartOff' : 'networks.autostartOn'));
+      auto.addEventListener('click', () => setAutostart(n, auto));
+      buttons.append(toggle, auto, del);
     }
     el.append(buttons);
     return el;
@@ -119,6 +123,16 @@ export function mountNetworks(main) {
     try {
       await api.networkAction(host, n.name, action);
       toast(t(action === 'stop' ? 'networks.stopped' : 'networks.started', { name: n.name }));
+    } catch (err) {
+      if (err?.status !== 401) toast(err?.message || t('error.unknown'), { kind: 'error', title: t('networks.actionFailed', { name: n.name }) });
+    }
+    load();
+  }
+
+  async function setAutostart(n, btn) {
+    btn.disabled = true;
+    try {
+      await api.networkAutostart(host, n.name, !n.autostart);
     } catch (err) {
       if (err?.status !== 401) toast(err?.message || t('error.unknown'), { kind: 'error', title: t('networks.actionFailed', { name: n.name }) });
     }
@@ -188,6 +202,9 @@ export function mountNetworks(main) {
     const ifaceHint = h('p', { class: 'hint', 'data-testid': 'net-iface-none', hidden: true }, t('networks.create.ifaceNone'));
     const ifaceLabel = h('label', { for: 'net-iface' });
     const ifaceRow = h('div', { class: 'field', hidden: true }, ifaceLabel, ifaceIn, ifaceHint);
+    const vlanIn = h('input', { id: 'net-vlan', class: 'input', type: 'text', inputmode: 'numeric', 'data-testid': 'net-vlan' });
+    const vlanRow = h('div', { class: 'field', hidden: true }, h('label', { for: 'net-vlan' }, t('networks.create.vlan')), vlanIn,
+      h('p', { class: 'hint' }, t('networks.create.vlanHint')));
     const rangeRow = h('div', { class: 'net-range' },
       h('div', { class: 'field' }, h('label', { for: 'net-start' }, t('networks.create.dhcpStart')), startIn),
       h('div', { class: 'field' }, h('label', { for: 'net-end' }, t('networks.create.dhcpEnd')), endIn));
@@ -200,6 +217,7 @@ export function mountNetworks(main) {
       dhcpRow.hidden = !ip;
       rangeRow.hidden = !ip || !dhcpIn.checked;
       ifaceRow.hidden = ip;
+      vlanRow.hidden = kindIn.value !== 'direct';
       if (!ip) {
         const choices = interfacesFor(kindIn.value, ifaces);
         setText(ifaceLabel, t(kindIn.value === 'bridge' ? 'networks.create.bridge' : 'networks.create.device'));
@@ -230,6 +248,7 @@ export function mountNetworks(main) {
         dhcpRow,
         rangeRow,
         ifaceRow,
+        vlanRow,
         h('div', { class: 'check-row' }, autoIn, h('label', { for: 'net-autostart' }, t('networks.create.autostart'))),
         err,
       ],
@@ -243,6 +262,11 @@ export function mountNetworks(main) {
         if (!hasSubnet(kind)) {
           if (!ifaceIn.value) return fail(t('networks.create.ifaceNone'), kindIn);
           body[kind === 'bridge' ? 'bridge' : 'device'] = ifaceIn.value;
+        }
+        if (kind === 'direct' && vlanIn.value.trim()) {
+          const vlan = Number(vlanIn.value.trim());
+          if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) return fail(t('networks.create.vlanInvalid'), vlanIn);
+          body.vlan = vlan;
         }
         const text = hasSubnet(kind) ? subnetIn.value.trim() : '';
         if (hasSubnet(kind)) body.dhcp = dhcpIn.checked;
@@ -274,6 +298,21 @@ export function mountNetworks(main) {
   }
   createBtn.addEventListener('click', openCreate);
 
+  // Live: network changes from anywhere (another admin, virsh); a burst reloads once.
+  let timer = null;
+  const soon = () => {
+    clearTimeout(timer);
+    timer = setTimeout(load, 150);
+  };
+  const unsubs = [events().on('network', soon), events().on('reset', soon)];
+
   load();
-  return { title: t('networks.title'), heading, unmount: () => controller.abort() };
+  return {
+    title: t('networks.title'), heading,
+    unmount: () => {
+      controller.abort();
+      clearTimeout(timer);
+      for (const u of unsubs) u();
+    },
+  };
 }

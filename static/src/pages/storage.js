@@ -14,6 +14,7 @@ import { createDataTable } from '../ui/datatable.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
 import { showTask } from '../ui/tasksdrawer.js';
 import { isoLibrary } from './isolibrary.js';
+import { createPoolActions } from './poolactions.js';
 import { toast } from '../ui/toast.js';
 
 const COLUMNS = [
@@ -61,8 +62,13 @@ export function mountStorage(main, ctx) {
     empty: h('div', { class: 'state-panel empty', 'data-testid': 'volumes-empty' }, icon('disk', 'empty-icon'), t('storage.volumesEmpty')),
     error: null,
   });
+  // Pool management (administrators): the New pool button and the
+  // selected pool's actions, in a module of their own.
+  const poolActs = createPoolActions({ host: () => host, may: (a) => may(a), reload: () => loadPools() });
+
   const volumesCard = h('section', { class: 'card card-wide volumes-card', 'aria-labelledby': 'volumes-title', 'data-testid': 'volumes-card', hidden: true },
     h('div', { class: 'card-head' }, volTitle, createBtn),
+    poolActs.bar,
     h('div', { class: 'toolbar' }, h('div', { class: 'search' },
       h('label', { for: 'volume-search', class: 'visually-hidden' }, t('storage.searchLabel')), icon('search', 'search-icon'), search)),
     volState, table.el);
@@ -70,7 +76,7 @@ export function mountStorage(main, ctx) {
   // The ISO library, for those who may read volumes (pool.read).
   const isoSlot = h('div', { class: 'iso-slot' });
   main.replaceChildren(h('section', { class: 'page page-storage', 'aria-labelledby': 'storage-title' },
-    h('header', { class: 'page-head' }, h('div', { class: 'page-heading' }, heading, summary)),
+    h('header', { class: 'page-head' }, h('div', { class: 'page-heading' }, heading, summary), poolActs.newButton),
     errorBox,
     h('section', { class: 'card card-wide', 'aria-labelledby': 'pools-title' },
       h('h2', { id: 'pools-title' }, icon('disk'), t('storage.pools')), poolList),
@@ -128,6 +134,7 @@ export function mountStorage(main, ctx) {
       pools = got?.items ?? [];
       actions = got?.allowed_actions ?? [];
       errorBox.hidden = true;
+      poolActs.sync();
       renderPools();
       if (may('pool.read')) {
         select(pickPool(pools, selected));
@@ -152,6 +159,7 @@ export function mountStorage(main, ctx) {
     createBtn.hidden = !may('volume.manage');
     const pool = pools.find((p) => p.name === name);
     createBtn.disabled = pool?.state !== 'running';
+    poolActs.show(pool ?? null);
     loadVolumes();
   }
 
@@ -306,5 +314,5 @@ export function mountStorage(main, ctx) {
   }
 
   loadPools();
-  return { title: t('storage.title'), heading, unmount: () => { controller.abort(); volAbort?.abort(); } };
+  return { title: t('storage.title'), heading, unmount: () => { controller.abort(); volAbort?.abort(); poolActs.unmount(); } };
 }

@@ -3,6 +3,7 @@
 // Intl.PluralRules categories and chosen by the "count" parameter.
 
 import resources from './en.resources.js';
+import pools from './en.pools.js';
 
 export default {
   // Shared
@@ -594,4 +595,6 @@ export default {
 
   // Storage, networks: en.resources.js
   ...resources,
+  // Pool management, network autostart and VLAN: en.pools.js
+  ...pools,
 };

@@ -3,6 +3,7 @@
 // Intl.PluralRules('pt-BR'): one, other (many only for compact numbers).
 
 import resources from './pt-BR.resources.js';
+import pools from './pt-BR.pools.js';
 
 export default {
   // Shared
@@ -593,4 +594,6 @@ export default {
 
   // Storage, networks: pt-BR.resources.js
   ...resources,
+  // Pool management, network autostart and VLAN: pt-BR.pools.js
+  ...pools,
 };

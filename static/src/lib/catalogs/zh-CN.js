@@ -2,6 +2,7 @@
 // {placeholders} match). Chinese has one plural category (other).
 
 import resources from './zh-CN.resources.js';
+import pools from './zh-CN.pools.js';
 
 export default {
   // Shared
@@ -590,4 +591,6 @@ export default {
 
   // Storage, networks: zh-CN.resources.js
   ...resources,
+  // Pool management, network autostart and VLAN: zh-CN.pools.js
+  ...pools,
 };

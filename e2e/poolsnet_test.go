@@ -368,6 +368,11 @@ func TestNATNetworkOnKVM(t *testing.T) {
 			_ = n.Undefine()
 			_ = n.Free()
 		}
+		// libvirt leaves dnsmasq's pid file and the ports folder behind.
+		for _, dir := range []string{"/run/libvirt/network", "/var/run/libvirt/network"} {
+			_ = os.Remove(filepath.Join(dir, name+".pid"))
+			_ = os.RemoveAll(filepath.Join(dir, name))
+		}
 	})
 	var n api.Network
 	if st := c.call("POST", pnNets, api.NetworkRequest{Name: name, Kind: api.NetNAT, DHCP: true}, &n); st != 201 {

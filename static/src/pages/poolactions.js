@@ -122,7 +122,7 @@ export function createPoolActions(opts) {
     const formatIn = h('select', { id: 'pool-format', class: 'input', 'data-testid': 'pool-format' });
     const pathHint = h('span');
     const buildIn = h('input', { id: 'pool-build', type: 'checkbox', 'data-testid': 'pool-build' });
-    const autoIn = h('input', { id: 'pool-autostart', type: 'checkbox', checked: true, 'data-testid': 'pool-autostart' });
+    const autoIn = h('input', { id: 'pool-new-autostart', type: 'checkbox', checked: true, 'data-testid': 'pool-new-autostart' });
     const general = h('p', { class: 'field-error', role: 'alert', 'data-testid': 'pool-error', hidden: true });
     const content = [
       field('name', t('pools.new.name'), input('name', { maxlength: String(POOL_NAME_MAX) }), t('pools.new.nameHint')),
@@ -141,7 +141,7 @@ export function createPoolActions(opts) {
     errors.build = h('p', { class: 'field-error', hidden: true });
     rows.build = h('div', { class: 'check-row' }, buildIn, h('label', { for: 'pool-build' }, t('pools.new.build'),
       h('span', { class: 'hint' }, t('pools.new.buildHint'))), errors.build);
-    content.push(rows.build, h('div', { class: 'check-row' }, autoIn, h('label', { for: 'pool-autostart' }, t('pools.new.autostart'))), general);
+    content.push(rows.build, h('div', { class: 'check-row' }, autoIn, h('label', { for: 'pool-new-autostart' }, t('pools.new.autostart'))), general);
 
     const SOURCE = ['host', 'port', 'dir', 'iqn', 'initiator', 'adapter', 'devices', 'format', 'build'];
     const syncType = () => {

@@ -76,7 +76,7 @@ type NetworkRequest struct {
 	// Device is the host interface of a direct network, or the uplink a
 	// routed network's traffic goes through.
 	Device string `json:"device,omitempty"`
-	// VLAN tags the network's traffic (1 to 4094; direct only).
+	// VLAN tags the network's traffic (1 to 4094; bridge only, on an Open vSwitch bridge).
 	VLAN      uint `json:"vlan,omitempty"`
 	Autostart bool `json:"autostart"`
 }

@@ -18,8 +18,7 @@ import (
 
 // PoolTypes are the pool types libvirt knows and this portal defines.
 var (
-	PoolTypes          = []string{"dir", "fs", "netfs", "logical", "iscsi", "scsi", "disk"}
-	PoolTypesDefinable = PoolTypes
+	PoolTypes = []string{"dir", "fs", "netfs", "logical", "iscsi", "scsi", "disk"}
 	// NetFSFormats are the network file systems a netfs pool mounts.
 	NetFSFormats = []string{"nfs", "cifs", "glusterfs"}
 	// FSFormats are the file systems an fs pool mounts ("auto" probes).
@@ -187,12 +186,6 @@ func devices(paths []string) ([]libvirtxml.StoragePoolSourceDevice, error) {
 		out[i] = libvirtxml.StoragePoolSourceDevice{Path: p}
 	}
 	return out, nil
-}
-
-// poolXML is the definition of a pool from a request, through libvirtxml.
-func poolXML(req api.PoolRequest) (string, error) {
-	p, err := planPool(req)
-	return p.doc, err
 }
 
 // planPool validates a request and plans its definition and build.

@@ -217,7 +217,7 @@ export function mountNetworks(main) {
       dhcpRow.hidden = !ip;
       rangeRow.hidden = !ip || !dhcpIn.checked;
       ifaceRow.hidden = ip;
-      vlanRow.hidden = kindIn.value !== 'direct';
+      vlanRow.hidden = kindIn.value !== 'bridge';
       if (!ip) {
         const choices = interfacesFor(kindIn.value, ifaces);
         setText(ifaceLabel, t(kindIn.value === 'bridge' ? 'networks.create.bridge' : 'networks.create.device'));
@@ -263,7 +263,7 @@ export function mountNetworks(main) {
           if (!ifaceIn.value) return fail(t('networks.create.ifaceNone'), kindIn);
           body[kind === 'bridge' ? 'bridge' : 'device'] = ifaceIn.value;
         }
-        if (kind === 'direct' && vlanIn.value.trim()) {
+        if (kind === 'bridge' && vlanIn.value.trim()) {
           const vlan = Number(vlanIn.value.trim());
           if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) return fail(t('networks.create.vlanInvalid'), vlanIn);
           body.vlan = vlan;

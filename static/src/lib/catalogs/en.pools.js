@@ -72,6 +72,6 @@ export default {
   'networks.autostartOn': 'Start with the host',
   'networks.autostartOff': 'Do not start with the host',
   'networks.create.vlan': 'VLAN tag',
-  'networks.create.vlanHint': 'Optional, 1 to 4094.',
+  'networks.create.vlanHint': 'Optional, 1 to 4094; only on an Open vSwitch bridge.',
   'networks.create.vlanInvalid': 'A VLAN tag is a number from 1 to 4094.',
 };

@@ -72,6 +72,6 @@ export default {
   'networks.autostartOn': 'Iniciar com o host',
   'networks.autostartOff': 'Não iniciar com o host',
   'networks.create.vlan': 'Tag de VLAN',
-  'networks.create.vlanHint': 'Opcional, de 1 a 4094.',
+  'networks.create.vlanHint': 'Opcional, de 1 a 4094; só em uma bridge Open vSwitch.',
   'networks.create.vlanInvalid': 'Uma tag de VLAN é um número de 1 a 4094.',
 };

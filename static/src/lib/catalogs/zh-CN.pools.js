@@ -71,6 +71,6 @@ export default {
   'networks.autostartOn': '随主机启动',
   'networks.autostartOff': '不随主机启动',
   'networks.create.vlan': 'VLAN 标记',
-  'networks.create.vlanHint': '可选，1 到 4094。',
+  'networks.create.vlanHint': '可选，1 到 4094；仅适用于 Open vSwitch 网桥。',
   'networks.create.vlanInvalid': 'VLAN 标记是 1 到 4094 之间的数字。',
 };

@@ -39,6 +39,7 @@ describe('pool management', () => {
     await page.getByTestId('pool-type').selectOption('iscsi');
     assert.equal(await page.getByTestId('pool-iqn').isVisible(), true);
     assert.equal(await page.getByTestId('pool-devices').isVisible(), false);
+    await screenshot(page, 'pools-new-iscsi-1440');
     await page.getByTestId('pool-type').selectOption('logical');
     assert.equal(await page.getByTestId('pool-vg').isVisible(), true);
     assert.equal(await page.getByTestId('pool-iqn').isVisible(), false);

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -527,4 +528,110 @@ func TestPoolNetworkEventsOnKVM(t *testing.T) {
 	await("network", net, "stopped")
 	_ = n.Undefine()
 	await("network", net, "undefined")
+}
+
+// loopDevice attaches a sparse file of size bytes to a free loop device,
+// detached (and the file removed) in t.Cleanup after the cleanups
+// registered later.
+func loopDevice(t *testing.T, size int64) string {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "vpe2e-pn-"+randomHex()[:6]+".img")
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, size); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("losetup", "--find", "--show", img).Output()
+	if err != nil {
+		t.Fatalf("losetup: %v", err)
+	}
+	loop := strings.TrimSpace(string(out))
+	t.Cleanup(func() {
+		if err := exec.Command("losetup", "-d", loop).Run(); err != nil {
+			t.Errorf("losetup -d %s: %v", loop, err)
+		}
+	})
+	return loop
+}
+
+// An fs pool built on a loop device: "build" makes the ext4 file system
+// and the mount point, start mounts it, a volume is created in it, stop
+// unmounts it; building again on the formatted device is refused and its
+// data stays; a definition that fails leaves no pool and no mount point.
+func TestFSPoolOnKVM(t *testing.T) {
+	conn, uri := kvm(t)
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Fatalf("mkfs.ext4: %v", err)
+	}
+	c := startServer(t, uri).login(t)
+	loop := loopDevice(t, 64<<20)
+	name := pnName("fs")
+	dir := filepath.Join("/var/lib/libvirt/images", name)
+	t.Cleanup(func() {
+		dropPool(conn, name)
+		_ = exec.Command("umount", dir).Run()
+		os.RemoveAll(dir)
+	})
+	var p api.Pool
+	if st := c.call("POST", pnPools, api.PoolRequest{Name: name, Type: "fs", Path: dir, Build: true,
+		Source: &api.PoolSource{Devices: []string{loop}, Format: "ext4"}}, &p); st != 201 {
+		t.Fatalf("define: %d", st)
+	}
+	if p.State != api.PoolRunning || p.Type != "fs" || p.Capacity == 0 {
+		t.Fatalf("pool %+v", p)
+	}
+	mounts, _ := os.ReadFile("/proc/mounts")
+	if !strings.Contains(string(mounts), loop+" "+dir+" ext4") {
+		t.Fatalf("%s is not mounted on %s:\n%s", loop, dir, mounts)
+	}
+	var tk api.Task
+	if st := c.call("POST", pnPools+"/"+name+"/volumes", api.VolumeRequest{Name: "keep.qcow2", Capacity: 8 << 20}, &tk); st != 202 {
+		t.Fatalf("create volume: %d", st)
+	}
+	if tk = c.task(tk); tk.Status != "done" {
+		t.Fatalf("create task %+v", tk)
+	}
+	if st := c.call("POST", pnPools+"/"+name+"/stop", nil, &p); st != 200 || p.State != api.PoolInactive {
+		t.Fatalf("stop: %d %+v", st, p)
+	}
+	if mounts, _ := os.ReadFile("/proc/mounts"); strings.Contains(string(mounts), " "+dir+" ") {
+		t.Fatal("stopping did not unmount the pool")
+	}
+	if st := c.call("DELETE", pnPools+"/"+name, nil, nil); st != 204 {
+		t.Fatalf("delete: %d", st)
+	}
+
+	// Building again on the formatted device is refused; the volume stays.
+	again := pnName("fs")
+	againDir := filepath.Join("/var/lib/libvirt/images", again)
+	t.Cleanup(func() {
+		dropPool(conn, again)
+		_ = exec.Command("umount", againDir).Run()
+		os.RemoveAll(againDir)
+	})
+	c.refused("POST", pnPools, api.PoolRequest{Name: again, Type: "fs", Path: againDir, Build: true,
+		Source: &api.PoolSource{Devices: []string{loop}, Format: "ext4"}}, 409, "pool_setup_failed")
+	if _, err := conn.LookupStoragePoolByName(again); err == nil {
+		t.Fatal("a refused build left its pool")
+	}
+	if _, err := os.Stat(againDir); !os.IsNotExist(err) {
+		t.Fatalf("a refused build left its mount point: %v", err)
+	}
+	// Without build, the existing file system is used as it is.
+	if st := c.call("POST", pnPools, api.PoolRequest{Name: again, Type: "fs", Path: againDir,
+		Source: &api.PoolSource{Devices: []string{loop}, Format: "ext4"}}, &p); st != 201 {
+		t.Fatalf("define over the existing file system: %d", st)
+	}
+	var vl api.VolumeList
+	if st := c.call("GET", pnPools+"/"+again+"/volumes", nil, &vl); st != 200 || len(vl.Items) == 0 ||
+		!slices.ContainsFunc(vl.Items, func(v api.Volume) bool { return v.Name == "keep.qcow2" }) {
+		t.Fatalf("the volume made before is gone: %d %+v", st, vl.Items)
+	}
+	if st := c.call("POST", pnPools+"/"+again+"/stop", nil, nil); st != 200 {
+		t.Fatalf("stop: %d", st)
+	}
+	if st := c.call("DELETE", pnPools+"/"+again, nil, nil); st != 204 {
+		t.Fatalf("delete: %d", st)
+	}
 }

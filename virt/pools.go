@@ -217,6 +217,11 @@ func (m *Manager) DefinePool(ctx context.Context, req api.PoolRequest) (api.Pool
 				}
 			}
 		}
+		if plan.folder {
+			// The folder is made first: a build failing after it (mkfs
+			// refused) leaves it, so it goes too when it is new.
+			built = fresh
+		}
 		err := p.Build(plan.flags)
 		if plan.flags != 0 && isUnsupportedFlags(err) && strings.HasPrefix(m.cfg.URI, "test:") {
 			err = p.Build(0) // the test driver takes no flags and writes nothing

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	tusd "github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
@@ -23,6 +24,7 @@ import (
 	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/services/tokens"
+	"github.com/virtportal/virtportal/services/uploads"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
@@ -42,9 +44,10 @@ type Options struct {
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
 	Version        string
-	Host           string         // the one host's short name; default Deps.Virt's
-	Console        ConsoleOptions // consoles and screenshots
-	Tasks          TaskOptions    // task caps and the event stream
+	Host           string          // the one host's short name; default Deps.Virt's
+	Console        ConsoleOptions  // consoles and screenshots
+	Uploads        uploads.Options // resumable uploads: size limit, expiry, demo
+	Tasks          TaskOptions     // task caps and the event stream
 }
 
 // Deps are the lower layers the handlers drive.
@@ -62,6 +65,7 @@ type Deps struct {
 	Tasks   *tasks.Runner
 	VMTasks *vmtasks.Kinds
 	Storage *storage.Service // pools and volumes of the host
+	Uploads *uploads.Service // resumable uploads; nil: made from Store and Virt with Options.Uploads
 	Events  *events.Broker
 }
 
@@ -84,6 +88,9 @@ type Server struct {
 	handler   http.Handler        // the engine behind compression
 
 	consoles *consoles.Service // console tokens and live consoles
+
+	tus         *tusd.UnroutedHandler // tus PATCH and DELETE over Deps.Uploads
+	stopUploads func()                // ends the upload expiry sweep
 
 	stopWatch func() // the event broker's watch of the guest index
 }
@@ -175,6 +182,9 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	s.initConsoles()
 	if err := s.initTasks(); err != nil {
 		return nil, fmt.Errorf("handlers: tasks: %w", err)
+	}
+	if err := s.initUploads(); err != nil {
+		return nil, fmt.Errorf("handlers: uploads: %w", err)
 	}
 	return s, nil
 }

@@ -52,6 +52,8 @@ test-unit: build ## Go unit and integration tests (libvirt test driver, real sla
 	$(TEST_ENV) go test -count=1 -run '^$$' -bench . -benchtime 1x ./handlers/ ./virt/
 	# a short fuzz run of the parser of untrusted volume contents
 	go test -run '^$$' -fuzz '^FuzzPVD$$' -fuzztime 10s ./virt/iso9660/
+	# and of the tus upload's creation headers (Upload-Length, Upload-Metadata)
+	go test -run '^$$' -fuzz '^FuzzUploadMetadata$$' -fuzztime 10s ./services/uploads/
 	npm run --silent test:unit
 
 e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)

@@ -49,6 +49,12 @@ func (m *Manager) CreateUploadVolume(ctx context.Context, pool, name, format str
 		if err := m.activePool(p, pool); err != nil {
 			return err
 		}
+		if v, err := p.LookupStorageVolByName(name); err == nil {
+			_ = v.Free()
+			return CodeVolumeExists.New("pool %q already has a volume %q", pool, name)
+		} else if libvirtCode(err) != libvirt.ERR_NO_STORAGE_VOL {
+			return m.storageFail("find volume", pool, name, err)
+		}
 		x := libvirtxml.StorageVolume{
 			Name:       name,
 			Capacity:   &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: size},

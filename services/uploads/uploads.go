@@ -25,7 +25,7 @@ import (
 var (
 	CodeTooLarge   = fault.Define("upload_too_large", fault.TooLarge)
 	CodeNoSpace    = fault.Define("upload_insufficient_space", fault.TooLarge)
-	CodeNotFound   = fault.Define("upload_not_found", fault.NotFound)
+	CodeNotFound   = store.CodeUploadNotFound
 	CodeBusy       = fault.Define("upload_busy", fault.Conflict)
 	CodeWrongPlace = fault.Define("upload_wrong_pool", fault.NotFound)
 )

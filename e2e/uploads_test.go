@@ -254,6 +254,9 @@ func TestUploadResumeOnKVM(t *testing.T) {
 				!strings.HasPrefix(h.Get("Content-Disposition"), "attachment") {
 				t.Fatalf("download: %d %v, %d bytes, equal %v", st, h, len(whole), sha256.Sum256(whole) == sum)
 			}
+			if r, _, err := admin.tusReq("HEAD", content, nil, 0); err != nil || r.StatusCode != 200 || r.ContentLength != int64(len(data)) {
+				t.Fatalf("HEAD of the content: %v %v", r, err)
+			}
 			// In two ranges, joined: the same SHA-256.
 			half := len(data) / 2
 			st1, h1, a := admin.download(content, fmt.Sprintf("bytes=0-%d", half-1))

@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -211,14 +212,20 @@ func (s *Server) Handler() http.Handler {
 }
 
 // serveEngine answers HEAD as GET: the server drops the body because the
-// original request stays HEAD.
+// original request stays HEAD. Handlers whose body is costly to make (a
+// volume download) ask isHead and skip it.
 func (s *Server) serveEngine(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
-		r = r.Clone(r.Context())
+		r = r.Clone(context.WithValue(r.Context(), headKey{}, true))
 		r.Method = http.MethodGet
 	}
 	s.engine.ServeHTTP(w, r)
 }
+
+type headKey struct{}
+
+// isHead reports whether the request came as HEAD (served as GET).
+func isHead(r *http.Request) bool { v, _ := r.Context().Value(headKey{}).(bool); return v }
 
 // GinRoutes lists what Gin actually registered.
 func (s *Server) GinRoutes() gin.RoutesInfo { return s.engine.Routes() }

@@ -322,7 +322,7 @@ func (s *Server) volumeContent(c *gin.Context) error {
 		return nil
 	}
 	var body *virt.VolumeReader
-	if length > 0 {
+	if length > 0 { // opened for HEAD too: the same answer, no bytes read
 		body, err = s.d.Virt.OpenVolume(ctx, ref.Pool, ref.Name, uint64(start), uint64(length))
 		if err != nil {
 			return err
@@ -342,7 +342,7 @@ func (s *Server) volumeContent(c *gin.Context) error {
 	}
 	c.Status(status)
 	c.Writer.WriteHeaderNow()
-	if body == nil {
+	if body == nil || isHead(c.Request) {
 		return nil
 	}
 	buf := make([]byte, 1<<20)

@@ -264,6 +264,7 @@ func TestVolumeContentOnTestDriver(t *testing.T) {
 	}
 	path := "/api/v1/hosts/local/pools/default/volumes/" + vl.Items[0].Name + "/content"
 	want(t, admin.do("GET", path, nil), 501, "volume_download_not_supported")
+	want(t, admin.do("HEAD", path, nil), 501, "")
 	want(t, e.as("test", "audrey").do("GET", path, nil), 403, "forbidden")
 	want(t, admin.do("GET", "/api/v1/hosts/local/pools/default/volumes/no.img/content", nil), 404, "volume_not_found")
 }

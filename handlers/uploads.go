@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -219,12 +220,17 @@ func (s *Server) runTus(c *gin.Context, h http.HandlerFunc) (*uploads.Call, erro
 	r.URL = &u2
 	r.URL.Path, r.URL.RawPath = "/"+u.ID, ""
 	w := &tusWriter{ResponseWriter: c.Writer}
+	call.Interrupt = func() { _ = w.SetReadDeadline(time.Now()) }
 	s.tus.Middleware(h).ServeHTTP(w, r)
+	w.end()
 	if w.status < 400 {
 		return call, nil
 	}
 	if call.Err != nil {
 		return call, call.Err
+	}
+	if call.Interrupted() {
+		return call, CodeUploadGone.New("the request was interrupted by a newer one on the same upload")
 	}
 	return call, tusFault(w.status, w.body.String())
 }
@@ -252,11 +258,18 @@ func tusFault(status int, body string) error {
 }
 
 // tusWriter passes tusd's successful answers through and keeps its error
-// answers (plain text) for runTus to render as JSON.
+// answers (plain text) for runTus to render as JSON. It also takes tusd's
+// deadline calls: tusd makes them from a goroutine of its own, also after
+// the request ended (when a newer request interrupted this one), when the
+// writers below (compression's, pooled) may already serve another
+// request; once end has run they do nothing.
 type tusWriter struct {
 	http.ResponseWriter
 	status int
 	body   bytes.Buffer
+
+	mu    sync.Mutex
+	ended bool
 }
 
 func (w *tusWriter) WriteHeader(code int) {
@@ -282,8 +295,31 @@ func (w *tusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// Unwrap lets tusd's ResponseController reach the connection's deadlines.
-func (w *tusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// SetReadDeadline is what http.ResponseController calls.
+func (w *tusWriter) SetReadDeadline(t time.Time) error {
+	return w.deadline(func(rc *http.ResponseController) error { return rc.SetReadDeadline(t) })
+}
+
+// SetWriteDeadline is what http.ResponseController calls.
+func (w *tusWriter) SetWriteDeadline(t time.Time) error {
+	return w.deadline(func(rc *http.ResponseController) error { return rc.SetWriteDeadline(t) })
+}
+
+func (w *tusWriter) deadline(f func(*http.ResponseController) error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended {
+		return http.ErrNotSupported
+	}
+	return f(http.NewResponseController(w.ResponseWriter))
+}
+
+// end stops the deadline calls; the request is over.
+func (w *tusWriter) end() {
+	w.mu.Lock()
+	w.ended = true
+	w.mu.Unlock()
+}
 
 // listUploads lists the host's unfinished uploads (every owner's: only
 // those who may manage volumes reach it).

@@ -301,3 +301,46 @@ func TestParseRange(t *testing.T) {
 		})
 	}
 }
+
+// Parallel PATCHes of one upload never interleave: at most one completes
+// it, the others are refused (wrong offset, interrupted by a newer one, or
+// gone once complete), and the offset left is right for a resume.
+func TestUploadParallelPatches(t *testing.T) {
+	e := newEnv(t, withOptions(demoUploads))
+	admin := e.as("local", "admin")
+	r := admin.createUpload("race.img", 1<<16)
+	want(t, r, 201, "")
+	loc := r.header.Get("Location")
+	body := strings.Repeat("x", 1<<16)
+	results := make([]resp, 20)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = admin.patchUpload(loc, 0, body) })
+	}
+	wg.Wait()
+	done := 0
+	for _, r := range results {
+		switch {
+		case r.status == 204 && r.header.Get("Upload-Offset") == strconv.Itoa(1<<16):
+			done++
+		case r.status == 409 && (r.errCode() == "upload_offset_mismatch" || r.errCode() == "upload_interrupted"):
+		case r.status == 404 && r.errCode() == "upload_not_found":
+		default:
+			t.Fatalf("unexpected %d %v %s", r.status, r.header, r.body)
+		}
+	}
+	if done > 1 {
+		t.Fatalf("%d PATCHes completed the upload", done)
+	}
+	if done == 0 { // each interrupted by the next: resume from the offset
+		r := admin.do("HEAD", loc, nil, "Tus-Resumable", "1.0.0")
+		off, err := strconv.Atoi(r.header.Get("Upload-Offset"))
+		if r.status != 200 || err != nil {
+			t.Fatalf("HEAD: %d %v", r.status, r.header)
+		}
+		want(t, admin.patchUpload(loc, int64(off), body[off:]), 204, "")
+	}
+	if evs := e.audit(store.AuditFilter{Action: "volume.upload.complete", Result: "ok"}); len(evs) != 1 {
+		t.Fatalf("completions audited: %+v", evs)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"sync/atomic"
 
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 
@@ -18,6 +20,42 @@ type Call struct {
 	Err       error
 	Completed bool
 	Cancelled bool
+	// Interrupt, set by the handler, unblocks the request's body read
+	// (a deadline of now); it may be called from another goroutine, also
+	// after the request ended.
+	Interrupt func()
+
+	stopped atomic.Bool
+}
+
+// ErrInterrupted ends the body of a request another one on the same
+// upload asked to stop.
+var ErrInterrupted = errors.New("uploads: interrupted by a newer request on the same upload")
+
+// stop asks the request to end: its body reads fail from now on. tusd's
+// own request-release (a context cancel) is not used: tusd reads the
+// request's body field from another goroutine without a lock.
+func (c *Call) stop() {
+	c.stopped.Store(true)
+	if c.Interrupt != nil {
+		c.Interrupt()
+	}
+}
+
+// Interrupted reports whether another request stopped this one.
+func (c *Call) Interrupted() bool { return c.stopped.Load() }
+
+// stoppable is a request body that fails once its call is stopped.
+type stoppable struct {
+	r    io.Reader
+	call *Call
+}
+
+func (s stoppable) Read(p []byte) (int, error) {
+	if s.call.stopped.Load() {
+		return 0, ErrInterrupted
+	}
+	return s.r.Read(p)
 }
 
 type callKey struct{}
@@ -89,9 +127,10 @@ type tusLock struct {
 	release func()
 }
 
-// Lock implements tusd.Lock: a waiter asks the holder to stop.
-func (l *tusLock) Lock(ctx context.Context, requestRelease func()) error {
-	release, err := l.s.locks.lock(ctx, l.id, requestRelease)
+// Lock implements tusd.Lock: a waiter asks the holder to stop (through
+// the holder's Call, not tusd's requestRelease).
+func (l *tusLock) Lock(ctx context.Context, _ func()) error {
+	release, err := l.s.locks.lock(ctx, l.id, callOf(ctx).stop)
 	if err != nil {
 		return tusd.ErrLockTimeout
 	}
@@ -122,7 +161,7 @@ func (t *tusUpload) GetInfo(context.Context) (tusd.FileInfo, error) {
 
 // WriteChunk implements tusd.Upload: one host upload stream per request.
 func (t *tusUpload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
-	n, err := t.s.Write(ctx, t.u, offset, src)
+	n, err := t.s.Write(ctx, t.u, offset, stoppable{src, t.call})
 	t.u.Offset = offset + n
 	if err != nil && !isClientGone(err) {
 		t.call.remember(err)
@@ -134,7 +173,8 @@ func (t *tusUpload) WriteChunk(ctx context.Context, offset int64, src io.Reader)
 // away or was asked to stop: tusd's errors, rendered as tusd renders them.
 func isClientGone(err error) bool {
 	var te tusd.Error
-	return errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.Canceled)
+	return errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, ErrInterrupted) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // GetReader implements tusd.Upload; downloads go through the volume's

@@ -234,6 +234,7 @@ func TestUploadResumeOnKVM(t *testing.T) {
 			content := "/api/v1/hosts/local/pools/" + pool + "/volumes/" + name + "/content"
 			admin.upPatchCut(loc, 0, data, len(data)/2)
 			off := admin.upOffset(loc)
+			t.Logf("cut after %d bytes sent: offset %d", len(data)/2, off)
 			checkPrefix(t, admin, content, data, off)
 			if restart {
 				srvs.stop(srv)
@@ -246,6 +247,7 @@ func TestUploadResumeOnKVM(t *testing.T) {
 			// A second cut on the resume, then the rest.
 			admin.upPatchCut(loc, off, data[off:], len(data[off:])/3)
 			off2 := admin.upOffset(loc)
+			t.Logf("second cut: offset %d", off2)
 			checkPrefix(t, admin, content, data, off2)
 			admin.upPatch(loc, off2, data[off2:])
 

@@ -251,7 +251,7 @@ func tusFault(status int, body string) error {
 		return CodeUploadGone.New("the connection ended before the chunk did")
 	case status == http.StatusNotFound:
 		return uploads.CodeNotFound.New("no such upload")
-	case status < 500:
+	case status < 500 || code == "ERR_NOT_IMPLEMENTED": // e.g. Upload-Length on a PATCH (no deferred lengths here)
 		return CodeUploadProtocol.New("%s", strings.TrimSpace(msg))
 	}
 	return fault.Internalf(fmt.Errorf("tusd %d: %s", status, body))

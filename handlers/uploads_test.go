@@ -167,6 +167,8 @@ func TestUploadFlowDemo(t *testing.T) {
 	want(t, admin.patchUpload(loc, 3, "abc"), 409, "upload_offset_mismatch")
 	want(t, admin.patchUpload(loc, 0, "abc", "Content-Type", "text/plain"), 400, "upload_protocol")
 	want(t, admin.patchUpload(loc, 0, "0123456789abc"), 413, "upload_size_exceeded")
+	want(t, admin.patchUpload(loc, 0, "0123", "Upload-Length", "10"), 400, "upload_protocol")
+	want(t, admin.patchUpload(loc, 0, "0123", "Tus-Resumable", "0.2.2"), 400, "upload_protocol")
 	r = admin.patchUpload(loc, 0, "0123")
 	want(t, r, 204, "")
 	if r.header.Get("Upload-Offset") != "4" {
@@ -203,7 +205,7 @@ func TestUploadFlowDemo(t *testing.T) {
 			t.Fatalf("audit %q lacks %q", got, w)
 		}
 	}
-	if strings.Count(got, "volume.upload.complete") != 4 { // 3 refused chunks + the last
+	if strings.Count(got, "volume.upload.complete") != 6 { // 5 refused chunks + the last
 		t.Fatalf("audit of chunks: %q", got)
 	}
 }

@@ -334,3 +334,49 @@ func TestUploadTooLargeOnKVM(t *testing.T) {
 		t.Fatalf("files in the pool: %v", entries)
 	}
 }
+
+// Formats from the name: a real qcow2 image and an ISO arrive whole and
+// libvirt reads them as such.
+func TestUploadFormatsOnKVM(t *testing.T) {
+	conn, uri := kvm(t)
+	pool, dir := upPool(t, conn)
+	img := filepath.Join(t.TempDir(), "src.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-f", "qcow2", img, "1G").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img: %v %s", err, out)
+	}
+	qcow, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iso := isoImage("LINUX", "Debian 11.5.0 amd64 n", "")
+	srv := newUpServers(t, uri).start()
+	admin := srv.login(t)
+	for _, tc := range []struct {
+		name, format string
+		data         []byte
+		capacity     int64
+	}{
+		{"vpe2e-up-disk.qcow2", "qcow2", qcow, 1 << 30},
+		{"vpe2e-up-cd.iso", "iso", iso, int64(len(iso))},
+		{"vpe2e-up-raw.img", "raw", randomBytes(3 << 20), 3 << 20},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			res, raw := admin.upCreate(pool, tc.name, int64(len(tc.data)))
+			if res.StatusCode != 201 || !strings.Contains(string(raw), `"format":"`+tc.format+`"`) {
+				t.Fatalf("create: %d %s", res.StatusCode, raw)
+			}
+			admin.upPatch(res.Header.Get("Location"), 0, tc.data)
+			var v struct {
+				Format   string
+				Capacity int64
+			}
+			if st := admin.call("GET", "/api/v1/hosts/local/pools/"+pool+"/volumes/"+tc.name, nil, &v); st != 200 || v.Format != tc.format || v.Capacity != tc.capacity {
+				t.Fatalf("volume: %d %+v", st, v)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, tc.name))
+			if err != nil || !bytes.Equal(got, tc.data) {
+				t.Fatalf("the file differs (%v)", err)
+			}
+		})
+	}
+}

@@ -52,6 +52,8 @@ test-unit: build ## Go unit and integration tests (libvirt test driver, real sla
 	$(TEST_ENV) go test -count=1 -run '^$$' -bench . -benchtime 1x ./handlers/ ./virt/
 	# a short fuzz run of the parser of untrusted volume contents
 	go test -run '^$$' -fuzz '^FuzzPVD$$' -fuzztime 10s ./virt/iso9660/
+	# and of the tus upload's creation headers (Upload-Length, Upload-Metadata)
+	go test -run '^$$' -fuzz '^FuzzUploadMetadata$$' -fuzztime 10s ./services/uploads/
 	npm run --silent test:unit
 
 e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)
@@ -63,10 +65,14 @@ e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivilege
 	go test -tags e2e -count=1 -v ./e2e/ && npm run --silent test:browser
 
 bench: build ## benchmarks, each against a baseline measured in the same run
-	@scripts/deps.sh ldap websockify
-	@# Every section runs; a missed budget fails the target at the end.
+	@scripts/deps.sh ldap websockify libvirt
+	@# Every section runs; a missed budget fails the target at the end. The
+	@# upload section needs qemu:///system: libvirtd is started as for e2e.
+	if scripts/libvirtd.sh status; then echo "using the libvirtd that is running"; own=0; \
+	else scripts/libvirtd.sh start; own=1; fi; \
+	trap '[ $$own = 0 ] || scripts/libvirtd.sh stop' EXIT; \
 	status=0; \
-	$(TEST_ENV) go run ./e2e/bench -bin $(CURDIR)/$(BIN) || status=1; \
+	VIRTPORTAL_E2E_URI=qemu:///system $(TEST_ENV) go run ./e2e/bench -bin $(CURDIR)/$(BIN) || status=1; \
 	go test -run '^$$' -bench 'GuestAuthorization' -benchtime 25x ./handlers/ || status=1; \
 	go test -run '^$$' -bench 'AllowedOnAtSize' -benchtime 200000x -benchmem ./handlers/ || status=1; \
 	exit $$status

@@ -14,7 +14,9 @@ require (
 	github.com/klauspost/compress v1.20.5
 	github.com/msteinert/pam/v2 v2.1.0
 	github.com/pressly/goose/v3 v3.29.0
+	github.com/tus/tusd/v2 v2.9.1
 	golang.org/x/crypto v0.58.0
+	golang.org/x/exp v0.0.0-20261011100332-faecfb24eb49
 	golang.org/x/sys v0.49.0
 	libvirt.org/go/libvirt v1.12007.0
 	libvirt.org/go/libvirtxml v1.12007.0

@@ -22,6 +22,8 @@ func compressible(ct string) bool {
 		return false
 	case strings.HasPrefix(ct, "image/") && !strings.HasPrefix(ct, "image/svg+xml"):
 		return false
+	case strings.HasPrefix(ct, "application/octet-stream"):
+		return false // volume downloads: large, ranged, mostly incompressible
 	}
 	return gzhttp.DefaultContentTypeFilter(ct)
 }

@@ -114,11 +114,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{label: "missing", id: "no-such-net"},
 			{label: "malformed", id: "bad*net", bad: true},
 		},
+		"upload": { // an upload in progress in the default pool
+			{label: "in progress", id: matrixUpload, exists: true},
+			{label: "missing", id: "0123456789abcdef0123456789abcdef"},
+			{label: "malformed", id: "bad*id", bad: true},
+		},
 		"host": {
 			{label: "local", id: "local", exists: true},
 			{label: "elsewhere", id: "elsewhere"},
 			{label: "malformed", id: "bad*host", bad: true},
 		},
+	}
+	// An upload in progress whose volume does not exist: the admin's
+	// DELETE removes the record (a volume already gone is no error).
+	if err := e.st.CreateUpload(context.Background(), store.Upload{ID: matrixUpload, Host: "local", Pool: "default", Volume: "matrix-up.img",
+		Format: "raw", Size: 10, Owner: "local:admin", Created: time.Now(), Updated: time.Now(), Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
 	}
 	// A token of the operator's.
 	if err := e.st.CreateToken(context.Background(), "vpt_matrix", store.APIToken{ID: "optoken", Realm: "local", Username: "op",
@@ -177,7 +188,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return 'H'
 			}
 		}
-		if (rt.Scope.Kind == "pool" || rt.Scope.Kind == "volume") && !allows(roles, permPoolRead) {
+		if (rt.Scope.Kind == "pool" || rt.Scope.Kind == "volume" || rt.Scope.Kind == "upload") && !allows(roles, permPoolRead) {
 			return 'H'
 		}
 		if rt.Scope.Kind == "network" && !allows(roles, permNetRead) {
@@ -242,6 +253,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 }
+
+// matrixUpload is the id of the matrix's upload in progress.
+const matrixUpload = "00112233445566778899aabbccddeeff"
 
 // fillPath puts id in the route's scope parameter and plain values in the others.
 func fillPath(rt Route, id, guest string) string {

@@ -19,12 +19,13 @@ import (
 
 // Context keys.
 const (
-	keyReqID   = "vp.reqid"
-	keySession = "vp.session"
-	keyActor   = "vp.actor"  // identity to audit when there is no session (login)
-	keyReason  = "vp.reason" // audit reason class, never shown to the client
-	keyRetry   = "vp.retry"  // seconds for the Retry-After of a 429
-	keyTarget  = "vp.target" // audit target of a route without a guest ("task:42")
+	keyReqID     = "vp.reqid"
+	keySession   = "vp.session"
+	keyActor     = "vp.actor"   // identity to audit when there is no session (login)
+	keyReason    = "vp.reason"  // audit reason class, never shown to the client
+	keyRetry     = "vp.retry"   // seconds for the Retry-After of a 429
+	keySkipAudit = "vp.noaudit" // a handler's success not worth a record (a tus chunk that does not complete the upload)
+	keyTarget    = "vp.target"  // audit target of a route without a guest ("task:42")
 )
 
 const csrfHeader = "X-CSRF-Token"
@@ -235,7 +236,7 @@ func (s *Server) chain(rt Route) gin.HandlerFunc {
 		if err == nil {
 			err = rt.Handle(c)
 		}
-		if unsafeMethod(rt.Method) {
+		if unsafeMethod(rt.Method) && !c.GetBool(keySkipAudit) {
 			s.audit(c, rt, err, denied)
 		}
 		if err != nil {

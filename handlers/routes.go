@@ -151,6 +151,24 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/hosts/:host/isos", Perm: perm("volume", "read"), Scope: hostScope("host"), Handle: s.listISOs,
 			Summary: "The ISO library: every .iso volume of every running pool with the operating system detected", Out: api.ISOList{}},
 
+		// Uploads (issue 9): resumable uploads into new volumes (tus 1.0.0:
+		// creation and termination) and volume downloads; administrators.
+		// PATCH bodies are the upload's chunks: no body limit (tusd bounds
+		// them by the upload's length) and no timeout (tusd moves the read
+		// deadline while bytes arrive). HEAD is answered by the GET line.
+		{Method: "POST", Path: "/api/v1/hosts/:host/pools/:pool/uploads", Perm: perm("volume", "manage"), Scope: poolScope("pool"), Audit: "volume.upload", Handle: s.createUpload,
+			Summary: "tus creation: Upload-Length and Upload-Metadata (name, format raw|qcow2|iso); checks the size against the limit and the pool's free space, then creates the volume", Out: api.Upload{}, Status: 201},
+		{Method: "GET", Path: "/api/v1/hosts/:host/pools/:pool/uploads/:upload", Perm: perm("volume", "manage"), Scope: uploadScope("upload"), Handle: s.headUpload,
+			Summary: "tus HEAD (and GET): Upload-Offset and Upload-Length headers, the upload as JSON", Out: api.Upload{}},
+		{Method: "PATCH", Path: "/api/v1/hosts/:host/pools/:pool/uploads/:upload", Perm: perm("volume", "manage"), Scope: uploadScope("upload"), Audit: "volume.upload.complete", Handle: s.patchUpload,
+			Summary: "tus PATCH: one chunk at Upload-Offset (application/offset+octet-stream); audited when it completes the upload", In: Body{MediaType: "application/offset+octet-stream"}, Status: 204, BodyLimit: -1, Timeout: -1},
+		{Method: "DELETE", Path: "/api/v1/hosts/:host/pools/:pool/uploads/:upload", Perm: perm("volume", "manage"), Scope: uploadScope("upload"), Audit: "volume.upload.cancel", Handle: s.deleteUpload,
+			Summary: "tus termination: cancel an upload and delete its partial volume", Status: 204},
+		{Method: "GET", Path: "/api/v1/hosts/:host/uploads", Perm: perm("volume", "manage"), Scope: hostScope("host"), Handle: s.listUploads,
+			Summary: "The host's unfinished uploads (to resume or cancel), with the size limit", Out: api.UploadList{}},
+		{Method: "GET", Path: "/api/v1/hosts/:host/pools/:pool/volumes/:vol/content", Perm: perm("volume", "manage"), Scope: volumeScope("vol"), Handle: s.volumeContent,
+			Summary: "Download a volume's contents through libvirt (one Range: 206; 416 outside; 501 volume_download_not_supported on the test driver)", Out: Body{MediaType: "application/octet-stream"}, Timeout: -1},
+
 		// Networks (issue 9): a host's virtual networks and interfaces.
 		// Callers who may not read networks get 404 for a network.
 		{Method: "GET", Path: "/api/v1/hosts/:host/networks", Perm: perm("network", "list"), Scope: hostScope("host"), Handle: s.listNetworks,

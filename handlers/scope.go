@@ -58,6 +58,8 @@ func (s *Server) initScopes() {
 		"volume": {Target: "volume", Valid: validVolumeName, Resolve: s.resolveVolume},
 		// Networks (issue 9).
 		"network": {Target: "network", Valid: validNetworkName, Resolve: s.resolveNetwork},
+		// Uploads (issue 9).
+		"upload": {Target: "upload", Valid: validUploadID, Resolve: s.resolveUpload},
 	}
 }
 

@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	tusd "github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
@@ -23,6 +25,7 @@ import (
 	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/services/tokens"
+	"github.com/virtportal/virtportal/services/uploads"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
@@ -42,9 +45,10 @@ type Options struct {
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
 	Version        string
-	Host           string         // the one host's short name; default Deps.Virt's
-	Console        ConsoleOptions // consoles and screenshots
-	Tasks          TaskOptions    // task caps and the event stream
+	Host           string          // the one host's short name; default Deps.Virt's
+	Console        ConsoleOptions  // consoles and screenshots
+	Uploads        uploads.Options // resumable uploads: size limit, expiry, demo
+	Tasks          TaskOptions     // task caps and the event stream
 }
 
 // Deps are the lower layers the handlers drive.
@@ -62,6 +66,7 @@ type Deps struct {
 	Tasks   *tasks.Runner
 	VMTasks *vmtasks.Kinds
 	Storage *storage.Service // pools and volumes of the host
+	Uploads *uploads.Service // resumable uploads; nil: made from Store and Virt with Options.Uploads
 	Events  *events.Broker
 }
 
@@ -84,6 +89,9 @@ type Server struct {
 	handler   http.Handler        // the engine behind compression
 
 	consoles *consoles.Service // console tokens and live consoles
+
+	tus         *tusd.UnroutedHandler // tus PATCH and DELETE over Deps.Uploads
+	stopUploads func()                // ends the upload expiry sweep
 
 	stopWatch func() // the event broker's watch of the guest index
 }
@@ -176,6 +184,9 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if err := s.initTasks(); err != nil {
 		return nil, fmt.Errorf("handlers: tasks: %w", err)
 	}
+	if err := s.initUploads(); err != nil {
+		return nil, fmt.Errorf("handlers: uploads: %w", err)
+	}
 	return s, nil
 }
 
@@ -201,14 +212,20 @@ func (s *Server) Handler() http.Handler {
 }
 
 // serveEngine answers HEAD as GET: the server drops the body because the
-// original request stays HEAD.
+// original request stays HEAD. Handlers whose body is costly to make (a
+// volume download) ask isHead and skip it.
 func (s *Server) serveEngine(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
-		r = r.Clone(r.Context())
+		r = r.Clone(context.WithValue(r.Context(), headKey{}, true))
 		r.Method = http.MethodGet
 	}
 	s.engine.ServeHTTP(w, r)
 }
+
+type headKey struct{}
+
+// isHead reports whether the request came as HEAD (served as GET).
+func isHead(r *http.Request) bool { v, _ := r.Context().Value(headKey{}).(bool); return v }
 
 // GinRoutes lists what Gin actually registered.
 func (s *Server) GinRoutes() gin.RoutesInfo { return s.engine.Routes() }

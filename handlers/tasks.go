@@ -88,6 +88,9 @@ func (s *Server) CloseTasks(ctx context.Context) {
 	if s.stopWatch != nil {
 		s.stopWatch()
 	}
+	if s.stopUploads != nil {
+		s.stopUploads()
+	}
 	s.d.Events.Close()
 }
 

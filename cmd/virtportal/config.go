@@ -84,6 +84,12 @@ type Config struct {
 		PerUser   int           `yaml:"per_user" usage:"tasks running at once per user; the rest queue"`
 		Heartbeat time.Duration `yaml:"heartbeat" usage:"period of the event stream's keep-alive comment and session check"`
 	} `yaml:"tasks"`
+	// Uploads are resumable volume uploads (issue 9).
+	Uploads struct {
+		MaxSize       ByteSize      `yaml:"max_size" usage:"largest upload accepted (e.g. 64GiB)"`
+		Expiry        time.Duration `yaml:"expiry" usage:"an unfinished upload untouched this long is deleted with its partial volume"`
+		SweepInterval time.Duration `yaml:"sweep_interval" usage:"how often expired uploads are looked for"`
+	} `yaml:"uploads"`
 	Audit struct {
 		Retention time.Duration `yaml:"retention" usage:"audit events older than this are purged"`
 	} `yaml:"audit"`
@@ -127,6 +133,9 @@ func defaults() Config {
 	c.Tasks.PerHost = 4
 	c.Tasks.PerUser = 2
 	c.Tasks.Heartbeat = 15 * time.Second
+	c.Uploads.MaxSize = 64 << 30
+	c.Uploads.Expiry = 24 * time.Hour
+	c.Uploads.SweepInterval = 10 * time.Minute
 	c.Audit.Retention = 90 * 24 * time.Hour
 	c.Log.Level = "info"
 	c.Log.Format = "text"

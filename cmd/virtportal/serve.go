@@ -25,6 +25,7 @@ import (
 	"github.com/virtportal/virtportal/policy"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/login"
+	"github.com/virtportal/virtportal/services/uploads"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
 	"github.com/virtportal/virtportal/virt/osinfo"
@@ -235,6 +236,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			ScreenshotCache: cfg.Console.ScreenshotCache, SpicePasswordTTL: cfg.Console.SpicePasswordTTL,
 		},
 		Tasks: handlers.TaskOptions{PerHost: cfg.Tasks.PerHost, PerUser: cfg.Tasks.PerUser, Heartbeat: cfg.Tasks.Heartbeat},
+		// Demo mode's test driver keeps no volume contents: uploads count the bytes.
+		Uploads: uploads.Options{MaxSize: int64(cfg.Uploads.MaxSize), Expiry: cfg.Uploads.Expiry, SweepEvery: cfg.Uploads.SweepInterval, Demo: cfg.Demo},
 	}, handlers.Deps{
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),

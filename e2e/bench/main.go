@@ -32,11 +32,20 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin/virtportal", "server binary")
-	only := flag.String("only", "list,access,ldap,pam,console,events,browser", "comma-separated sections to run")
+	only := flag.String("only", "list,access,ldap,pam,console,events,browser,upload", "comma-separated sections to run")
 	pageSizes := flag.String("page-guests", "1000,10000", "browser section: the guest counts of the Guests page runs")
 	pageRuns := flag.Int("page-runs", 7, "browser section: measured runs per size (median)")
-	child := flag.String("child", "", "internal: run as the console benchmark's source or proxy process")
+	child := flag.String("child", "", "internal: run as the console benchmark's source or proxy process, or the upload's tus client")
+	uploadRuns := flag.Int("upload-runs", 3, "upload section: measured runs of each method (median)")
+	uploadChunk := flag.Int64("upload-chunk", 64<<20, "upload section: the PATCH size of the chunked tus run, bytes")
 	flag.Parse()
+	if *child == "tus-upload" {
+		if err := runTusClient(flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *child != "" {
 		if err := runChild(*child, flag.Args()); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -55,6 +64,7 @@ func main() {
 		{"console", benchConsole},
 		{"events", func() error { return benchEvents(*bin, 1000, 200) }},
 		{"browser", func() error { return benchBrowser(*bin, scriptPath("guestspage.mjs"), *pageSizes, *pageRuns) }},
+		{"upload", func() error { return benchUpload(*bin, *uploadRuns, *uploadChunk) }},
 	}
 	failed := false
 	for _, s := range sections {

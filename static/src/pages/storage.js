@@ -14,6 +14,7 @@ import { createDataTable } from '../ui/datatable.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
 import { showTask } from '../ui/tasksdrawer.js';
 import { isoLibrary } from './isolibrary.js';
+import { uploader } from './uploader.js';
 import { toast } from '../ui/toast.js';
 
 const COLUMNS = [
@@ -61,11 +62,13 @@ export function mountStorage(main, ctx) {
     empty: h('div', { class: 'state-panel empty', 'data-testid': 'volumes-empty' }, icon('disk', 'empty-icon'), t('storage.volumesEmpty')),
     error: null,
   });
+  // Uploads into the selected pool, for those who manage volumes.
+  const uploadSlot = h('div', { class: 'upload-slot' });
   const volumesCard = h('section', { class: 'card card-wide volumes-card', 'aria-labelledby': 'volumes-title', 'data-testid': 'volumes-card', hidden: true },
     h('div', { class: 'card-head' }, volTitle, createBtn),
     h('div', { class: 'toolbar' }, h('div', { class: 'search' },
       h('label', { for: 'volume-search', class: 'visually-hidden' }, t('storage.searchLabel')), icon('search', 'search-icon'), search)),
-    volState, table.el);
+    uploadSlot, volState, table.el);
 
   // The ISO library, for those who may read volumes (pool.read).
   const isoSlot = h('div', { class: 'iso-slot' });
@@ -78,6 +81,8 @@ export function mountStorage(main, ctx) {
 
   let host = '';
   let pools = [];
+  /** @type {ReturnType<typeof uploader>|null} */
+  let uploads = null;
   let actions = [];
   let selected = new URLSearchParams(location.search).get('pool') ?? '';
   const may = (a) => actions.includes(a);
@@ -152,6 +157,11 @@ export function mountStorage(main, ctx) {
     createBtn.hidden = !may('volume.manage');
     const pool = pools.find((p) => p.name === name);
     createBtn.disabled = pool?.state !== 'running';
+    if (may('volume.manage')) {
+      uploads ??= uploader({ host, signal: controller.signal, onUploaded: () => loadPools() });
+      if (!uploadSlot.firstChild) uploadSlot.append(uploads.el);
+      uploads.setPool(pool ?? null);
+    }
     loadVolumes();
   }
 
@@ -173,6 +183,7 @@ export function mountStorage(main, ctx) {
       const got = await api.volumes(host, selected, signal);
       applyFilter();
       table.setItems(got?.items ?? []);
+      uploads?.setPool(pools.find((p) => p.name === selected) ?? null, (got?.items ?? []).map((v) => v.name));
     } catch (err) {
       if (err?.name === 'AbortError') return;
       table.el.hidden = true;

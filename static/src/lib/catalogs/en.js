@@ -3,6 +3,7 @@
 // Intl.PluralRules categories and chosen by the "count" parameter.
 
 import resources from './en.resources.js';
+import uploads from './en.uploads.js';
 
 export default {
   // Shared
@@ -594,4 +595,5 @@ export default {
 
   // Storage, networks: en.resources.js
   ...resources,
+  ...uploads,
 };

@@ -3,6 +3,7 @@
 // Intl.PluralRules('pt-BR'): one, other (many only for compact numbers).
 
 import resources from './pt-BR.resources.js';
+import uploads from './pt-BR.uploads.js';
 
 export default {
   // Shared
@@ -593,4 +594,5 @@ export default {
 
   // Storage, networks: pt-BR.resources.js
   ...resources,
+  ...uploads,
 };

@@ -2,6 +2,7 @@
 // {placeholders} match). Chinese has one plural category (other).
 
 import resources from './zh-CN.resources.js';
+import uploads from './zh-CN.uploads.js';
 
 export default {
   // Shared
@@ -590,4 +591,5 @@ export default {
 
   // Storage, networks: zh-CN.resources.js
   ...resources,
+  ...uploads,
 };

@@ -4,6 +4,7 @@
 // (ui/uploader.js) drives tus-js-client with these.
 
 import { errorText } from './errors.js';
+import { formatBytes } from './format.js';
 import { volumeNameProblem } from './storage.js';
 
 /** How long tus-js-client waits before each retry after a lost connection (ms). */
@@ -33,13 +34,15 @@ export function uploadFormat(name) {
  * @param {{name: string, size: number}} file
  * @param {{available?: number}|undefined} pool
  * @param {Set<string>} [taken] names of the pool's volumes and uploads under way
+ * @param {number} [maxSize] the server's limit for one upload (0: unknown)
  * @returns {{key: string, params?: Record<string, unknown>}|null}
  */
-export function fileProblem(file, pool, taken = new Set()) {
+export function fileProblem(file, pool, taken = new Set(), maxSize = 0) {
   const name = volumeNameProblem(file.name);
   if (name) return { key: name, params: { max: 128 } };
   if (file.size === 0) return { key: 'uploads.problem.empty' };
   if (taken.has(file.name)) return { key: 'uploads.problem.taken' };
+  if (maxSize > 0 && file.size > maxSize) return { key: 'uploads.problem.max', params: { max: formatBytes(maxSize) } };
   if (pool && typeof pool.available === 'number' && file.size > pool.available) return { key: 'uploads.problem.space' };
   return null;
 }

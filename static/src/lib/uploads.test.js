@@ -21,6 +21,7 @@ describe('uploads', () => {
     assert.equal(fileProblem({ name: 'empty.iso', size: 0 }, pool)?.key, 'uploads.problem.empty');
     assert.equal(fileProblem({ name: 'dup.iso', size: 1 }, pool, new Set(['dup.iso']))?.key, 'uploads.problem.taken');
     assert.equal(fileProblem({ name: 'x.iso', size: 5 }, undefined), null, 'without the pool the server decides');
+    assert.equal(fileProblem({ name: 'x.iso', size: 500 }, pool, new Set(), 100)?.key, 'uploads.problem.max');
   });
 
   it('reads the API error out of a tus failure', () => {

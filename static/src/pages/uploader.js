@@ -163,6 +163,8 @@ export function uploader(o) {
   let pool = null;
   /** @type {Set<string>} */
   let taken = new Set();
+  /** The server's size limit for one upload, once known. */
+  let maxSize = 0;
 
   const input = h('input', { type: 'file', multiple: true, class: 'visually-hidden', tabindex: '-1', 'data-testid': 'upload-input', 'aria-hidden': 'true' });
   const choose = h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'upload-choose' }, icon('upload'), t('uploads.choose'));
@@ -202,7 +204,7 @@ export function uploader(o) {
         continue;
       }
       const busy = new Set([...taken, ...mine.filter((i) => i.state !== 'done' && i.state !== 'cancelled').map((i) => i.name)]);
-      const problem = fileProblem(file, pool, busy);
+      const problem = fileProblem(file, pool, busy, maxSize);
       /** @type {Item} */
       const it = {
         key: `u${++seq}`, host: o.host, pool: pool.name, name: file.name, size: file.size, sent: 0,
@@ -298,10 +300,11 @@ export function uploader(o) {
     try {
       const got = await api.uploads(o.host, o.signal);
       notice.hidden = got?.contents_stored !== false;
+      if (typeof got?.max_size === 'number' && got.max_size > 0) maxSize = got.max_size;
       for (const u of got?.items ?? []) {
         const known = [...items.values()].some((i) => i.url.endsWith(`/uploads/${u.id}`));
         if (known) continue;
-        const url = `${api.uploadEndpoint(o.host, u.pool)}/${encodeURIComponent(u.id)}`;
+        const url = u.location || `${api.uploadEndpoint(o.host, u.pool)}/${encodeURIComponent(u.id)}`;
         const key = `s${u.id}`;
         if (items.has(key)) continue;
         items.set(key, {

@@ -36,5 +36,6 @@ export default {
   'uploads.problem.empty': 'This file is empty.',
   'uploads.problem.taken': 'A volume or upload of this name already exists in the pool.',
   'uploads.problem.space': 'This file is larger than the pool\u2019s free space.',
+  'uploads.problem.max': 'This file is larger than the largest upload the server accepts ({max}).',
   'uploads.problem.notSame': 'That is not the same file: choose {name} ({size}).',
 };

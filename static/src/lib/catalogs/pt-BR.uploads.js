@@ -36,5 +36,6 @@ export default {
   'uploads.problem.empty': 'Este arquivo está vazio.',
   'uploads.problem.taken': 'Já existe no pool um volume ou envio com este nome.',
   'uploads.problem.space': 'Este arquivo é maior que o espaço livre do pool.',
+  'uploads.problem.max': 'Este arquivo é maior que o maior envio que o servidor aceita ({max}).',
   'uploads.problem.notSame': 'Não é o mesmo arquivo: escolha {name} ({size}).',
 };

@@ -36,5 +36,6 @@ export default {
   'uploads.problem.empty': '此文件为空。',
   'uploads.problem.taken': '存储池中已有同名的卷或上传。',
   'uploads.problem.space': '此文件大于存储池的可用空间。',
+  'uploads.problem.max': '此文件超过服务器允许的最大上传大小（{max}）。',
   'uploads.problem.notSame': '不是同一个文件：请选择 {name}（{size}）。',
 };

@@ -117,7 +117,7 @@ describe('uploads from the Storage page', () => {
     assert.equal(sha256(got), sum, 'the volume holds the file, byte for byte');
     await page.getByTestId('volume-row').filter({ hasText: 'cut.img' }).waitFor();
     await screenshot(page, 'uploads-done-wide');
-    assert.deepEqual(problems(), []);
+    assert.deepEqual(problems, []);
     await context.close();
   });
 
@@ -175,7 +175,7 @@ describe('uploads from the Storage page', () => {
     const left = await stat(join(poolDir, 'cancel.img')).then(() => true, () => false);
     assert.equal(left, false, 'cancel deletes the partial volume');
     assert.deepEqual((await apiGet(page, '/hosts/local/uploads')).body.items.filter((u) => u.name === 'cancel.img'), []);
-    assert.deepEqual(problems(), []);
+    assert.deepEqual(problems, []);
     await context.close();
   });
 });

@@ -116,8 +116,8 @@ describe('uploads from the Storage page', () => {
     assert.equal(got.length, 96 * MiB);
     assert.equal(sha256(got), sum, 'the volume holds the file, byte for byte');
     await page.getByTestId('volume-row').filter({ hasText: 'cut.img' }).waitFor();
-    const open = (await apiGet(page, '/hosts/local/uploads')).body.items;
-    assert.deepEqual(open.filter((u) => u.name === 'cut.img'), [], 'a finished upload is no longer listed');
+    const listed = (await apiGet(page, '/hosts/local/uploads')).body.items;
+    assert.deepEqual(listed.filter((u) => u.name === 'cut.img'), [], 'a finished upload is no longer listed');
     await screenshot(page, 'uploads-done-wide');
     assert.deepEqual(problems, []);
     await context.close();

@@ -44,6 +44,11 @@ const licenses = [
   ['noVNC core/crypto/des.js (its notice)', '@novnc/novnc/core/crypto/des.js', 'header'],
   ['@xterm/xterm (xterm.js, MIT; the chunk serial-*.js)', '@xterm/xterm/LICENSE'],
   ['@xterm/addon-fit (MIT; the chunk serial-*.js)', '@xterm/addon-fit/LICENSE'],
+  ['tus-js-client 4.3.1 (MIT; the Storage page chunk)', 'tus-js-client/LICENSE'],
+  ['js-base64 (in tus-js-client, BSD-3-Clause)', 'js-base64/LICENSE.md'],
+  ['url-parse (in tus-js-client, MIT)', 'url-parse/LICENSE'],
+  ['querystringify (in url-parse, MIT)', 'querystringify/LICENSE'],
+  ['requires-port (in url-parse, MIT)', 'requires-port/LICENSE'],
 ];
 const texts = await Promise.all(licenses.map(async ([what, file, part]) => {
   let text = await readFile(join(modules, file), 'utf8');

@@ -61,6 +61,16 @@ export function configure(opts) {
   if ('onUnauthorized' in opts) onUnauthorized = opts.onUnauthorized ?? null;
 }
 
+/** The session's CSRF token, for requests made outside request() (tus uploads). */
+export function csrf() {
+  return csrfToken;
+}
+
+/** Tell the app the session ended (a 401 answered outside request()). */
+export function unauthorized() {
+  onUnauthorized?.();
+}
+
 /**
  * Call the API.
  * @param {string} method
@@ -214,6 +224,12 @@ export const api = {
   /** The ISO library: {items: [ISO], unavailable} (administrators and auditors) */
   isos: (host, signal) => request('GET', `/hosts/${enc(host)}/isos`, { signal }),
   /** The OS a volume's ISO descriptor names: VolumeOS; 501 volume_read_not_supported where the driver has no volume contents */
+  /** The unfinished uploads of a host: {items: [{id, pool, name, size, offset, owner, created, expires}]} */
+  uploads: (host, signal) => request('GET', `/hosts/${enc(host)}/uploads`, { signal }),
+  /** Where tus creates uploads into a pool (the tus endpoint, not JSON). */
+  uploadEndpoint: (host, pool) => `${API}/hosts/${enc(host)}/pools/${enc(pool)}/uploads`,
+  /** A volume's contents, for a download link (Range supported). */
+  volumeContent: (host, pool, name) => `${API}/hosts/${enc(host)}/pools/${enc(pool)}/volumes/${enc(name)}/content`,
   volumeOS: (host, pool, name, signal) => request('GET', `/hosts/${enc(host)}/pools/${enc(pool)}/volumes/${enc(name)}/os`, { signal }),
   /** The host's networks: {items: [Network], allowed_actions} (names only for users) */
   networks: (host, signal) => request('GET', `/hosts/${enc(host)}/networks`, { signal }),

@@ -15,6 +15,7 @@ import { confirmDialog, openDialog } from '../ui/dialog.js';
 import { showTask } from '../ui/tasksdrawer.js';
 import { isoLibrary } from './isolibrary.js';
 import { createPoolActions } from './poolactions.js';
+import { uploader } from './uploader.js';
 import { toast } from '../ui/toast.js';
 
 const COLUMNS = [
@@ -66,12 +67,14 @@ export function mountStorage(main, ctx) {
   // selected pool's actions, in a module of their own.
   const poolActs = createPoolActions({ host: () => host, may: (a) => may(a), reload: () => loadPools() });
 
+  // Uploads into the selected pool, for those who manage volumes.
+  const uploadSlot = h('div', { class: 'upload-slot' });
   const volumesCard = h('section', { class: 'card card-wide volumes-card', 'aria-labelledby': 'volumes-title', 'data-testid': 'volumes-card', hidden: true },
     h('div', { class: 'card-head' }, volTitle, createBtn),
     poolActs.bar,
     h('div', { class: 'toolbar' }, h('div', { class: 'search' },
       h('label', { for: 'volume-search', class: 'visually-hidden' }, t('storage.searchLabel')), icon('search', 'search-icon'), search)),
-    volState, table.el);
+    uploadSlot, volState, table.el);
 
   // The ISO library, for those who may read volumes (pool.read).
   const isoSlot = h('div', { class: 'iso-slot' });
@@ -84,6 +87,8 @@ export function mountStorage(main, ctx) {
 
   let host = '';
   let pools = [];
+  /** @type {ReturnType<typeof uploader>|null} */
+  let uploads = null;
   let actions = [];
   let selected = new URLSearchParams(location.search).get('pool') ?? '';
   const may = (a) => actions.includes(a);
@@ -160,6 +165,11 @@ export function mountStorage(main, ctx) {
     const pool = pools.find((p) => p.name === name);
     createBtn.disabled = pool?.state !== 'running';
     poolActs.show(pool ?? null);
+    if (may('volume.manage')) {
+      uploads ??= uploader({ host, signal: controller.signal, onUploaded: () => loadPools() });
+      if (!uploadSlot.firstChild) uploadSlot.append(uploads.el);
+      uploads.setPool(pool ?? null);
+    }
     loadVolumes();
   }
 
@@ -181,6 +191,7 @@ export function mountStorage(main, ctx) {
       const got = await api.volumes(host, selected, signal);
       applyFilter();
       table.setItems(got?.items ?? []);
+      uploads?.setPool(pools.find((p) => p.name === selected) ?? null, (got?.items ?? []).map((v) => v.name));
     } catch (err) {
       if (err?.name === 'AbortError') return;
       table.el.hidden = true;

@@ -4,6 +4,7 @@
 
 import resources from './en.resources.js';
 import pools from './en.pools.js';
+import uploads from './en.uploads.js';
 
 export default {
   // Shared
@@ -597,4 +598,5 @@ export default {
   ...resources,
   // Pool management, network autostart and VLAN: en.pools.js
   ...pools,
+  ...uploads,
 };

@@ -4,6 +4,7 @@
 
 import resources from './pt-BR.resources.js';
 import pools from './pt-BR.pools.js';
+import uploads from './pt-BR.uploads.js';
 
 export default {
   // Shared
@@ -596,4 +597,5 @@ export default {
   ...resources,
   // Pool management, network autostart and VLAN: pt-BR.pools.js
   ...pools,
+  ...uploads,
 };

@@ -3,6 +3,7 @@
 
 import resources from './zh-CN.resources.js';
 import pools from './zh-CN.pools.js';
+import uploads from './zh-CN.uploads.js';
 
 export default {
   // Shared
@@ -593,4 +594,5 @@ export default {
   ...resources,
   // Pool management, network autostart and VLAN: zh-CN.pools.js
   ...pools,
+  ...uploads,
 };

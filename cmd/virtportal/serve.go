@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"github.com/virtportal/virtportal/policy"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/login"
+	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
 	"github.com/virtportal/virtportal/virt/osinfo"
@@ -225,6 +227,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	defer closeRealms()
 	tls := cfg.TLS.Cert != ""
+	urlAllow, err := parseNetworks(cfg.Volumes.FromURL.AllowNetworks)
+	if err != nil {
+		return fmt.Errorf("volumes.from_url.allow_networks: %w", err)
+	}
 	srv, err := handlers.New(handlers.Options{
 		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), ReadTimeout: cfg.Timeouts.Read, WriteTimeout: cfg.Timeouts.Write, TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
 		PublicURL:    cfg.PublicURL,
@@ -234,7 +240,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			MaxPerUser: cfg.Console.MaxPerUser, MaxPerGuest: cfg.Console.MaxPerGuest,
 			ScreenshotCache: cfg.Console.ScreenshotCache, SpicePasswordTTL: cfg.Console.SpicePasswordTTL,
 		},
-		Tasks: handlers.TaskOptions{PerHost: cfg.Tasks.PerHost, PerUser: cfg.Tasks.PerUser, Heartbeat: cfg.Tasks.Heartbeat},
+		Tasks:     handlers.TaskOptions{PerHost: cfg.Tasks.PerHost, PerUser: cfg.Tasks.PerUser, Heartbeat: cfg.Tasks.Heartbeat},
+		VolumeOps: storage.OpsOptions{URLMaxSize: uint64(max(cfg.Volumes.FromURL.MaxSize, 0)), URLAllow: urlAllow},
 	}, handlers.Deps{
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),
@@ -370,4 +377,25 @@ func housekeeping(ctx context.Context, st *store.Store, cfg Config, log *slog.Lo
 		case <-t.C:
 		}
 	}
+}
+
+// parseNetworks reads CIDR prefixes; a bare address is its own /32 or /128.
+func parseNetworks(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR prefix nor an address", s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -112,7 +113,19 @@ func (m *Manager) activePool(p *libvirt.StoragePool, name string) error {
 // ListVolumes returns the volumes of a running pool, sorted by name, each
 // with the guests using it (from the index).
 func (m *Manager) ListVolumes(ctx context.Context, pool string) ([]api.Volume, error) {
+	if err := ValidatePoolName(pool); err != nil {
+		return nil, err
+	}
+	if out, _, ok := m.vols.get(pool); ok {
+		users := m.diskUsers()
+		for i := range out {
+			out[i].UsedBy = usersOf(users, pool, out[i].Name, out[i].Path)
+		}
+		return out, nil
+	}
 	var out []api.Volume
+	_, gen, _ := m.vols.get(pool)
+	at := time.Now()
 	err := m.withPool(ctx, pool, func(_ *libvirt.Connect, p *libvirt.StoragePool) error {
 		if err := m.activePool(p, pool); err != nil {
 			return err
@@ -127,6 +140,9 @@ func (m *Manager) ListVolumes(ctx context.Context, pool string) ([]api.Volume, e
 			isGone, func(v api.Volume) string { return v.Name })
 		return err
 	})
+	if err == nil {
+		m.vols.put(pool, gen, at, out)
+	}
 	return out, err
 }
 
@@ -167,6 +183,7 @@ func (m *Manager) Volume(ctx context.Context, pool, name string) (api.Volume, er
 // use) unless req.Thick, when its whole capacity must fit the pool's free
 // space. An existing name is refused, never overwritten.
 func (m *Manager) CreateVolume(ctx context.Context, pool string, req api.VolumeRequest) (api.Volume, error) {
+	defer m.volumesChanged()
 	if err := CheckVolumeRequest(&req); err != nil {
 		return api.Volume{}, err
 	}
@@ -216,6 +233,7 @@ func (m *Manager) CreateVolume(ctx context.Context, pool string, req api.VolumeR
 // DeletePoolVolume deletes a volume no guest uses; a used one is refused,
 // naming the guests.
 func (m *Manager) DeletePoolVolume(ctx context.Context, pool, name string) error {
+	defer m.volumesChanged()
 	if err := m.Ready(); err != nil {
 		return err // without the index, users cannot be named
 	}
@@ -236,6 +254,7 @@ func (m *Manager) DeletePoolVolume(ctx context.Context, pool, name string) error
 // loses data), and so is resizing under a running guest (the guest must
 // be told, which is a disk resize of the guest, not of the volume).
 func (m *Manager) ResizeVolume(ctx context.Context, pool, name string, capacity uint64) (api.Volume, error) {
+	defer m.volumesChanged()
 	if capacity == 0 || capacity > MaxVolumeCapacity {
 		return api.Volume{}, CodeInvalidCapacity.New("capacity must be between 1 byte and %d bytes", uint64(MaxVolumeCapacity))
 	}

@@ -116,6 +116,7 @@ func (m *Manager) CheckClone(ctx context.Context, req CloneRequest) (CloneCheck,
 // quarter second. libvirt's copy cannot be interrupted: a cancelled ctx
 // is noticed once it ends (the caller then deletes the copy).
 func (m *Manager) CloneVolume(ctx context.Context, req CloneRequest, progress func(done uint64)) (api.Volume, error) {
+	defer m.volumesChanged()
 	if err := req.normalise(); err != nil {
 		return api.Volume{}, err
 	}
@@ -243,6 +244,7 @@ func (m *Manager) wipeSupported() error {
 // StorageVolWipe). It refuses a volume a running guest uses. libvirt's
 // wipe cannot be interrupted.
 func (m *Manager) WipeVolume(ctx context.Context, pool, name string) error {
+	defer m.volumesChanged()
 	if err := m.Ready(); err != nil {
 		return err
 	}
@@ -269,6 +271,7 @@ const fillChunk = 1 << 20
 // host work), calling progress with the bytes written so far. A source
 // shorter than length fails; ctx cancels between chunks.
 func (m *Manager) FillVolume(ctx context.Context, pool, name string, r io.Reader, length uint64, progress func(done uint64)) error {
+	defer m.volumesChanged()
 	c, err := m.acquire()
 	if err != nil {
 		return err
@@ -341,6 +344,7 @@ func sendAll(st *libvirt.Stream, p []byte) error {
 // libvirt still fills it (a clone survives the portal's crash and ends
 // on its own): the cleaner of copies. A volume already gone is success.
 func (m *Manager) DeleteBuiltVolume(ctx context.Context, ident string) error {
+	defer m.volumesChanged()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err

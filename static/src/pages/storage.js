@@ -14,6 +14,7 @@ import { createDataTable } from '../ui/datatable.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
 import { showTask } from '../ui/tasksdrawer.js';
 import { isoLibrary } from './isolibrary.js';
+import { volumeActions } from './volumeactions.js';
 import { toast } from '../ui/toast.js';
 
 const COLUMNS = [
@@ -140,6 +141,7 @@ export function mountStorage(main, ctx) {
 
   // ---- volumes
   let volAbort = null;
+  let shown = []; // the volumes of the selected pool
   function select(name) {
     if (!name) return;
     selected = name;
@@ -172,7 +174,8 @@ export function mountStorage(main, ctx) {
     try {
       const got = await api.volumes(host, selected, signal);
       applyFilter();
-      table.setItems(got?.items ?? []);
+      shown = got?.items ?? [];
+      table.setItems(shown);
     } catch (err) {
       if (err?.name === 'AbortError') return;
       table.el.hidden = true;
@@ -211,7 +214,8 @@ export function mountStorage(main, ctx) {
           'aria-label': t('storage.delete.for', { name: vol.name }),
         }, icon('trash'), t('storage.delete.open'));
         del.addEventListener('click', () => deleteVolume(vol, del));
-        cells.actions.replaceChildren(del);
+        cells.actions.replaceChildren(...volumeActions({ host, pool: selected, vol, pools, names: () => shown.map((x) => x.name),
+          signal: controller.signal, changed: loadPools }), del);
       }
     };
     update(v);

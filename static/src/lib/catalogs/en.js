@@ -3,6 +3,7 @@
 // Intl.PluralRules categories and chosen by the "count" parameter.
 
 import resources from './en.resources.js';
+import volops from './en.volops.js';
 
 export default {
   // Shared
@@ -594,4 +595,6 @@ export default {
 
   // Storage, networks: en.resources.js
   ...resources,
+  // Volume row actions: en.volops.js
+  ...volops,
 };

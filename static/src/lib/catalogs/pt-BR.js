@@ -3,6 +3,7 @@
 // Intl.PluralRules('pt-BR'): one, other (many only for compact numbers).
 
 import resources from './pt-BR.resources.js';
+import volops from './pt-BR.volops.js';
 
 export default {
   // Shared
@@ -593,4 +594,6 @@ export default {
 
   // Storage, networks: pt-BR.resources.js
   ...resources,
+  // Volume row actions: pt-BR.volops.js
+  ...volops,
 };

@@ -2,6 +2,7 @@
 // {placeholders} match). Chinese has one plural category (other).
 
 import resources from './zh-CN.resources.js';
+import volops from './zh-CN.volops.js';
 
 export default {
   // Shared
@@ -590,4 +591,6 @@ export default {
 
   // Storage, networks: zh-CN.resources.js
   ...resources,
+  // Volume row actions: zh-CN.volops.js
+  ...volops,
 };

@@ -214,7 +214,7 @@ export function mountStorage(main, ctx) {
           'aria-label': t('storage.delete.for', { name: vol.name }),
         }, icon('trash'), t('storage.delete.open'));
         del.addEventListener('click', () => deleteVolume(vol, del));
-        cells.actions.replaceChildren(...volumeActions({ host, pool: selected, vol, pools, names: () => shown.map((x) => x.name),
+        cells.actions.replaceChildren(volumeActions({ host, pool: selected, vol, pools, names: () => shown.map((x) => x.name),
           signal: controller.signal, changed: loadPools }), del);
       }
     };

@@ -11,6 +11,7 @@ import { VOLUME_FORMATS, VOLUME_NAME_MAX, volumeNameProblem } from '../lib/stora
 import { isFinal } from '../lib/tasks.js';
 import { contentURL, copyName, growTo } from '../lib/volumeops.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
+import { toggleMenu } from '../ui/menu.js';
 import { showTask } from '../ui/tasksdrawer.js';
 import { toast } from '../ui/toast.js';
 
@@ -18,30 +19,36 @@ const enc = encodeURIComponent;
 const volPath = (host, pool, vol) => `/hosts/${enc(host)}/pools/${enc(pool)}/volumes/${enc(vol)}`;
 
 /**
- * The action buttons of one volume row.
+ * The actions of one volume row: a menu button (grow, clone, wipe,
+ * download), so the row keeps its height and width.
  * @param {{host: string, pool: string, vol: {name: string, capacity: number, format?: string, used_by?: string[]},
  *          pools: Array<{name: string, state: string}>, names: () => string[], signal: AbortSignal,
  *          changed: () => void}} o
  *   names: the volume names of the shown pool; changed: reload the page's pools and volumes
- * @returns {HTMLElement[]}
+ * @returns {HTMLElement}
  */
 export function volumeActions(o) {
   const { host, pool, vol } = o;
-  const btn = (id, ic, label, aria, onclick) => {
-    const b = h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': `volume-${id}`, 'aria-label': aria }, icon(ic), label);
-    b.addEventListener('click', () => onclick(b));
-    return b;
+  const label = t('volops.menu', { name: vol.name });
+  const btn = h('button', {
+    type: 'button', class: 'icon-button', 'data-testid': 'volume-menu', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
+    'aria-label': label, title: label,
+  }, icon('more'));
+  const download = () => {
+    // A link clicked: the browser saves the answer (Content-Disposition).
+    const a = h('a', { href: contentURL(host, pool, vol.name), download: vol.name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
   };
-  const download = h('a', {
-    class: 'btn btn-sm', href: contentURL(host, pool, vol.name), download: vol.name, 'data-testid': 'volume-download',
-    'aria-label': t('volops.download.for', { name: vol.name }),
-  }, icon('download'), t('volops.download.open'));
-  return [
-    btn('resize', 'expand', t('volops.resize.open'), t('volops.resize.for', { name: vol.name }), () => openResize(o)),
-    btn('clone', 'clipboard', t('volops.clone.open'), t('volops.clone.for', { name: vol.name }), () => openClone(o)),
-    btn('wipe', 'alert', t('volops.wipe.open'), t('volops.wipe.for', { name: vol.name }), (b) => wipe(o, b)),
-    download,
-  ];
+  btn.addEventListener('click', () => toggleMenu(btn, [
+    { label: t('volops.resize.open'), icon: icon('expand'), testid: 'volume-resize', onSelect: () => openResize(o) },
+    { label: t('volops.clone.open'), icon: icon('clipboard'), testid: 'volume-clone', onSelect: () => openClone(o) },
+    { label: t('volops.download.open'), icon: icon('download'), testid: 'volume-download', dataset: { href: contentURL(host, pool, vol.name) }, onSelect: download },
+    { kind: 'separator' },
+    { label: t('volops.wipe.open'), icon: icon('alert'), testid: 'volume-wipe', danger: true, onSelect: () => wipe(o, btn) },
+  ], { label, testid: 'volume-menu-list' }));
+  return btn;
 }
 
 /** A field-error paragraph and a function that shows a message in it. */

@@ -2,8 +2,8 @@
 // and error codes, spread into en.js.
 
 export default {
+  'volops.menu': 'Actions for {name}',
   'volops.resize.open': 'Grow',
-  'volops.resize.for': 'Grow {name}',
   'volops.resize.title': 'Grow {name}',
   'volops.resize.current': 'Now {size}.',
   'volops.resize.size': 'New size (GiB)',
@@ -13,7 +13,6 @@ export default {
   'volops.resize.notLarger': 'The new size must be larger than the current one.',
   'volops.resize.done': 'Volume {name} is now {size}.',
   'volops.clone.open': 'Clone',
-  'volops.clone.for': 'Clone {name}',
   'volops.clone.title': 'Clone {name}',
   'volops.clone.name': 'Name of the copy',
   'volops.clone.pool': 'Into pool',
@@ -23,14 +22,12 @@ export default {
   'volops.clone.accept': 'Clone',
   'volops.clone.done': 'Volume {name} cloned.',
   'volops.wipe.open': 'Wipe',
-  'volops.wipe.for': 'Wipe {name}',
   'volops.wipe.title': 'Wipe {name}?',
   'volops.wipe.body': 'Every byte of {name} in pool {pool} is overwritten with zeros. This cannot be undone, and once started it cannot be stopped.',
   'volops.wipe.accept': 'Wipe',
   'volops.wipe.failed': 'Could not wipe {name}',
   'volops.wipe.done': 'Volume {name} wiped.',
   'volops.download.open': 'Download',
-  'volops.download.for': 'Download {name}',
   'tasks.kind.volume.clone': 'Clone volume to {target}',
   'tasks.kind.volume.wipe': 'Wipe volume {target}',
   'tasks.kind.volume.from_url': 'Download volume {target}',

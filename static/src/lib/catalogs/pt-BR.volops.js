@@ -2,8 +2,8 @@
 // e códigos de erro, espalhados em pt-BR.js.
 
 export default {
+  'volops.menu': 'Ações de {name}',
   'volops.resize.open': 'Aumentar',
-  'volops.resize.for': 'Aumentar {name}',
   'volops.resize.title': 'Aumentar {name}',
   'volops.resize.current': 'Agora {size}.',
   'volops.resize.size': 'Novo tamanho (GiB)',
@@ -13,7 +13,6 @@ export default {
   'volops.resize.notLarger': 'O novo tamanho deve ser maior que o atual.',
   'volops.resize.done': 'O volume {name} agora tem {size}.',
   'volops.clone.open': 'Clonar',
-  'volops.clone.for': 'Clonar {name}',
   'volops.clone.title': 'Clonar {name}',
   'volops.clone.name': 'Nome da cópia',
   'volops.clone.pool': 'No pool',
@@ -23,14 +22,12 @@ export default {
   'volops.clone.accept': 'Clonar',
   'volops.clone.done': 'Volume {name} clonado.',
   'volops.wipe.open': 'Apagar dados',
-  'volops.wipe.for': 'Apagar os dados de {name}',
   'volops.wipe.title': 'Apagar os dados de {name}?',
   'volops.wipe.body': 'Cada byte de {name} no pool {pool} é sobrescrito com zeros. Isso não pode ser desfeito e, uma vez iniciado, não pode ser interrompido.',
   'volops.wipe.accept': 'Apagar dados',
   'volops.wipe.failed': 'Não foi possível apagar os dados de {name}',
   'volops.wipe.done': 'Dados do volume {name} apagados.',
   'volops.download.open': 'Baixar',
-  'volops.download.for': 'Baixar {name}',
   'tasks.kind.volume.clone': 'Clonar volume para {target}',
   'tasks.kind.volume.wipe': 'Apagar dados do volume {target}',
   'tasks.kind.volume.from_url': 'Baixar volume {target}',

@@ -1,8 +1,8 @@
 // zh-CN：卷的行操作（扩容、克隆、擦除、下载）及其任务和错误代码，并入 zh-CN.js。
 
 export default {
+  'volops.menu': '{name} 的操作',
   'volops.resize.open': '扩容',
-  'volops.resize.for': '扩容 {name}',
   'volops.resize.title': '扩容 {name}',
   'volops.resize.current': '当前 {size}。',
   'volops.resize.size': '新大小（GiB）',
@@ -12,7 +12,6 @@ export default {
   'volops.resize.notLarger': '新大小必须大于当前大小。',
   'volops.resize.done': '卷 {name} 现在为 {size}。',
   'volops.clone.open': '克隆',
-  'volops.clone.for': '克隆 {name}',
   'volops.clone.title': '克隆 {name}',
   'volops.clone.name': '副本名称',
   'volops.clone.pool': '目标存储池',
@@ -22,14 +21,12 @@ export default {
   'volops.clone.accept': '克隆',
   'volops.clone.done': '卷 {name} 已克隆。',
   'volops.wipe.open': '擦除',
-  'volops.wipe.for': '擦除 {name}',
   'volops.wipe.title': '擦除 {name}？',
   'volops.wipe.body': '存储池 {pool} 中 {name} 的每个字节都将被零覆盖。此操作无法撤销，一旦开始也无法停止。',
   'volops.wipe.accept': '擦除',
   'volops.wipe.failed': '无法擦除 {name}',
   'volops.wipe.done': '卷 {name} 已擦除。',
   'volops.download.open': '下载',
-  'volops.download.for': '下载 {name}',
   'tasks.kind.volume.clone': '克隆卷到 {target}',
   'tasks.kind.volume.wipe': '擦除卷 {target}',
   'tasks.kind.volume.from_url': '下载卷 {target}',

@@ -103,6 +103,7 @@ func TestVolumeClone(t *testing.T) {
 		}{
 			{"exists", src.Name, api.VolumeClone{Name: "copy-within"}, 409, "volume_exists"},
 			{"exists across", src.Name, api.VolumeClone{Name: volumeNames(t, admin, "isos")[0], Pool: "isos"}, 409, "volume_exists"},
+			{"across on the test driver", src.Name, api.VolumeClone{Name: "x", Pool: "isos"}, 501, "volume_clone_across_not_supported"},
 			{"no target pool", src.Name, api.VolumeClone{Name: "x", Pool: "nope"}, 404, "pool_not_found"},
 			{"hostile target pool", src.Name, api.VolumeClone{Name: "x", Pool: "../etc"}, 400, "invalid_name"},
 			{"format", src.Name, api.VolumeClone{Name: "x", Format: "vmdk"}, 400, "unknown_volume_format"},

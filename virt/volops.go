@@ -26,6 +26,9 @@ var (
 	CodeWipeNotSupported = fault.Define("volume_wipe_not_supported", fault.NotImplemented)
 	// CodeUploadNotSupported: the host's driver cannot write volume contents.
 	CodeUploadNotSupported = fault.Define("volume_upload_not_supported", fault.NotImplemented)
+	// CodeCloneAcrossNotSupported: the host's driver clones within a pool
+	// only (the test driver).
+	CodeCloneAcrossNotSupported = fault.Define("volume_clone_across_not_supported", fault.NotImplemented)
 	// CodeVolumeBuilding: libvirt is still filling the volume (a clone).
 	CodeVolumeBuilding = fault.Define("volume_building", fault.Conflict)
 )
@@ -103,6 +106,9 @@ func (m *Manager) CheckClone(ctx context.Context, req CloneRequest) (CloneCheck,
 		return CloneCheck{}, CodeVolumeExists.New("pool %q already has a volume %q", req.TargetPool, req.NewName)
 	case !fault.Is(err, CodeVolumeNotFound):
 		return CloneCheck{}, err
+	}
+	if req.TargetPool != req.Pool && m.isTestDriver() {
+		return CloneCheck{}, CodeCloneAcrossNotSupported.New("this host's libvirt driver clones within a pool only")
 	}
 	if src.Allocation > target.Available {
 		return CloneCheck{}, CodeInsufficientSpace.New("pool %q has %d bytes free, the copy needs %d", req.TargetPool, target.Available, src.Allocation)
@@ -229,15 +235,23 @@ func (m *Manager) CheckWipe(ctx context.Context, pool, name string) error {
 // wipeSupported refuses drivers known to have no wipe, so that the API
 // answers at once instead of through a failed task.
 func (m *Manager) wipeSupported() error {
-	c, err := m.acquire()
-	if err != nil {
-		return err
-	}
-	defer release(c)
-	if typ, err := c.GetType(); err == nil && strings.EqualFold(typ, "test") {
+	if m.isTestDriver() {
 		return CodeWipeNotSupported.New("this host's libvirt driver cannot wipe volumes")
 	}
 	return nil
+}
+
+// isTestDriver reports whether the host is libvirt's test driver, which
+// lacks wipe and clones within a pool only (it finds the source in the
+// target pool).
+func (m *Manager) isTestDriver() bool {
+	c, err := m.acquire()
+	if err != nil {
+		return false
+	}
+	defer release(c)
+	typ, err := c.GetType()
+	return err == nil && strings.EqualFold(typ, "test")
 }
 
 // WipeVolume overwrites a volume's contents with zeros (libvirt's

@@ -33,6 +33,7 @@ export default {
   'tasks.kind.volume.from_url': 'Download volume {target}',
   'error.code.volume_wipe_not_supported': 'This host’s driver cannot wipe volumes.',
   'error.code.volume_upload_not_supported': 'This host’s driver cannot write volume contents.',
+  'error.code.volume_clone_across_not_supported': 'This host’s driver clones volumes within their pool only.',
   'error.code.volume_building': 'The volume is still being filled; try again when that ends.',
   'error.code.url_scheme_refused': 'Only http and https addresses can be downloaded.',
   'error.code.url_address_refused': 'That address is on a private, loopback or link-local network, which downloads may not reach.',

@@ -33,6 +33,7 @@ export default {
   'tasks.kind.volume.from_url': 'Baixar volume {target}',
   'error.code.volume_wipe_not_supported': 'O driver deste host não consegue apagar os dados de volumes.',
   'error.code.volume_upload_not_supported': 'O driver deste host não consegue gravar o conteúdo de volumes.',
+  'error.code.volume_clone_across_not_supported': 'O driver deste host só clona volumes dentro do próprio pool.',
   'error.code.volume_building': 'O volume ainda está sendo preenchido; tente de novo quando terminar.',
   'error.code.url_scheme_refused': 'Só endereços http e https podem ser baixados.',
   'error.code.url_address_refused': 'Esse endereço está em uma rede privada, de loopback ou link-local, que os downloads não podem alcançar.',

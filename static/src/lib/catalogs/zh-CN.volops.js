@@ -32,6 +32,7 @@ export default {
   'tasks.kind.volume.from_url': '下载卷 {target}',
   'error.code.volume_wipe_not_supported': '此主机的驱动程序无法擦除卷。',
   'error.code.volume_upload_not_supported': '此主机的驱动程序无法写入卷的内容。',
+  'error.code.volume_clone_across_not_supported': '此主机的驱动程序只能在同一存储池内克隆卷。',
   'error.code.volume_building': '卷仍在填充中；完成后请重试。',
   'error.code.url_scheme_refused': '只能下载 http 和 https 地址。',
   'error.code.url_address_refused': '该地址位于私有、环回或链路本地网络中，下载不能访问。',

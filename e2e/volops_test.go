@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -32,8 +33,12 @@ func voName(suffix string) string { return "vpe2e-vo-" + randomHex() + "-" + suf
 // voPool starts a transient dir pool in a temp folder, destroyed in t.Cleanup.
 func voPool(t *testing.T, conn *libvirt.Connect, suffix string) (name, dir string) {
 	t.Helper()
-	name = voName(suffix)
-	dir = t.TempDir()
+	return voPoolIn(t, conn, voName(suffix), t.TempDir())
+}
+
+// voPoolIn starts a transient dir pool name in dir, destroyed in t.Cleanup.
+func voPoolIn(t *testing.T, conn *libvirt.Connect, name, dir string) (string, string) {
+	t.Helper()
 	doc, err := (&libvirtxml.StoragePool{Type: "dir", Name: name, Target: &libvirtxml.StoragePoolTarget{Path: dir}}).Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +49,57 @@ func voPool(t *testing.T, conn *libvirt.Connect, suffix string) (name, dir strin
 	}
 	t.Cleanup(func() { _ = p.Destroy(); _ = p.Free() })
 	return name, dir
+}
+
+// voRunningGuest starts a tiny guest on a new qcow2 volume of a pool under
+// /var/lib/libvirt/images (qemu's user must reach the disk); all of it is
+// removed in t.Cleanup. It returns the guest, its pool and its volume.
+func voRunningGuest(t *testing.T, conn *libvirt.Connect) (guest, pool, vol string) {
+	t.Helper()
+	guest = voName("g")
+	dir := filepath.Join("/var/lib/libvirt/images", guest)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	pool, _ = voPoolIn(t, conn, guest+"-pool", dir)
+	p, err := conn.LookupStoragePoolByName(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Free()
+	vol = "disk.qcow2"
+	volXML, _ := (&libvirtxml.StorageVolume{Name: vol, Capacity: &libvirtxml.StorageVolumeSize{Value: 8, Unit: "MiB"},
+		Target: &libvirtxml.StorageVolumeTarget{Format: &libvirtxml.StorageVolumeTargetFormat{Type: "qcow2"}}}).Marshal()
+	v, err := p.StorageVolCreateXML(volXML, 0)
+	if err != nil {
+		t.Fatal("volume:", err)
+	}
+	_ = v.Free()
+	dom := tinyDomain(guest)
+	dom.Devices.Disks = []libvirtxml.DomainDisk{{
+		Device: "disk",
+		Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "qcow2"},
+		Source: &libvirtxml.DomainDiskSource{Volume: &libvirtxml.DomainDiskSourceVolume{Pool: pool, Volume: vol}},
+		Target: &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"},
+	}}
+	domXML, err := dom.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := conn.DomainDefineXML(domXML)
+	if err != nil {
+		t.Fatal("define:", err)
+	}
+	t.Cleanup(func() {
+		_ = d.Destroy()
+		_ = d.Undefine()
+		_ = d.Free()
+	})
+	if err := d.Create(); err != nil {
+		t.Fatal("start:", err)
+	}
+	return guest, pool, vol
 }
 
 // writeVolume writes n pseudo-random bytes as a file of the pool and
@@ -265,6 +321,23 @@ func TestVolumeOpsOnKVM(t *testing.T) {
 			t.Fatalf("after the wipe: %d bytes, not all zeros", len(b))
 		}
 	})
+	t.Run("in use by a running guest", func(t *testing.T) {
+		guest, gpool, gvol := voRunningGuest(t, conn)
+		vols := "/api/v1/hosts/local/pools/" + gpool + "/volumes/" + gvol
+		eventually(t, "the index sees the guest", 10*time.Second, func() bool {
+			var v api.Volume
+			return admin.call("GET", vols, nil, &v) == 200 && len(v.UsedBy) == 1 && v.UsedBy[0] == guest
+		})
+		for _, op := range []struct {
+			path string
+			body any
+		}{{"/wipe", nil}, {"/clone", api.VolumeClone{Name: "x.qcow2"}}} {
+			res := admin.raw("POST", vols+op.path, op.body)
+			if res.status != 409 || !strings.Contains(res.body, "volume_in_use") || !strings.Contains(res.body, guest) {
+				t.Fatalf("%s of a running guest's volume: %d %s", op.path, res.status, res.body)
+			}
+		}
+	})
 	t.Run("from URL", func(t *testing.T) {
 		tk := submit(t, admin, volsA+"/from-url", api.VolumeFromURL{URL: base + "/disk.img", Name: "dl.img"})
 		if tk = finished(t, admin, tk.ID, time.Minute); tk.Status != "done" || tk.Result != "volume:"+poolA+"/dl.img" {
@@ -337,4 +410,29 @@ func TestVolumeCloneKilledOnKVM(t *testing.T) {
 		v.Free()
 		t.Fatal("libvirt still lists the partial copy")
 	}
+}
+
+type rawAnswer struct {
+	status int
+	body   string
+}
+
+// raw sends a JSON request and returns the status and body, whatever they are.
+func (c *session) raw(method, path string, in any) rawAnswer {
+	c.t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", c.csrf)
+	res, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return rawAnswer{status: res.StatusCode, body: string(b)}
 }

@@ -44,7 +44,7 @@ func (o *Ops) open(ctx context.Context, raw string) (*http.Response, uint64, err
 		return nil, 0, CodeURLInvalid.New("not a URL that can be requested")
 	}
 	req.Header.Set("Accept-Encoding", "identity") // the length must be the file's
-	res, err := o.guard.client().Do(req)
+	res, err := o.web.Do(req)
 	if err != nil {
 		return nil, 0, fetchError(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"net/netip"
 
 	"github.com/virtportal/virtportal/api"
@@ -58,6 +59,7 @@ type Ops struct {
 	host  string
 	opt   OpsOptions
 	guard urlGuard
+	web   *http.Client // the guarded client of downloads
 
 	clone   *tasks.Kind[cloneArgs]
 	wipe    *tasks.Kind[wipeArgs]
@@ -78,6 +80,7 @@ func NewOps(r *tasks.Runner, s *Service, host string, h OpsHost, opt OpsOptions)
 		opt.URLMaxSize = 64 << 30
 	}
 	o := &Ops{s: s, h: h, host: host, opt: opt, guard: urlGuard{allow: opt.URLAllow}}
+	o.web = o.guard.client()
 	r.RegisterCleaner(ResourceVolumeCopy, func(ctx context.Context, rec store.TaskResource) error {
 		if rec.Host != host {
 			return CodeWrongHost.New("host %q is not managed here", rec.Host)

@@ -256,6 +256,13 @@ func TestVolumeOpsOnKVM(t *testing.T) {
 	mux.HandleFunc("/disk.img", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeContent(w, r, "disk.img", time.Time{}, bytes.NewReader(payload))
 	})
+	qdir := t.TempDir()
+	if out, err := exec.Command("qemu-img", "create", "-f", "qcow2", filepath.Join(qdir, "q.qcow2"), "64M").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img: %v %s", err, out)
+	}
+	mux.HandleFunc("/q.qcow2", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join(qdir, "q.qcow2"))
+	})
 	mux.HandleFunc("/slow.img", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", fmt.Sprint(64<<20))
 		chunk := make([]byte, 64<<10)
@@ -345,6 +352,15 @@ func TestVolumeOpsOnKVM(t *testing.T) {
 		}
 		if fileSum(t, filepath.Join(dirA, "dl.img")) != sha256.Sum256(payload) {
 			t.Fatal("the download differs")
+		}
+		// A qcow2 image keeps its virtual size and format.
+		tk = submit(t, admin, volsA+"/from-url", api.VolumeFromURL{URL: base + "/q.qcow2", Name: "q.qcow2", Format: "qcow2"})
+		if tk = finished(t, admin, tk.ID, time.Minute); tk.Status != "done" {
+			t.Fatalf("task %+v %+v", tk, tk.Error)
+		}
+		var q api.Volume
+		if st := admin.call("GET", volsA+"/q.qcow2", nil, &q); st != 200 || q.Format != "qcow2" || q.Capacity != 64<<20 {
+			t.Fatalf("qcow2 from a URL: %d %+v", st, q)
 		}
 		// 127.0.0.2 is loopback too, and not allowed.
 		if st := admin.call("POST", volsA+"/from-url", api.VolumeFromURL{URL: "http://127.0.0.2:1/x", Name: "x.img"}, nil); st != 400 {

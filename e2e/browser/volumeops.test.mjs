@@ -53,12 +53,14 @@ describe('volume actions', () => {
     // A real one: a task in the drawer, then the row.
     await page.getByTestId('vol-clone-name').fill('e2e-clone.img');
     await page.getByTestId('dialog-accept').click();
-    await page.getByTestId('volume-search').fill('e2e-clone');
+    await page.getByTestId('volume-clone-dialog').waitFor({ state: 'detached' });
     const drawer = page.getByTestId('tasks-drawer');
     await drawer.waitFor();
     await waitFor(page, () => /e2e-clone\.img/.test(document.querySelector('[data-testid=tasks-drawer]')?.textContent ?? ''));
-    await page.locator('[data-testid=volume-row][data-name="e2e-clone.img"]').waitFor({ timeout: 15000 });
     await page.getByTestId('tasks-close').click();
+    await drawer.waitFor({ state: 'hidden' });
+    await page.getByTestId('volume-search').fill('e2e-clone');
+    await page.locator('[data-testid=volume-row][data-name="e2e-clone.img"]').waitFor({ timeout: 15000 });
     const copy = (await apiGet(page, '/hosts/local/pools/default/volumes/e2e-clone.img')).body;
     assert.equal(copy.capacity, spare.capacity);
     assert.equal(copy.format, spare.format);

@@ -2,6 +2,7 @@ package virt
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -70,28 +71,37 @@ func usersOf(users map[string][]string, pool, name, path string) []string {
 	return out
 }
 
-// describeVolume reads one volume of pool.
+// describeVolume reads one volume of pool from its XML alone (one call,
+// which on a remote host is one round trip): libvirt writes the current
+// capacity, allocation and path there in bytes. Sizes in another unit
+// are asked for with GetInfo.
 func (m *Manager) describeVolume(v *libvirt.StorageVol, pool string, users map[string][]string) (api.Volume, error) {
 	out := api.Volume{Pool: pool}
-	var err error
-	if out.Name, err = v.GetName(); err != nil {
-		return out, m.storageFail("read volume", pool, "", err)
-	}
-	info, err := v.GetInfo()
-	if err != nil {
-		return out, m.storageFail("read volume", pool, out.Name, err)
-	}
-	out.Capacity, out.Allocation = info.Capacity, info.Allocation
-	if out.Path, err = v.GetPath(); err != nil {
-		return out, m.storageFail("read volume", pool, out.Name, err)
-	}
 	doc, err := v.GetXMLDesc(0)
 	if err != nil {
-		return out, m.storageFail("read volume", pool, out.Name, err)
+		name, _ := v.GetName()
+		return out, m.storageFail("read volume", pool, name, err)
 	}
 	var x libvirtxml.StorageVolume
-	if err := x.Unmarshal(doc); err == nil && x.Target != nil && x.Target.Format != nil {
-		out.Format = x.Target.Format.Type
+	if err := x.Unmarshal(doc); err != nil {
+		return out, m.fail("read volume", "", fmt.Errorf("volume of pool %s: %w", pool, err))
+	}
+	out.Name = x.Name
+	if x.Target != nil {
+		out.Path = x.Target.Path
+		if x.Target.Format != nil {
+			out.Format = x.Target.Format.Type
+		}
+	}
+	inBytes := func(s *libvirtxml.StorageVolumeSize) bool { return s != nil && (s.Unit == "" || s.Unit == "bytes") }
+	if inBytes(x.Capacity) && inBytes(x.Allocation) {
+		out.Capacity, out.Allocation = x.Capacity.Value, x.Allocation.Value
+	} else {
+		info, err := v.GetInfo()
+		if err != nil {
+			return out, m.storageFail("read volume", pool, out.Name, err)
+		}
+		out.Capacity, out.Allocation = info.Capacity, info.Allocation
 	}
 	out.UsedBy = usersOf(users, pool, out.Name, out.Path)
 	return out, nil

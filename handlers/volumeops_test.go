@@ -261,3 +261,25 @@ func TestVolumeFromURL(t *testing.T) {
 		t.Fatal("no audit of the download")
 	}
 }
+
+// A volume may be named like the from-url route: its own routes still reach it.
+func TestVolumeNamedFromURL(t *testing.T) {
+	e := newEnv(t)
+	admin := e.as("local", "admin")
+	vols := poolsURL + "/default/volumes"
+	r := admin.do("POST", vols, api.VolumeRequest{Name: "from-url", Capacity: 1 << 20})
+	want(t, r, 202, "")
+	var tk api.Task
+	r.decode(t, &tk)
+	if admin.waitTask(t, tk.ID).Status != store.TaskDone {
+		t.Fatal("create failed")
+	}
+	want(t, admin.do("GET", vols+"/from-url", nil), 200, "")
+	r = admin.do("POST", vols+"/from-url/clone", api.VolumeClone{Name: "from-url-2"})
+	want(t, r, 202, "")
+	r.decode(t, &tk)
+	if admin.waitTask(t, tk.ID).Status != store.TaskDone {
+		t.Fatal("clone failed")
+	}
+	want(t, admin.do("DELETE", vols+"/from-url", nil), 204, "")
+}

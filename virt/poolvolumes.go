@@ -145,9 +145,7 @@ func (m *Manager) ListVolumes(ctx context.Context, pool string) ([]api.Volume, e
 			return m.storageFail("list volumes", pool, "", err)
 		}
 		users := m.diskUsers()
-		out, err = describeAll(vols,
-			func(v *libvirt.StorageVol) (api.Volume, error) { return m.describeVolume(v, pool, users) },
-			isGone, func(v api.Volume) string { return v.Name })
+		out, err = describeVolumes(vols, func(v *libvirt.StorageVol) (api.Volume, error) { return m.describeVolume(v, pool, users) })
 		return err
 	})
 	if err == nil {

@@ -1,8 +1,12 @@
 package virt
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"libvirt.org/go/libvirt"
 
 	"github.com/virtportal/virtportal/api"
 )
@@ -66,3 +70,43 @@ func (c *volCache) changed() {
 
 // volumesChanged drops the cached volume listings.
 func (m *Manager) volumesChanged() { m.vols.changed() }
+
+// describeWorkers is how many volumes are described at once: libvirt's
+// connection takes concurrent calls (round trips overlap on a remote
+// host) and the XML is parsed on every core.
+const describeWorkers = 4
+
+// describeVolumes is describeAll for volumes, describing in parallel.
+func describeVolumes(vols []libvirt.StorageVol, describe func(*libvirt.StorageVol) (api.Volume, error)) ([]api.Volume, error) {
+	if len(vols) < 2*describeWorkers {
+		return describeAll(vols, describe, isGone, func(v api.Volume) string { return v.Name })
+	}
+	type res struct {
+		v   api.Volume
+		err error
+	}
+	out := make([]res, len(vols))
+	var wg sync.WaitGroup
+	chunk := (len(vols) + describeWorkers - 1) / describeWorkers
+	for lo := 0; lo < len(vols); lo += chunk {
+		hi := min(lo+chunk, len(vols))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				out[i].v, out[i].err = describe(&vols[i])
+				_ = vols[i].Free()
+			}
+		})
+	}
+	wg.Wait()
+	list := make([]api.Volume, 0, len(vols))
+	for _, r := range out {
+		switch {
+		case r.err == nil:
+			list = append(list, r.v)
+		case !isGone(r.err):
+			return nil, r.err
+		}
+	}
+	slices.SortFunc(list, func(a, b api.Volume) int { return strings.Compare(a.Name, b.Name) })
+	return list, nil
+}

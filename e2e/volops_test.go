@@ -396,12 +396,17 @@ func TestVolumeCloneKilledOnKVM(t *testing.T) {
 	srv := startVolServer(t, uri, data)
 	admin := srv.login(t)
 	tk := submit(t, admin, "/api/v1/hosts/local/pools/"+pool+"/volumes/big.raw/clone", api.VolumeClone{Name: "big-copy.raw"})
+	// Byte progress: the copy's allocation, read while libvirt copies.
+	var cur api.Task
 	eventually(t, "the copy is under way", 30*time.Second, func() bool {
-		var cur api.Task
+		cur = api.Task{}
 		admin.call("GET", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), nil, &cur)
-		_, err := os.Stat(filepath.Join(dir, "big-copy.raw"))
-		return cur.Status == "running" && err == nil
+		return cur.Status == "running" && cur.Progress > 0
 	})
+	if cur.Progress >= 100 || !strings.Contains(cur.Message, "MiB of 768.0 MiB") {
+		t.Fatalf("progress while copying: %d %q", cur.Progress, cur.Message)
+	}
+	t.Logf("killed at %d%%: %s", cur.Progress, cur.Message)
 	srv.kill(t)
 
 	again := startVolServer(t, uri, data)
@@ -451,4 +456,29 @@ func (c *session) raw(method, path string, in any) rawAnswer {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return rawAnswer{status: res.StatusCode, body: string(b)}
+}
+
+// A clone cancelled while libvirt copies ends cancelled once the copy is
+// made, and the copy is deleted.
+func TestVolumeCloneCancelledOnKVM(t *testing.T) {
+	conn, uri := kvm(t)
+	pool, dir := voPool(t, conn, "cancel")
+	writeVolume(t, conn, pool, dir, "big.raw", 512<<20)
+	srv := startVolServer(t, uri, t.TempDir())
+	admin := srv.login(t)
+	tk := submit(t, admin, "/api/v1/hosts/local/pools/"+pool+"/volumes/big.raw/clone", api.VolumeClone{Name: "big-copy.raw"})
+	eventually(t, "the copy is under way", 30*time.Second, func() bool {
+		var cur api.Task
+		admin.call("GET", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), nil, &cur)
+		return cur.Status == "running" && cur.Progress > 0
+	})
+	if st := admin.call("DELETE", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), nil, nil); st/100 != 2 {
+		t.Fatalf("cancel: %d", st)
+	}
+	if got := finished(t, admin, tk.ID, 2*time.Minute); got.Status != "cancelled" {
+		t.Fatalf("task %+v %+v", got, got.Error)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "big-copy.raw")); !os.IsNotExist(err) {
+		t.Fatalf("the cancelled clone left its copy: %v", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -282,4 +283,39 @@ func TestVolumeNamedFromURL(t *testing.T) {
 		t.Fatal("clone failed")
 	}
 	want(t, admin.do("DELETE", vols+"/from-url", nil), 204, "")
+}
+
+// Many parallel clones onto one name: one copy; every answer is a 202 (a
+// task, which may then fail) or a 409, never a 5xx.
+func TestVolumeCloneParallel(t *testing.T) {
+	e := newEnv(t)
+	admin := e.as("local", "admin")
+	src := freeVolume(t, admin)
+	const n = 24
+	var wg sync.WaitGroup
+	results := make([]resp, n)
+	for i := range n {
+		wg.Go(func() {
+			results[i] = admin.do("POST", poolsURL+"/default/volumes/"+src.Name+"/clone", api.VolumeClone{Name: "same.img"})
+		})
+	}
+	wg.Wait()
+	done := 0
+	for _, r := range results {
+		switch r.status {
+		case http.StatusAccepted:
+			var tk api.Task
+			r.decode(t, &tk)
+			if admin.waitTask(t, tk.ID).Status == store.TaskDone {
+				done++
+			}
+		case http.StatusConflict, http.StatusTooManyRequests:
+		default:
+			t.Fatalf("got %d %s", r.status, r.body)
+		}
+	}
+	if done != 1 {
+		t.Fatalf("%d tasks made the copy", done)
+	}
+	want(t, admin.do("GET", poolsURL+"/default/volumes/same.img", nil), 200, "")
 }

@@ -42,10 +42,12 @@ type Options struct {
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
 	Version        string
-	Host           string             // the one host's short name; default Deps.Virt's
-	Console        ConsoleOptions     // consoles and screenshots
-	Tasks          TaskOptions        // task caps and the event stream
-	VolumeOps      storage.OpsOptions // downloads of volumes from URLs
+	Host           string         // the one host's short name; default Deps.Virt's
+	Console        ConsoleOptions // consoles and screenshots
+	Tasks          TaskOptions    // task caps and the event stream
+
+	// VolumeOps tunes downloads of volumes from URLs (issue 9).
+	VolumeOps storage.OpsOptions
 }
 
 // Deps are the lower layers the handlers drive.
@@ -63,9 +65,10 @@ type Deps struct {
 	Tasks   *tasks.Runner
 	VMTasks *vmtasks.Kinds
 	Storage *storage.Service // pools and volumes of the host
+	Events  *events.Broker
+
 	// VolumeOps clones, wipes and downloads volumes (built with Storage).
 	VolumeOps *storage.Ops
-	Events    *events.Broker
 }
 
 // Server is the HTTP application.

@@ -64,15 +64,15 @@ e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivilege
 	export VIRTPORTAL_E2E_URI=qemu:///system $(TEST_ENV); \
 	go test -tags e2e -count=1 -v ./e2e/ && npm run --silent test:browser
 
-bench: build ## benchmarks, each against a baseline measured in the same run
+bench: build ## benchmarks, each against a baseline measured in the same run (starts libvirtd as e2e does)
 	@scripts/deps.sh ldap websockify libvirt
 	@# Every section runs; a missed budget fails the target at the end. The
-	@# upload section needs qemu:///system: libvirtd is started as for e2e.
+	@# upload and volume clone sections need qemu:///system: libvirtd is started as for e2e.
 	if scripts/libvirtd.sh status; then echo "using the libvirtd that is running"; own=0; \
 	else scripts/libvirtd.sh start; own=1; fi; \
 	trap '[ $$own = 0 ] || scripts/libvirtd.sh stop' EXIT; \
 	status=0; \
-	VIRTPORTAL_E2E_URI=qemu:///system $(TEST_ENV) go run ./e2e/bench -bin $(CURDIR)/$(BIN) || status=1; \
+	VIRTPORTAL_E2E_URI=qemu:///system $(TEST_ENV) go run ./e2e/bench -bin $(CURDIR)/$(BIN) -kvm-uri qemu:///system || status=1; \
 	go test -run '^$$' -bench 'GuestAuthorization' -benchtime 25x ./handlers/ || status=1; \
 	go test -run '^$$' -bench 'AllowedOnAtSize' -benchtime 200000x -benchmem ./handlers/ || status=1; \
 	exit $$status

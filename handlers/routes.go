@@ -144,6 +144,15 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/hosts/:host/pools/:pool/volumes/:vol/resize", Perm: perm("volume", "manage"), Scope: volumeScope("vol"), Audit: "volume.resize", Handle: s.resizeVolume,
 			Summary: "Grow a volume no running guest uses", In: api.VolumeResize{}, Out: api.Volume{}},
 
+		// Volume operations (issue 9): clone, wipe and download from a URL,
+		// each a task (202 with its URL). From a URL: administrators only.
+		{Method: "POST", Path: "/api/v1/hosts/:host/pools/:pool/volumes/:vol/clone", Perm: perm("volume", "manage"), Scope: volumeScope("vol"), Audit: "volume.clone", Handle: s.cloneVolume,
+			Summary: "Copy a volume within its pool or into another running pool (format kept unless given): a task with byte progress; cancel deletes the copy once libvirt's copy ends", In: api.VolumeClone{}, Out: api.Task{}, Status: 202},
+		{Method: "POST", Path: "/api/v1/hosts/:host/pools/:pool/volumes/:vol/wipe", Perm: perm("volume", "manage"), Scope: volumeScope("vol"), Audit: "volume.wipe", Handle: s.wipeVolume,
+			Summary: "Overwrite a volume no running guest uses with zeros: a task (501 volume_wipe_not_supported where the driver cannot wipe)", Out: api.Task{}, Status: 202},
+		{Method: "POST", Path: "/api/v1/hosts/:host/pools/:pool/volumes/from-url", Perm: permPoolManage, Scope: poolScope("pool"), Audit: "volume.from_url", Handle: s.volumeFromURL,
+			Summary: "Download an http or https file into a new volume: a task with byte progress and cancel (loopback, private and link-local addresses refused unless configured)", In: api.VolumeFromURL{}, Out: api.Task{}, Status: 202},
+
 		// The ISO library and OS detection (issue 9): admins and auditors
 		// (volume:read); users get 404 for the volume and 403 for the library.
 		{Method: "GET", Path: "/api/v1/hosts/:host/pools/:pool/volumes/:vol/os", Perm: perm("volume", "read"), Scope: volumeScope("vol"), Handle: s.volumeOS,

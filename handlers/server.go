@@ -49,6 +49,9 @@ type Options struct {
 	Console        ConsoleOptions  // consoles and screenshots
 	Uploads        uploads.Options // resumable uploads: size limit, expiry, demo
 	Tasks          TaskOptions     // task caps and the event stream
+
+	// VolumeOps tunes downloads of volumes from URLs (issue 9).
+	VolumeOps storage.OpsOptions
 }
 
 // Deps are the lower layers the handlers drive.
@@ -68,6 +71,9 @@ type Deps struct {
 	Storage *storage.Service // pools and volumes of the host
 	Uploads *uploads.Service // resumable uploads; nil: made from Store and Virt with Options.Uploads
 	Events  *events.Broker
+
+	// VolumeOps clones, wipes and downloads volumes (built with Storage).
+	VolumeOps *storage.Ops
 }
 
 // Server is the HTTP application.

@@ -52,6 +52,7 @@ func (s *Server) initTasks() error {
 		s.d.VMTasks = vmtasks.Register(s.d.Tasks, s.opt.Host, s.d.Virt)
 		// Before Start: its sweep needs the storage cleaner.
 		s.d.Storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
+		s.d.VolumeOps = storage.NewOps(s.d.Tasks, s.d.Storage, s.opt.Host, s.d.Virt, s.opt.VolumeOps)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := s.d.Tasks.Start(ctx); err != nil {
@@ -63,6 +64,9 @@ func (s *Server) initTasks() error {
 	}
 	if s.d.Storage == nil { // a runner the caller gave, started already
 		s.d.Storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
+	}
+	if s.d.VolumeOps == nil {
+		s.d.VolumeOps = storage.NewOps(s.d.Tasks, s.d.Storage, s.opt.Host, s.d.Virt, s.opt.VolumeOps)
 	}
 	s.d.Tasks.OnChange(s.d.Events.PublishTask)
 	if s.d.Virt != nil {

@@ -142,6 +142,7 @@ func (m *Manager) VolumeExists(ctx context.Context, ident string) (bool, error) 
 // DeleteVolume deletes the volume named "pool/volume", or by its absolute
 // path. A volume (or pool) that no longer exists is success.
 func (m *Manager) DeleteVolume(ctx context.Context, ident string) error {
+	defer m.volumesChanged()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

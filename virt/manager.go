@@ -91,6 +91,8 @@ type Manager struct {
 	// older read can never overwrite a newer one.
 	refreshMu sync.Mutex
 
+	vols volCache // recent volume listings (volcache.go)
+
 	pendMu  sync.Mutex
 	pending map[string]refreshKind
 	kick    chan struct{}

@@ -167,6 +167,7 @@ func (m *Manager) Pool(ctx context.Context, name string) (api.Pool, error) {
 // build made (a target folder that was not there before, a volume group
 // made on the devices).
 func (m *Manager) DefinePool(ctx context.Context, req api.PoolRequest) (api.Pool, error) {
+	defer m.volumesChanged()
 	plan, err := planPool(req)
 	if err != nil {
 		return api.Pool{}, err
@@ -249,6 +250,7 @@ func (m *Manager) local() bool {
 
 // StartPool starts an inactive pool.
 func (m *Manager) StartPool(ctx context.Context, name string) (api.Pool, error) {
+	defer m.volumesChanged()
 	return m.poolChange(ctx, name, "start pool", func(p *libvirt.StoragePool) error {
 		if active, err := p.IsActive(); err == nil && active {
 			return CodePoolActive.New("pool %q is already running", name)
@@ -263,6 +265,7 @@ func (m *Manager) StartPool(ctx context.Context, name string) (api.Pool, error) 
 // StopPool stops an active pool, refused while running guests use its
 // volumes.
 func (m *Manager) StopPool(ctx context.Context, name string) (api.Pool, error) {
+	defer m.volumesChanged()
 	return m.poolChange(ctx, name, "stop pool", func(p *libvirt.StoragePool) error {
 		if active, err := p.IsActive(); err == nil && !active {
 			return CodePoolInactive.New("pool %q is not running", name)
@@ -284,6 +287,7 @@ func (m *Manager) StopPool(ctx context.Context, name string) (api.Pool, error) {
 
 // RefreshPool rescans a running pool's volumes.
 func (m *Manager) RefreshPool(ctx context.Context, name string) (api.Pool, error) {
+	defer m.volumesChanged()
 	return m.poolChange(ctx, name, "refresh pool", func(p *libvirt.StoragePool) error {
 		if active, err := p.IsActive(); err == nil && !active {
 			return CodePoolInactive.New("pool %q is not running", name)
@@ -302,6 +306,7 @@ func (m *Manager) SetPoolAutostart(ctx context.Context, name string, on bool) (a
 // DeletePool undefines an inactive pool no guest uses. Its folder and
 // volumes stay on disk: removing data is a separate, deliberate act.
 func (m *Manager) DeletePool(ctx context.Context, name string) error {
+	defer m.volumesChanged()
 	return m.withPool(ctx, name, func(_ *libvirt.Connect, p *libvirt.StoragePool) error {
 		active, err := p.IsActive()
 		if err != nil {

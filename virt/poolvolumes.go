@@ -2,8 +2,10 @@ package virt
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -69,28 +71,37 @@ func usersOf(users map[string][]string, pool, name, path string) []string {
 	return out
 }
 
-// describeVolume reads one volume of pool.
+// describeVolume reads one volume of pool from its XML alone (one call,
+// which on a remote host is one round trip): libvirt writes the current
+// capacity, allocation and path there in bytes. Sizes in another unit
+// are asked for with GetInfo.
 func (m *Manager) describeVolume(v *libvirt.StorageVol, pool string, users map[string][]string) (api.Volume, error) {
 	out := api.Volume{Pool: pool}
-	var err error
-	if out.Name, err = v.GetName(); err != nil {
-		return out, m.storageFail("read volume", pool, "", err)
-	}
-	info, err := v.GetInfo()
-	if err != nil {
-		return out, m.storageFail("read volume", pool, out.Name, err)
-	}
-	out.Capacity, out.Allocation = info.Capacity, info.Allocation
-	if out.Path, err = v.GetPath(); err != nil {
-		return out, m.storageFail("read volume", pool, out.Name, err)
-	}
 	doc, err := v.GetXMLDesc(0)
 	if err != nil {
-		return out, m.storageFail("read volume", pool, out.Name, err)
+		name, _ := v.GetName()
+		return out, m.storageFail("read volume", pool, name, err)
 	}
 	var x libvirtxml.StorageVolume
-	if err := x.Unmarshal(doc); err == nil && x.Target != nil && x.Target.Format != nil {
-		out.Format = x.Target.Format.Type
+	if err := x.Unmarshal(doc); err != nil {
+		return out, m.fail("read volume", "", fmt.Errorf("volume of pool %s: %w", pool, err))
+	}
+	out.Name = x.Name
+	if x.Target != nil {
+		out.Path = x.Target.Path
+		if x.Target.Format != nil {
+			out.Format = x.Target.Format.Type
+		}
+	}
+	inBytes := func(s *libvirtxml.StorageVolumeSize) bool { return s != nil && (s.Unit == "" || s.Unit == "bytes") }
+	if inBytes(x.Capacity) && inBytes(x.Allocation) {
+		out.Capacity, out.Allocation = x.Capacity.Value, x.Allocation.Value
+	} else {
+		info, err := v.GetInfo()
+		if err != nil {
+			return out, m.storageFail("read volume", pool, out.Name, err)
+		}
+		out.Capacity, out.Allocation = info.Capacity, info.Allocation
 	}
 	out.UsedBy = usersOf(users, pool, out.Name, out.Path)
 	return out, nil
@@ -112,7 +123,19 @@ func (m *Manager) activePool(p *libvirt.StoragePool, name string) error {
 // ListVolumes returns the volumes of a running pool, sorted by name, each
 // with the guests using it (from the index).
 func (m *Manager) ListVolumes(ctx context.Context, pool string) ([]api.Volume, error) {
+	if err := ValidatePoolName(pool); err != nil {
+		return nil, err
+	}
+	if out, _, ok := m.vols.get(pool); ok {
+		users := m.diskUsers()
+		for i := range out {
+			out[i].UsedBy = usersOf(users, pool, out[i].Name, out[i].Path)
+		}
+		return out, nil
+	}
 	var out []api.Volume
+	_, gen, _ := m.vols.get(pool)
+	at := time.Now()
 	err := m.withPool(ctx, pool, func(_ *libvirt.Connect, p *libvirt.StoragePool) error {
 		if err := m.activePool(p, pool); err != nil {
 			return err
@@ -122,11 +145,12 @@ func (m *Manager) ListVolumes(ctx context.Context, pool string) ([]api.Volume, e
 			return m.storageFail("list volumes", pool, "", err)
 		}
 		users := m.diskUsers()
-		out, err = describeAll(vols,
-			func(v *libvirt.StorageVol) (api.Volume, error) { return m.describeVolume(v, pool, users) },
-			isGone, func(v api.Volume) string { return v.Name })
+		out, err = describeVolumes(vols, func(v *libvirt.StorageVol) (api.Volume, error) { return m.describeVolume(v, pool, users) })
 		return err
 	})
+	if err == nil {
+		m.vols.put(pool, gen, at, out)
+	}
 	return out, err
 }
 
@@ -167,6 +191,7 @@ func (m *Manager) Volume(ctx context.Context, pool, name string) (api.Volume, er
 // use) unless req.Thick, when its whole capacity must fit the pool's free
 // space. An existing name is refused, never overwritten.
 func (m *Manager) CreateVolume(ctx context.Context, pool string, req api.VolumeRequest) (api.Volume, error) {
+	defer m.volumesChanged()
 	if err := CheckVolumeRequest(&req); err != nil {
 		return api.Volume{}, err
 	}
@@ -216,6 +241,7 @@ func (m *Manager) CreateVolume(ctx context.Context, pool string, req api.VolumeR
 // DeletePoolVolume deletes a volume no guest uses; a used one is refused,
 // naming the guests.
 func (m *Manager) DeletePoolVolume(ctx context.Context, pool, name string) error {
+	defer m.volumesChanged()
 	if err := m.Ready(); err != nil {
 		return err // without the index, users cannot be named
 	}
@@ -236,6 +262,7 @@ func (m *Manager) DeletePoolVolume(ctx context.Context, pool, name string) error
 // loses data), and so is resizing under a running guest (the guest must
 // be told, which is a disk resize of the guest, not of the volume).
 func (m *Manager) ResizeVolume(ctx context.Context, pool, name string, capacity uint64) (api.Volume, error) {
+	defer m.volumesChanged()
 	if capacity == 0 || capacity > MaxVolumeCapacity {
 		return api.Volume{}, CodeInvalidCapacity.New("capacity must be between 1 byte and %d bytes", uint64(MaxVolumeCapacity))
 	}

@@ -39,6 +39,7 @@ func FilePool(poolType string) bool {
 // allocated on write, of format (raw, qcow2 or iso; the caller has chosen
 // one the pool type takes). An existing name is refused.
 func (m *Manager) CreateUploadVolume(ctx context.Context, pool, name, format string, size uint64) error {
+	defer m.volumesChanged() // listings show the new volume and its allocation at once
 	if err := ValidateVolumeName(name); err != nil {
 		return err
 	}
@@ -79,6 +80,7 @@ func (m *Manager) CreateUploadVolume(ctx context.Context, pool, name, format str
 // is no error. Unlike DeletePoolVolume it does not wait for the guest
 // index: no guest can use a volume still being uploaded.
 func (m *Manager) DeleteUploadVolume(ctx context.Context, pool, name string) error {
+	defer m.volumesChanged() // listings show the new volume and its allocation at once
 	err := m.withVolume(ctx, pool, name, func(_ *libvirt.StoragePool, v *libvirt.StorageVol) error {
 		if err := v.Delete(0); err != nil {
 			return m.storageFail("delete volume", pool, name, err)
@@ -98,6 +100,7 @@ func (m *Manager) DeleteUploadVolume(ctx context.Context, pool, name string) err
 // was sent, so the count returned is exact; if even that fails, 0 is
 // returned, as nothing sent can be counted on (a resume rewrites it).
 func (m *Manager) UploadVolume(ctx context.Context, pool, name string, offset, length uint64, src io.Reader) (int64, error) {
+	defer m.volumesChanged() // listings show the new volume and its allocation at once
 	var written int64
 	err := m.withVolume(ctx, pool, name, func(_ *libvirt.StoragePool, v *libvirt.StorageVol) error {
 		c, err := m.acquire()

@@ -41,6 +41,13 @@ type Config struct {
 	OSInfo struct {
 		Path string `yaml:"path" usage:"folder of the osinfo database (Debian package osinfo-db); a newer copy may be pointed at"`
 	} `yaml:"osinfo"`
+	// Volumes tunes volume downloads from URLs (issue 9).
+	Volumes struct {
+		FromURL struct {
+			MaxSize       ByteSize `yaml:"max_size" usage:"largest file a volume may be downloaded from a URL (e.g. 64GiB)"`
+			AllowNetworks []string `yaml:"allow_networks" usage:"comma-separated networks (CIDR prefixes or addresses) downloads may reach although loopback, private or link-local"`
+		} `yaml:"from_url"`
+	} `yaml:"volumes"`
 	Session struct {
 		IdleTimeout     time.Duration `yaml:"idle_timeout" usage:"a session ends after this long without requests"`
 		AbsoluteTimeout time.Duration `yaml:"absolute_timeout" usage:"a session ends this long after login, however active"`
@@ -112,6 +119,7 @@ func defaults() Config {
 	c.Libvirt.URI = "qemu:///system"
 	c.Libvirt.StatsInterval = 2 * time.Second
 	c.OSInfo.Path = osinfo.DefaultPath
+	c.Volumes.FromURL.MaxSize = 64 << 30
 	c.Session.IdleTimeout = 30 * time.Minute
 	c.Session.AbsoluteTimeout = 12 * time.Hour
 	c.Session.GroupRefresh = 5 * time.Minute

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"github.com/virtportal/virtportal/policy"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/login"
+	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/uploads"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
@@ -226,6 +228,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	defer closeRealms()
 	tls := cfg.TLS.Cert != ""
+	urlAllow, err := parseNetworks(cfg.Volumes.FromURL.AllowNetworks)
+	if err != nil {
+		return fmt.Errorf("volumes.from_url.allow_networks: %w", err)
+	}
 	srv, err := handlers.New(handlers.Options{
 		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), ReadTimeout: cfg.Timeouts.Read, WriteTimeout: cfg.Timeouts.Write, TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
 		PublicURL:    cfg.PublicURL,
@@ -238,6 +244,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		Tasks: handlers.TaskOptions{PerHost: cfg.Tasks.PerHost, PerUser: cfg.Tasks.PerUser, Heartbeat: cfg.Tasks.Heartbeat},
 		// Demo mode's test driver keeps no volume contents: uploads count the bytes.
 		Uploads: uploads.Options{MaxSize: int64(cfg.Uploads.MaxSize), Expiry: cfg.Uploads.Expiry, SweepEvery: cfg.Uploads.SweepInterval, Demo: cfg.Demo},
+
+		VolumeOps: storage.OpsOptions{URLMaxSize: uint64(max(cfg.Volumes.FromURL.MaxSize, 0)), URLAllow: urlAllow},
 	}, handlers.Deps{
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),
@@ -373,4 +381,25 @@ func housekeeping(ctx context.Context, st *store.Store, cfg Config, log *slog.Lo
 		case <-t.C:
 		}
 	}
+}
+
+// parseNetworks reads CIDR prefixes; a bare address is its own /32 or /128.
+func parseNetworks(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR prefix nor an address", s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

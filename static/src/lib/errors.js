@@ -14,6 +14,9 @@ export const ERROR_CODES = Object.freeze([
   'pool_not_found', 'pool_exists', 'pool_active', 'pool_inactive', 'volume_not_found', 'volume_exists',
   'volume_shrink', 'insufficient_space', 'network_not_found', 'network_exists', 'network_active', 'network_inactive',
   'no_free_subnet', 'leases_not_supported', 'volume_read_not_supported',
+  // volume operations
+  'volume_wipe_not_supported', 'volume_upload_not_supported', 'volume_clone_across_not_supported', 'volume_building', 'url_scheme_refused',
+  'url_address_refused', 'url_size_unknown', 'url_too_many_redirects',
 ]);
 
 /**

@@ -16,6 +16,7 @@ import { showTask } from '../ui/tasksdrawer.js';
 import { isoLibrary } from './isolibrary.js';
 import { createPoolActions } from './poolactions.js';
 import { uploader } from './uploader.js';
+import { volumeActions } from './volumeactions.js';
 import { toast } from '../ui/toast.js';
 
 const COLUMNS = [
@@ -152,6 +153,7 @@ export function mountStorage(main, ctx) {
 
   // ---- volumes
   let volAbort = null;
+  let shown = []; // the volumes of the selected pool
   function select(name) {
     if (!name) return;
     selected = name;
@@ -190,8 +192,9 @@ export function mountStorage(main, ctx) {
     try {
       const got = await api.volumes(host, selected, signal);
       applyFilter();
-      table.setItems(got?.items ?? []);
-      uploads?.setPool(pools.find((p) => p.name === selected) ?? null, (got?.items ?? []).map((v) => v.name));
+      shown = got?.items ?? [];
+      table.setItems(shown);
+      uploads?.setPool(pools.find((p) => p.name === selected) ?? null, shown.map((v) => v.name));
     } catch (err) {
       if (err?.name === 'AbortError') return;
       table.el.hidden = true;
@@ -230,7 +233,8 @@ export function mountStorage(main, ctx) {
           'aria-label': t('storage.delete.for', { name: vol.name }),
         }, icon('trash'), t('storage.delete.open'));
         del.addEventListener('click', () => deleteVolume(vol, del));
-        cells.actions.replaceChildren(del);
+        cells.actions.replaceChildren(volumeActions({ host, pool: selected, vol, pools, names: () => shown.map((x) => x.name),
+          signal: controller.signal, changed: loadPools }), del);
       }
     };
     update(v);

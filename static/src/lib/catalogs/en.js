@@ -5,6 +5,7 @@
 import resources from './en.resources.js';
 import pools from './en.pools.js';
 import uploads from './en.uploads.js';
+import volops from './en.volops.js';
 
 export default {
   // Shared
@@ -599,4 +600,6 @@ export default {
   // Pool management, network autostart and VLAN: en.pools.js
   ...pools,
   ...uploads,
+  // Volume row actions: en.volops.js
+  ...volops,
 };

@@ -5,6 +5,7 @@
 import resources from './pt-BR.resources.js';
 import pools from './pt-BR.pools.js';
 import uploads from './pt-BR.uploads.js';
+import volops from './pt-BR.volops.js';
 
 export default {
   // Shared
@@ -598,4 +599,6 @@ export default {
   // Pool management, network autostart and VLAN: pt-BR.pools.js
   ...pools,
   ...uploads,
+  // Volume row actions: pt-BR.volops.js
+  ...volops,
 };

@@ -4,6 +4,7 @@
 import resources from './zh-CN.resources.js';
 import pools from './zh-CN.pools.js';
 import uploads from './zh-CN.uploads.js';
+import volops from './zh-CN.volops.js';
 
 export default {
   // Shared
@@ -595,4 +596,6 @@ export default {
   // Pool management, network autostart and VLAN: zh-CN.pools.js
   ...pools,
   ...uploads,
+  // Volume row actions: zh-CN.volops.js
+  ...volops,
 };

@@ -38,4 +38,12 @@ export default {
   'uploads.problem.space': 'This file is larger than the pool\u2019s free space.',
   'uploads.problem.max': 'This file is larger than the largest upload the server accepts ({max}).',
   'uploads.problem.notSame': 'That is not the same file: choose {name} ({size}).',
+  'error.code.upload_too_large': 'The file is larger than the largest upload the server accepts.',
+  'error.code.upload_insufficient_space': 'The pool has not enough free space for this file.',
+  'error.code.upload_exists': 'An upload of this name is already under way in this pool.',
+  'error.code.upload_not_found': 'This upload no longer exists: it finished, was cancelled or expired.',
+  'error.code.upload_locked': 'Another request is writing this upload right now.',
+  'error.code.upload_offset_mismatch': "The upload moved on elsewhere; it continues from the server's position.",
+  'error.code.volume_write_not_supported': "This host's driver cannot write volume contents.",
+  'error.code.volume_download_not_supported': "This host's driver cannot read volume contents, so the volume cannot be downloaded.",
 };

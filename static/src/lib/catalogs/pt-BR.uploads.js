@@ -38,4 +38,12 @@ export default {
   'uploads.problem.space': 'Este arquivo é maior que o espaço livre do pool.',
   'uploads.problem.max': 'Este arquivo é maior que o maior envio que o servidor aceita ({max}).',
   'uploads.problem.notSame': 'Não é o mesmo arquivo: escolha {name} ({size}).',
+  'error.code.upload_too_large': 'O arquivo é maior que o maior envio que o servidor aceita.',
+  'error.code.upload_insufficient_space': 'O pool não tem espaço livre suficiente para este arquivo.',
+  'error.code.upload_exists': 'Já há um envio com este nome em andamento neste pool.',
+  'error.code.upload_not_found': 'Este envio não existe mais: terminou, foi cancelado ou expirou.',
+  'error.code.upload_locked': 'Outra requisição está gravando este envio neste momento.',
+  'error.code.upload_offset_mismatch': 'O envio avançou em outro lugar; ele continua da posição do servidor.',
+  'error.code.volume_write_not_supported': 'O driver deste host não consegue gravar o conteúdo de volumes.',
+  'error.code.volume_download_not_supported': 'O driver deste host não consegue ler o conteúdo de volumes, então o volume não pode ser baixado.',
 };

@@ -38,4 +38,12 @@ export default {
   'uploads.problem.space': '此文件大于存储池的可用空间。',
   'uploads.problem.max': '此文件超过服务器允许的最大上传大小（{max}）。',
   'uploads.problem.notSame': '不是同一个文件：请选择 {name}（{size}）。',
+  'error.code.upload_too_large': '文件超过服务器允许的最大上传大小。',
+  'error.code.upload_insufficient_space': '存储池的可用空间不足以容纳此文件。',
+  'error.code.upload_exists': '此存储池中已有同名的上传正在进行。',
+  'error.code.upload_not_found': '此上传已不存在：已完成、已取消或已过期。',
+  'error.code.upload_locked': '另一个请求正在写入此上传。',
+  'error.code.upload_offset_mismatch': '上传已在别处继续；将从服务器记录的位置接着上传。',
+  'error.code.volume_write_not_supported': '此主机的驱动无法写入卷内容。',
+  'error.code.volume_download_not_supported': '此主机的驱动无法读取卷内容，因此无法下载该卷。',
 };

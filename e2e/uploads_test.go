@@ -380,3 +380,49 @@ func TestUploadFormatsOnKVM(t *testing.T) {
 		})
 	}
 }
+
+// An image that names a file outside itself (a qcow2 whose backing file is
+// /etc/shadow) would let a guest using it read that file: the upload is
+// refused at its end, declared qcow2 or disguised as raw, and neither the
+// volume nor the upload stays.
+func TestUploadBackingFileRefusedOnKVM(t *testing.T) {
+	conn, uri := kvm(t)
+	pool, dir := upPool(t, conn)
+	img := filepath.Join(t.TempDir(), "evil.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-f", "qcow2", "-b", "/etc/shadow", "-F", "raw", img, "1G").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img: %v %s", err, out)
+	}
+	evil, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newUpServers(t, uri).start()
+	admin := srv.login(t)
+	for _, name := range []string{"vpe2e-up-evil.qcow2", "vpe2e-up-evil.img"} {
+		t.Run(name, func(t *testing.T) {
+			res, raw := admin.upCreate(pool, name, int64(len(evil)))
+			if res.StatusCode != 201 {
+				t.Fatalf("create: %d %s", res.StatusCode, raw)
+			}
+			loc := res.Header.Get("Location")
+			pres, praw, err := admin.tusReq("PATCH", loc, bytes.NewReader(evil), int64(len(evil)),
+				"Content-Type", "application/offset+octet-stream", "Upload-Offset", "0")
+			if err != nil || pres.StatusCode != 422 || !strings.Contains(string(praw), "image_references_files") {
+				t.Fatalf("PATCH of a qcow2 with a backing file: %v %v %s", err, pres, praw)
+			}
+			if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+				t.Fatalf("the refused image is still in the pool folder (%v)", err)
+			}
+			if st, b := admin.raw("GET", "/api/v1/hosts/local/pools/"+pool+"/volumes/"+name, nil); st != 404 {
+				t.Fatalf("the refused volume: %d %s", st, b)
+			}
+			var list struct{ Items []struct{ Name string } }
+			admin.call("GET", "/api/v1/hosts/local/uploads", nil, &list)
+			for _, u := range list.Items {
+				if u.Name == name {
+					t.Fatalf("the refused upload is still listed")
+				}
+			}
+		})
+	}
+}

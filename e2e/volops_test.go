@@ -262,6 +262,13 @@ func TestVolumeOpsOnKVM(t *testing.T) {
 	mux.HandleFunc("/q.qcow2", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, filepath.Join(qdir, "q.qcow2"))
 	})
+	// An image whose backing file is a host file: refused once downloaded.
+	if out, err := exec.Command("qemu-img", "create", "-f", "qcow2", "-b", "/etc/shadow", "-F", "raw", filepath.Join(qdir, "evil.qcow2"), "64M").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img: %v %s", err, out)
+	}
+	mux.HandleFunc("/evil.qcow2", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join(qdir, "evil.qcow2"))
+	})
 	mux.HandleFunc("/slow.img", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", fmt.Sprint(64<<20))
 		chunk := make([]byte, 64<<10)
@@ -360,6 +367,14 @@ func TestVolumeOpsOnKVM(t *testing.T) {
 		var q api.Volume
 		if st := admin.call("GET", volsA+"/q.qcow2", nil, &q); st != 200 || q.Format != "qcow2" || q.Capacity != 64<<20 {
 			t.Fatalf("qcow2 from a URL: %d %+v", st, q)
+		}
+		// A qcow2 naming a backing file fails its task and leaves nothing.
+		tk = submit(t, admin, volsA+"/from-url", api.VolumeFromURL{URL: base + "/evil.qcow2", Name: "evil.qcow2", Format: "qcow2"})
+		if tk = finished(t, admin, tk.ID, time.Minute); tk.Status != "failed" || tk.Error == nil || tk.Error.Code != "image_references_files" {
+			t.Fatalf("a backing-file image from a URL: %+v %+v", tk, tk.Error)
+		}
+		if _, err := os.Stat(filepath.Join(dirA, "evil.qcow2")); !os.IsNotExist(err) {
+			t.Fatalf("the refused image stayed (%v)", err)
 		}
 		// 127.0.0.2 is loopback too, and not allowed.
 		if st := admin.call("POST", volsA+"/from-url", api.VolumeFromURL{URL: "http://127.0.0.2:1/x", Name: "x.img"}, nil); st != 400 {

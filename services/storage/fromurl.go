@@ -147,7 +147,12 @@ func (o *Ops) fromURLSteps(ctx context.Context, t *tasks.T, a fromURLArgs) error
 		if err != nil && ctx.Err() == nil && fault.As(err) == nil {
 			return fetchError(err) // the body broke off
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// An image from elsewhere that names files outside itself (a qcow2
+		// backing file) is refused; the copy is deleted with the failure.
+		return o.h.CheckImageSafe(ctx, a.Pool, a.Name)
 	})
 	if err != nil {
 		return err

@@ -41,6 +41,8 @@ type OpsHost interface {
 	CreateVolume(ctx context.Context, pool string, req api.VolumeRequest) (api.Volume, error)
 	FillVolume(ctx context.Context, pool, name string, r io.Reader, length uint64, progress func(done uint64)) error
 	DeleteBuiltVolume(ctx context.Context, ident string) error
+	// CheckImageSafe refuses an image whose header names other files.
+	CheckImageSafe(ctx context.Context, pool, name string) error
 }
 
 // OpsOptions tune volume operations.

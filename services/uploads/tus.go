@@ -185,7 +185,7 @@ func (t *tusUpload) GetReader(context.Context) (io.ReadCloser, error) {
 
 // FinishUpload implements tusd.Upload.
 func (t *tusUpload) FinishUpload(ctx context.Context) error {
-	if err := t.s.Finish(ctx, t.u.ID); err != nil {
+	if err := t.s.Finish(ctx, t.u); err != nil {
 		return t.call.remember(err)
 	}
 	t.call.Completed = true

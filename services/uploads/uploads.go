@@ -36,6 +36,8 @@ type Host interface {
 	CreateUploadVolume(ctx context.Context, pool, name, format string, size uint64) error
 	DeleteUploadVolume(ctx context.Context, pool, name string) error
 	UploadVolume(ctx context.Context, pool, name string, offset, length uint64, src io.Reader) (int64, error)
+	// CheckImageSafe refuses an image whose header names other files.
+	CheckImageSafe(ctx context.Context, pool, name string) error
 }
 
 // Options configure the service.
@@ -214,9 +216,24 @@ func (s *Service) Write(ctx context.Context, u store.Upload, offset int64, src i
 	return n, err
 }
 
-// Finish ends a complete upload: the record goes, the volume stays.
-func (s *Service) Finish(ctx context.Context, id string) error {
-	return s.st.DeleteUpload(context.WithoutCancel(ctx), id)
+// Finish ends a complete upload: the record goes, the volume stays;
+// unless the image names files outside itself (a qcow2 backing file, say),
+// which a guest using it would open: then the volume goes too. A header
+// that cannot be read now refuses as well: a client that has sent every
+// byte does not retry the end, and the sweep would take the volume later
+// without a word.
+func (s *Service) Finish(ctx context.Context, u store.Upload) error {
+	ctx = context.WithoutCancel(ctx)
+	if u.Stored {
+		if err := s.h.CheckImageSafe(ctx, u.Pool, u.Volume); err != nil {
+			if cerr := s.Cancel(ctx, u); cerr != nil {
+				return errors.Join(err, cerr)
+			}
+			s.log.Warn("upload refused at its end", "pool", u.Pool, "volume", u.Volume, "owner", u.Owner, "kind", fault.KindOf(err).String())
+			return err
+		}
+	}
+	return s.st.DeleteUpload(ctx, u.ID)
 }
 
 // Cancel deletes an unfinished upload's volume and then its record.

@@ -19,7 +19,7 @@ export const ERROR_CODES = Object.freeze([
   'url_address_refused', 'url_size_unknown', 'url_too_many_redirects',
   // uploads
   'upload_too_large', 'upload_insufficient_space', 'upload_exists', 'upload_not_found', 'upload_locked', 'upload_offset_mismatch',
-  'volume_write_not_supported', 'volume_download_not_supported',
+  'volume_write_not_supported', 'volume_download_not_supported', 'image_references_files',
 ]);
 
 /**

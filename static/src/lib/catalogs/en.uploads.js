@@ -46,4 +46,5 @@ export default {
   'error.code.upload_offset_mismatch': "The upload moved on elsewhere; it continues from the server's position.",
   'error.code.volume_write_not_supported': "This host's driver cannot write volume contents.",
   'error.code.volume_download_not_supported': "This host's driver cannot read volume contents, so the volume cannot be downloaded.",
+  'error.code.image_references_files': "This image names files outside itself (a backing file, say), which a guest using it would open: it is refused and was deleted.",
 };

@@ -46,4 +46,5 @@ export default {
   'error.code.upload_offset_mismatch': 'O envio avançou em outro lugar; ele continua da posição do servidor.',
   'error.code.volume_write_not_supported': 'O driver deste host não consegue gravar o conteúdo de volumes.',
   'error.code.volume_download_not_supported': 'O driver deste host não consegue ler o conteúdo de volumes, então o volume não pode ser baixado.',
+  'error.code.image_references_files': "Esta imagem aponta para arquivos fora dela (um arquivo de apoio, por exemplo), que um convidado que a usasse abriria: ela foi recusada e excluída.",
 };

@@ -46,4 +46,5 @@ export default {
   'error.code.upload_offset_mismatch': '上传已在别处继续；将从服务器记录的位置接着上传。',
   'error.code.volume_write_not_supported': '此主机的驱动无法写入卷内容。',
   'error.code.volume_download_not_supported': '此主机的驱动无法读取卷内容，因此无法下载该卷。',
+  'error.code.image_references_files': "此镜像引用了其自身以外的文件（例如后备文件），使用它的虚拟机会打开这些文件：已拒绝并删除。",
 };

@@ -84,4 +84,32 @@ describe('volume actions', () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('downloads from a URL only where the server allows it', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'light' });
+    const page = await context.newPage();
+    const problems = watch(page);
+    await login(page, server.url, 'admin', server.password);
+    await page.goto(server.url + '/storage?pool=default');
+    await page.getByTestId('volume-row').first().waitFor();
+    const before = (await apiGet(page, '/hosts/local/pools/default/volumes')).body.items.length;
+    await page.getByTestId('volume-from-url').click();
+    await page.getByTestId('volume-url-dialog').waitFor();
+    // The name follows the address.
+    await page.getByTestId('vol-url').fill('file:///etc/passwd');
+    assert.equal(await page.getByTestId('vol-url-name').inputValue(), 'passwd');
+    await page.getByTestId('dialog-accept').click();
+    await waitFor(page, () => /http/.test(document.querySelector('[data-testid=vol-url-error]')?.textContent ?? ''));
+    // Loopback is refused by the server, plainly, and nothing is made.
+    await page.getByTestId('vol-url').fill('http://127.0.0.1:9/debian.qcow2');
+    assert.equal(await page.getByTestId('vol-url-name').inputValue(), 'debian.qcow2');
+    assert.equal(await page.getByTestId('vol-url-format').inputValue(), 'qcow2');
+    await page.getByTestId('dialog-accept').click();
+    await waitFor(page, () => (document.querySelector('[data-testid=vol-url-error]')?.textContent ?? '').length > 0
+      && !/http:\/\/ or/.test(document.querySelector('[data-testid=vol-url-error]').textContent));
+    await screenshot(page, 'volume-from-url-390');
+    assert.equal((await apiGet(page, '/hosts/local/pools/default/volumes')).body.items.length, before);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

@@ -42,3 +42,22 @@ export function contentURL(host, pool, vol) {
   const e = encodeURIComponent;
   return `/api/v1/hosts/${e(host)}/pools/${e(pool)}/volumes/${e(vol)}/content`;
 }
+
+/**
+ * The volume name a URL suggests: its last path segment, decoded, or ''.
+ * @param {string} url
+ */
+export function nameFromURL(url) {
+  let path;
+  try {
+    path = new URL(url.trim()).pathname;
+  } catch {
+    return '';
+  }
+  const last = path.split('/').filter(Boolean).pop() ?? '';
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}

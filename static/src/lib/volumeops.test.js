@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { contentURL, copyName, growTo } from './volumeops.js';
+import { contentURL, copyName, growTo, nameFromURL } from './volumeops.js';
 
 describe('copyName', () => {
   it('keeps the extension and skips taken names', () => {
@@ -27,5 +27,15 @@ describe('growTo', () => {
 describe('contentURL', () => {
   it('escapes each part', () => {
     assert.equal(contentURL('local', 'default', 'a b.iso'), '/api/v1/hosts/local/pools/default/volumes/a%20b.iso/content');
+  });
+});
+
+describe('nameFromURL', () => {
+  it('takes the last path segment, decoded', () => {
+    assert.equal(nameFromURL('https://cdimage.debian.org/debian-cd/12.8.0/amd64/iso-cd/debian-12.8.0-amd64-netinst.iso'), 'debian-12.8.0-amd64-netinst.iso');
+    assert.equal(nameFromURL('http://mirror/x/My%20Disk.qcow2?sig=1#frag'), 'My Disk.qcow2');
+    assert.equal(nameFromURL('https://host/'), '');
+    assert.equal(nameFromURL('not a url'), '');
+    assert.equal(nameFromURL('http://h/%E0%A4%A'), '%E0%A4%A', 'a broken escape stays as it is');
   });
 });

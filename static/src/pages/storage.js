@@ -16,7 +16,7 @@ import { showTask } from '../ui/tasksdrawer.js';
 import { isoLibrary } from './isolibrary.js';
 import { createPoolActions } from './poolactions.js';
 import { uploader } from './uploader.js';
-import { volumeActions } from './volumeactions.js';
+import { openFromURL, volumeActions } from './volumeactions.js';
 import { toast } from '../ui/toast.js';
 
 const COLUMNS = [
@@ -168,7 +168,12 @@ export function mountStorage(main, ctx) {
     createBtn.disabled = pool?.state !== 'running';
     poolActs.show(pool ?? null);
     if (may('volume.manage')) {
-      uploads ??= uploader({ host, signal: controller.signal, onUploaded: () => loadPools() });
+      uploads ??= uploader({
+        host, signal: controller.signal, onUploaded: () => loadPools(),
+        fromURL: may('pool.manage') ? () => openFromURL({
+          host, pool: selected, names: () => shown.map((v) => v.name), signal: controller.signal, changed: loadPools,
+        }) : null,
+      });
       if (!uploadSlot.firstChild) uploadSlot.append(uploads.el);
       uploads.setPool(pool ?? null);
     }

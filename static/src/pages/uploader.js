@@ -156,7 +156,9 @@ async function terminate(url) {
 
 /**
  * The uploads card of the Storage page for one host.
- * @param {{host: string, signal: AbortSignal, onUploaded: (it: {pool: string, name: string}) => void}} o
+ * @param {{host: string, signal: AbortSignal, onUploaded: (it: {pool: string, name: string}) => void,
+ *          fromURL?: (() => void)|null}} o
+ *   fromURL: open the download-from-a-URL dialog (offered to those who may)
  */
 export function uploader(o) {
   /** @type {{name: string, available?: number, state?: string}|null} */
@@ -169,7 +171,9 @@ export function uploader(o) {
   const input = h('input', { type: 'file', multiple: true, class: 'visually-hidden', tabindex: '-1', 'data-testid': 'upload-input', 'aria-hidden': 'true' });
   const choose = h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'upload-choose' }, icon('upload'), t('uploads.choose'));
   const hint = h('span', { class: 'dropzone-text' });
-  const zone = h('div', { class: 'dropzone', 'data-testid': 'upload-drop' }, icon('upload', 'dropzone-icon'), hint, choose, input);
+  const urlBtn = o.fromURL ? h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'volume-from-url' }, icon('globe'), t('volops.url.open')) : null;
+  urlBtn?.addEventListener('click', () => o.fromURL?.());
+  const zone = h('div', { class: 'dropzone', 'data-testid': 'upload-drop' }, icon('upload', 'dropzone-icon'), hint, choose, urlBtn, input);
   const notice = h('p', { class: 'banner banner-info', role: 'status', 'data-testid': 'uploads-not-stored', hidden: true },
     icon('alert', 'banner-icon'), h('span', { class: 'banner-text' }, t('uploads.notStored')));
   const list = h('ul', { class: 'upload-list', 'data-testid': 'upload-list', 'aria-label': t('uploads.listLabel') });
@@ -331,6 +335,7 @@ export function uploader(o) {
       taken = new Set(names);
       const running = p?.state === 'running';
       choose.disabled = !running;
+      if (urlBtn) urlBtn.disabled = !running;
       zone.classList.toggle('disabled', !running);
       setText(hint, running ? t('uploads.drop', { pool: p.name }) : t('uploads.poolStopped'));
       render();

@@ -9,7 +9,7 @@ import { formatBytes, formatList } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { VOLUME_FORMATS, VOLUME_NAME_MAX, volumeNameProblem } from '../lib/storage.js';
 import { isFinal } from '../lib/tasks.js';
-import { contentURL, copyName, growTo } from '../lib/volumeops.js';
+import { contentURL, copyName, growTo, nameFromURL } from '../lib/volumeops.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
 import { toggleMenu } from '../ui/menu.js';
 import { showTask } from '../ui/tasksdrawer.js';
@@ -181,4 +181,62 @@ async function follow(o, task, doneKey) {
   }
   if (cur.status === 'done') toast(t(doneKey, { name: (cur.result || cur.target).replace(/^volume:/, '') }));
   o.changed();
+}
+
+/**
+ * A volume made from a file on a web server (administrators; a task). The
+ * server refuses private and loopback addresses and checks every redirect.
+ * @param {{host: string, pool: string, names: () => string[], signal: AbortSignal, changed: () => void}} o
+ */
+export function openFromURL(o) {
+  const { host, pool } = o;
+  const urlIn = h('input', {
+    id: 'vol-url', class: 'input', type: 'url', autocomplete: 'off', spellcheck: 'false', inputmode: 'url',
+    placeholder: 'https://', 'data-testid': 'vol-url',
+  });
+  const nameIn = h('input', {
+    id: 'vol-url-name', class: 'input', type: 'text', autocomplete: 'off', spellcheck: 'false', maxlength: String(VOLUME_NAME_MAX),
+    'data-testid': 'vol-url-name',
+  });
+  const formatIn = h('select', { id: 'vol-url-format', class: 'input', 'data-testid': 'vol-url-format' },
+    VOLUME_FORMATS.map((f) => h('option', { value: f }, f)));
+  // The name and format follow the URL until the person types a name.
+  let named = false;
+  nameIn.addEventListener('input', () => { named = true; });
+  urlIn.addEventListener('input', () => {
+    if (named) return;
+    nameIn.value = nameFromURL(urlIn.value);
+    formatIn.value = nameIn.value.toLowerCase().endsWith('.qcow2') ? 'qcow2' : 'raw';
+  });
+  const err = errorLine('vol-url-error');
+  const ref = openDialog({
+    title: t('volops.url.title', { pool }),
+    testid: 'volume-url-dialog',
+    acceptLabel: t('volops.url.accept'),
+    content: [
+      h('div', { class: 'field' }, h('label', { for: 'vol-url' }, t('volops.url.url')), urlIn,
+        h('p', { class: 'hint' }, t('volops.url.hint'))),
+      h('div', { class: 'field' }, h('label', { for: 'vol-url-name' }, t('volops.url.name')), nameIn),
+      h('div', { class: 'field' }, h('label', { for: 'vol-url-format' }, t('volops.url.format')), formatIn),
+      err.el,
+    ],
+    focus: urlIn,
+    onAccept: async () => {
+      const url = urlIn.value.trim();
+      if (!/^https?:\/\/[^/\s]+/i.test(url)) return err.fail(t('volops.url.invalid'), urlIn);
+      const name = nameIn.value.trim();
+      const problem = volumeNameProblem(name);
+      if (problem) return err.fail(t(problem, { max: VOLUME_NAME_MAX }), nameIn);
+      if (o.names().includes(name)) return err.fail(t('volops.url.taken'), nameIn);
+      try {
+        return await request('POST', `/hosts/${enc(host)}/pools/${enc(pool)}/volumes/from-url`, { body: { url, name, format: formatIn.value } });
+      } catch (e) {
+        if (e?.status === 401) return null;
+        return err.fail(e?.message || t('error.unknown'), e?.code?.startsWith('url_') ? urlIn : nameIn);
+      }
+    },
+  });
+  ref.result.then((task) => {
+    if (task?.id) follow(o, task, 'volops.url.done');
+  });
 }

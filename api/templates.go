@@ -89,7 +89,7 @@ type Template struct {
 	Source       TemplateSource `json:"source"`
 	Disks        []TemplateDisk `json:"disks"`
 	NICs         []TemplateNIC  `json:"nics"`
-	Graphics     string         `json:"graphics"`                 // vnc, spice or none
+	Graphics     string         `json:"graphics"`                  // vnc, spice or none
 	Listen       string         `json:"graphics_listen,omitempty"` // "" : 127.0.0.1; other addresses admins only
 	BootOrder    []string       `json:"boot_order,omitempty"`      // hd, cdrom, network
 	CloudInit    *CloudInit     `json:"cloud_init,omitempty"`

@@ -37,16 +37,7 @@ func upPool(t *testing.T, conn *libvirt.Connect) (string, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	doc, err := (&libvirtxml.StoragePool{Type: "dir", Name: name, Target: &libvirtxml.StoragePoolTarget{Path: dir}}).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := conn.StoragePoolCreateXML(doc, 0)
-	if err != nil {
-		t.Fatal("pool:", err)
-	}
-	t.Cleanup(func() { _ = p.Destroy(); _ = p.Free() })
-	return name, dir
+	return voPoolIn(t, conn, name, dir)
 }
 
 // upServers starts servers that share one data folder, so that a restart

@@ -102,19 +102,35 @@ type portal struct {
 const benchPassword = "bench-password-1"
 
 // startPortal writes a fixture, adds local users (name → admin?) and starts
-// the server; it waits until the index holds every guest.
+// the server on it; it waits until the index holds every guest.
 func startPortal(bin string, fx virt.FixtureOptions, users map[string]bool) (*portal, error) {
 	dir, err := os.MkdirTemp("", "virtportal-bench-")
 	if err != nil {
 		return nil, err
 	}
-	p := &portal{dir: dir}
 	fixture := filepath.Join(dir, "host.xml")
 	fx.ImagesDir = filepath.Join(dir, "images")
 	if err := virt.WriteFixture(fixture, fx); err != nil {
 		return nil, err
 	}
-	p.uri = "test://" + fixture
+	// 10,000 guests on a busy machine take a while.
+	return startPortalIn(bin, dir, "test://"+fixture, users, 5*time.Minute)
+}
+
+// startPortalOn starts the server on a real libvirt URI with one admin,
+// "bench".
+func startPortalOn(bin, uri string) (*portal, error) {
+	dir, err := os.MkdirTemp("", "virtportal-bench-")
+	if err != nil {
+		return nil, err
+	}
+	return startPortalIn(bin, dir, uri, map[string]bool{"bench": true}, 2*time.Minute)
+}
+
+// startPortalIn adds the users to the data directory dir, starts the
+// server on uri and waits until it is ready.
+func startPortalIn(bin, dir, uri string, users map[string]bool, ready time.Duration) (*portal, error) {
+	p := &portal{dir: dir, uri: uri}
 	for name, admin := range users {
 		args := []string{"user", "add", "--password-stdin", "--data-dir", dir}
 		if admin {
@@ -126,7 +142,7 @@ func startPortal(bin string, fx virt.FixtureOptions, users map[string]bool) (*po
 			return nil, fmt.Errorf("user add: %v: %s", err, out)
 		}
 	}
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--libvirt-uri", p.uri}
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--libvirt-uri", uri}
 	if os.Geteuid() == 0 {
 		args = append(args, "--allow-root")
 	}
@@ -144,10 +160,8 @@ func startPortal(bin string, fx virt.FixtureOptions, users map[string]bool) (*po
 		p.stop()
 		return nil, err
 	}
-	deadline := time.Now().Add(5 * time.Minute) // 10,000 guests on a busy machine take a while
-	for {
-		res, err := http.Get(p.base + "/readyz")
-		if err == nil {
+	for deadline := time.Now().Add(ready); ; time.Sleep(100 * time.Millisecond) {
+		if res, err := http.Get(p.base + "/readyz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
 				return p, nil
@@ -157,7 +171,6 @@ func startPortal(bin string, fx virt.FixtureOptions, users map[string]bool) (*po
 			p.stop()
 			return nil, fmt.Errorf("server not ready")
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -166,50 +166,6 @@ func writeRandom(path string, n int) error {
 	return f.Close()
 }
 
-// startPortalOn starts the server on a real libvirt URI with one admin.
-func startPortalOn(bin, uri string) (*portal, error) {
-	dir, err := os.MkdirTemp("", "virtportal-bench-")
-	if err != nil {
-		return nil, err
-	}
-	p := &portal{dir: dir, uri: uri}
-	add := exec.Command(bin, "user", "add", "--admin", "--password-stdin", "--data-dir", dir, "bench-admin")
-	add.Stdin = strings.NewReader(benchPassword + "\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("user add: %v: %s", err, out)
-	}
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--libvirt-uri", uri}
-	if os.Geteuid() == 0 {
-		args = append(args, "--allow-root")
-	}
-	p.cmd = exec.Command(bin, args...)
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		return nil, err
-	}
-	p.cmd.Stderr = logf
-	out, _ := p.cmd.StdoutPipe()
-	if err := p.cmd.Start(); err != nil {
-		return nil, err
-	}
-	if p.base, err = waitListening(out); err != nil {
-		p.stop()
-		return nil, err
-	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		if res, err := http.Get(p.base + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return p, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("server not ready")
-		}
-	}
-}
-
 // tusChild uploads src as volume name of pool through the portal, in a
 // child process (this binary with -child tus-upload).
 func (p *portal) tusChild(pool, name, src string, chunk int64) error {
@@ -250,7 +206,7 @@ func runTusClient(args []string) error {
 	}
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar, Transport: &http.Transport{WriteBufferSize: 256 << 10, ReadBufferSize: 64 << 10}}
-	body, _ := json.Marshal(api.LoginRequest{Realm: "local", Username: "bench-admin", Password: benchPassword})
+	body, _ := json.Marshal(api.LoginRequest{Realm: "local", Username: "bench", Password: benchPassword})
 	res, err := hc.Post(base+"/api/v1/session", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return err

@@ -23,54 +23,6 @@ import (
 	"github.com/virtportal/virtportal/api"
 )
 
-// startPortalURI starts the server on an existing libvirt URI with one
-// admin "bench".
-func startPortalURI(bin, uri string) (*portal, error) {
-	dir, err := os.MkdirTemp("", "virtportal-bench-")
-	if err != nil {
-		return nil, err
-	}
-	p := &portal{dir: dir, uri: uri}
-	add := exec.Command(bin, "user", "add", "--admin", "--password-stdin", "--data-dir", dir, "bench")
-	add.Stdin = strings.NewReader(benchPassword + "\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("user add: %v: %s", err, out)
-	}
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--libvirt-uri", uri}
-	if os.Geteuid() == 0 {
-		args = append(args, "--allow-root")
-	}
-	p.cmd = exec.Command(bin, args...)
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		return nil, err
-	}
-	p.cmd.Stderr = logf
-	out, _ := p.cmd.StdoutPipe()
-	if err := p.cmd.Start(); err != nil {
-		return nil, err
-	}
-	if p.base, err = waitListening(out); err != nil {
-		p.stop()
-		return nil, err
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		res, err := http.Get(p.base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return p, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("server not ready")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // post sends a JSON body with the session's CSRF token.
 func post(hc *http.Client, csrf, url string, in, out any) (int, error) {
 	b, _ := json.Marshal(in)
@@ -151,7 +103,7 @@ func benchClone(bin, uri string, runs int) error {
 		return err
 	}
 
-	p, err := startPortalURI(bin, uri)
+	p, err := startPortalOn(bin, uri)
 	if err != nil {
 		return err
 	}
@@ -299,7 +251,7 @@ func benchVolumeList(bin string, pools, vols, n int) error {
 		return err
 	}
 	uri := "test://" + fixture
-	p, err := startPortalURI(bin, uri)
+	p, err := startPortalOn(bin, uri)
 	if err != nil {
 		return err
 	}

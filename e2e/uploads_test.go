@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"libvirt.org/go/libvirt"
-	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtportal/virtportal/internal/syncbuf"
 )

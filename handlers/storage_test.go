@@ -305,13 +305,22 @@ func TestVolumeRoutes(t *testing.T) {
 func TestVolumeCreateParallel(t *testing.T) {
 	e := newEnv(t)
 	admin := e.as("local", "admin")
-	const n = 24
+	if done := parallelTasks(t, admin, 24, func() resp {
+		return admin.do("POST", poolsURL+"/default/volumes", api.VolumeRequest{Name: "same.qcow2", Capacity: 1 << 20})
+	}); done != 1 {
+		t.Fatalf("%d tasks created the volume", done)
+	}
+	want(t, admin.do("GET", poolsURL+"/default/volumes/same.qcow2", nil), 200, "")
+}
+
+// parallelTasks sends n requests at once; each must answer 202 (a task,
+// waited for), 409 or 429. It returns how many tasks ended done.
+func parallelTasks(t *testing.T, c *client, n int, send func() resp) int {
+	t.Helper()
 	var wg sync.WaitGroup
 	results := make([]resp, n)
 	for i := range n {
-		wg.Go(func() {
-			results[i] = admin.do("POST", poolsURL+"/default/volumes", api.VolumeRequest{Name: "same.qcow2", Capacity: 1 << 20})
-		})
+		wg.Go(func() { results[i] = send() })
 	}
 	wg.Wait()
 	done := 0
@@ -320,7 +329,7 @@ func TestVolumeCreateParallel(t *testing.T) {
 		case http.StatusAccepted:
 			var tk api.Task
 			r.decode(t, &tk)
-			if admin.waitTask(t, tk.ID).Status == store.TaskDone {
+			if c.waitTask(t, tk.ID).Status == store.TaskDone {
 				done++
 			}
 		case http.StatusConflict, http.StatusTooManyRequests:
@@ -328,8 +337,5 @@ func TestVolumeCreateParallel(t *testing.T) {
 			t.Fatalf("got %d %s", r.status, r.body)
 		}
 	}
-	if done != 1 {
-		t.Fatalf("%d tasks created the volume", done)
-	}
-	want(t, admin.do("GET", poolsURL+"/default/volumes/same.qcow2", nil), 200, "")
+	return done
 }

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -291,30 +290,9 @@ func TestVolumeCloneParallel(t *testing.T) {
 	e := newEnv(t)
 	admin := e.as("local", "admin")
 	src := freeVolume(t, admin)
-	const n = 24
-	var wg sync.WaitGroup
-	results := make([]resp, n)
-	for i := range n {
-		wg.Go(func() {
-			results[i] = admin.do("POST", poolsURL+"/default/volumes/"+src.Name+"/clone", api.VolumeClone{Name: "same.img"})
-		})
-	}
-	wg.Wait()
-	done := 0
-	for _, r := range results {
-		switch r.status {
-		case http.StatusAccepted:
-			var tk api.Task
-			r.decode(t, &tk)
-			if admin.waitTask(t, tk.ID).Status == store.TaskDone {
-				done++
-			}
-		case http.StatusConflict, http.StatusTooManyRequests:
-		default:
-			t.Fatalf("got %d %s", r.status, r.body)
-		}
-	}
-	if done != 1 {
+	if done := parallelTasks(t, admin, 24, func() resp {
+		return admin.do("POST", poolsURL+"/default/volumes/"+src.Name+"/clone", api.VolumeClone{Name: "same.img"})
+	}); done != 1 {
 		t.Fatalf("%d tasks made the copy", done)
 	}
 	want(t, admin.do("GET", poolsURL+"/default/volumes/same.img", nil), 200, "")

@@ -134,17 +134,56 @@ func (m *Manager) UploadVolume(ctx context.Context, pool, name string, offset, l
 }
 
 // pump sends src to the stream until EOF, limit bytes, or an error: that
-// of the source (srcErr) or of libvirt (sendErr).
+// of the source (srcErr) or of libvirt (sendErr). Reading the next chunk
+// (from a client's request body) overlaps sending the last one to libvirt,
+// which a plain loop would do one after the other. Only bytes libvirt took
+// count as sent.
 func pump(st *libvirt.Stream, src io.Reader, limit int64) (sent int64, srcErr, sendErr error) {
-	buf := make([]byte, streamChunk)
-	for limit <= 0 || sent < limit {
-		want := buf
-		if limit > 0 && int64(len(want)) > limit-sent {
-			want = want[:limit-sent]
+	type chunk struct {
+		b   []byte
+		n   int
+		err error // the read's error after these n bytes; io.EOF at the end
+	}
+	const depth = 4
+	free := make(chan []byte, depth)
+	for range depth {
+		free <- make([]byte, streamChunk)
+	}
+	full := make(chan chunk, depth)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(full)
+		var read int64
+		for limit <= 0 || read < limit {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			want := buf
+			if limit > 0 && int64(len(want)) > limit-read {
+				want = want[:limit-read]
+			}
+			n, err := io.ReadFull(src, want)
+			read += int64(n)
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = io.EOF
+			}
+			select {
+			case full <- chunk{buf, n, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
 		}
-		n, rerr := io.ReadFull(src, want)
-		for off := 0; off < n; {
-			k, err := st.Send(want[off:n])
+	}()
+	for c := range full {
+		for off := 0; off < c.n; {
+			k, err := st.Send(c.b[off:c.n])
 			if err != nil {
 				return sent, nil, err
 			}
@@ -152,11 +191,12 @@ func pump(st *libvirt.Stream, src io.Reader, limit int64) (sent int64, srcErr, s
 			sent += int64(k)
 		}
 		switch {
-		case rerr == nil:
-		case errors.Is(rerr, io.EOF), errors.Is(rerr, io.ErrUnexpectedEOF):
+		case c.err == nil:
+			free <- c.b
+		case errors.Is(c.err, io.EOF):
 			return sent, nil, nil
 		default:
-			return sent, rerr, nil
+			return sent, c.err, nil
 		}
 	}
 	return sent, nil, nil

@@ -163,9 +163,12 @@ func (m *Manager) cloneDisks(c *libvirt.Connect, devs *libvirtxml.DomainDeviceLi
 		if perr != nil || ierr != nil {
 			return m.storageFail("read volume", cd.DestPool, cd.DestVolume, firstErr(perr, ierr))
 		}
-		if info.Type == libvirt.STORAGE_VOL_BLOCK {
+		switch {
+		case !strings.HasPrefix(p, "/"): // the test driver's copies have no path
+			disk.Source = &libvirtxml.DomainDiskSource{Volume: &libvirtxml.DomainDiskSourceVolume{Pool: cd.DestPool, Volume: cd.DestVolume}}
+		case info.Type == libvirt.STORAGE_VOL_BLOCK:
 			disk.Source = &libvirtxml.DomainDiskSource{Block: &libvirtxml.DomainDiskSourceBlock{Dev: p}}
-		} else {
+		default:
 			disk.Source = &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: p}}
 		}
 		disk.BackingStore = nil

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/fault"
@@ -49,6 +50,18 @@ type Host interface {
 	DefineClone(ctx context.Context, plan api.ClonePlan, uuid string) error
 	UndefineUUID(ctx context.Context, uuid, name string) error
 	DeleteBuiltVolume(ctx context.Context, ident string) error
+	WaitReady(ctx context.Context) error
+}
+
+// readyWait bounds how long a cleaner waits for libvirt: the sweep at
+// start runs before the first connection is made.
+const readyWait = 15 * time.Second
+
+// ready waits for libvirt's connection, briefly.
+func ready(ctx context.Context, h Host) error {
+	wctx, cancel := context.WithTimeout(ctx, readyWait)
+	defer cancel()
+	return h.WaitReady(wctx)
 }
 
 // Options tune clones.
@@ -88,11 +101,17 @@ func Register(r *tasks.Runner, host string, h Host, opt Options) *Service {
 		if rec.Host != host {
 			return CodeWrongHost.New("host %q is not managed here", rec.Host)
 		}
+		if err := ready(ctx, h); err != nil {
+			return err
+		}
 		return h.DeleteBuiltVolume(ctx, rec.Ident)
 	})
 	r.RegisterCleaner(ResourceDomain, func(ctx context.Context, rec store.TaskResource) error {
 		if rec.Host != host {
 			return CodeWrongHost.New("host %q is not managed here", rec.Host)
+		}
+		if err := ready(ctx, h); err != nil {
+			return err
 		}
 		uuid, name, _ := strings.Cut(rec.Ident, " ")
 		return h.UndefineUUID(ctx, uuid, name)

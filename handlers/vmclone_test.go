@@ -136,6 +136,20 @@ func TestVMClone(t *testing.T) {
 	if len(al.Items) < 2 {
 		t.Fatalf("audit %+v", al)
 	}
+	// A linked clone: a qcow2 overlay on the source's volume.
+	r := admin.do("POST", "/api/v1/vms/"+guest+"/clone", api.VMClone{Name: "linked-one", Linked: true})
+	want(t, r, http.StatusAccepted, "")
+	var lt api.Task
+	r.decode(t, &lt)
+	if lt = admin.waitTask(t, lt.ID); lt.Status != "done" {
+		t.Fatalf("linked clone: %+v %+v", lt, lt.Error)
+	}
+	var lv api.Volume
+	want(t, admin.do("GET", poolsURL+"/default/volumes/linked-one-vda.qcow2", nil), http.StatusOK, "")
+	admin.do("GET", poolsURL+"/default/volumes/linked-one-vda.qcow2", nil).decode(t, &lv)
+	if lv.Format != "qcow2" {
+		t.Fatalf("overlay %+v", lv)
+	}
 	// A name given, then the same name again.
 	want(t, admin.do("POST", "/api/v1/vms/"+guest+"/clone", api.VMClone{Name: "given-name"}), http.StatusAccepted, "")
 	want(t, admin.do("POST", "/api/v1/vms/"+guest+"/clone", api.VMClone{Name: guest + "-clone"}), http.StatusConflict, "guest_exists")

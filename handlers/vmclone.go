@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
 )
 
 // cloneVM answers the clone's pre-check (dry_run: 200 with the plan) or
@@ -17,6 +18,14 @@ func (s *Server) cloneVM(c *gin.Context) error {
 		return err
 	}
 	name := guestOf(c).Name
+	// Choosing the pool is for those who manage volumes: a guest's manager
+	// gets the disks' own pools and the configured default pool.
+	if req.Pool != "" {
+		d, _ := sessionOf(c)
+		if ok, err := s.d.Authz.Allowed(d.Principal(), perm("volume", "manage")); err != nil || !ok {
+			return fault.CodeForbidden.New("only those who manage volumes may choose the clone's pool; leave pool empty")
+		}
+	}
 	if req.DryRun {
 		plan, err := s.d.Clones.Plan(c.Request.Context(), name, req)
 		if err != nil {

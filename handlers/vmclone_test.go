@@ -157,7 +157,7 @@ func TestVMClone(t *testing.T) {
 
 func TestVMCloneRefusals(t *testing.T) {
 	e := newEnv(t)
-	guest, admin, _ := cloneSetup(t, e)
+	guest, admin, mgr := cloneSetup(t, e)
 	running := e.guestIn(api.StateRunning)
 	alice := e.as("local", "alice")
 	vols, guests := volumeNames(t, admin, "default"), guestNames(t, e)
@@ -173,6 +173,7 @@ func TestVMCloneRefusals(t *testing.T) {
 		{"running", admin, "/api/v1/vms/" + running + "/clone", api.VMClone{}, 409, "guest_running"},
 		{"running dry run", admin, "/api/v1/vms/" + running + "/clone", api.VMClone{DryRun: true}, 409, "guest_running"},
 		{"foreign", alice, url, api.VMClone{}, 404, ""},
+		{"manager chooses the pool", mgr, url, api.VMClone{Pool: "default"}, 403, "forbidden"},
 		{"foreign dry run", alice, url, api.VMClone{DryRun: true}, 404, ""},
 		{"traversal name", admin, url, api.VMClone{Name: "../etc"}, 400, "invalid_name"},
 		{"star name", admin, url, api.VMClone{Name: "a*"}, 400, "invalid_name"},

@@ -38,7 +38,7 @@ type ClonePlanRequest struct {
 	Taken func(name string) bool
 }
 
-// poolsCreating are pool types where new volumes cannot be made.
+// poolsNoCreate are pool types where new volumes cannot be made.
 var poolsNoCreate = []string{"iscsi", "iscsi-direct", "scsi", "mpath", "gluster", "rbd", "sheepdog", "zfs", "vstorage"}
 
 // poolsQcow2 are pool types that hold qcow2 files (and so linked clones).
@@ -257,7 +257,7 @@ func (p *planner) disk(ctx context.Context, newName string, disk libvirtxml.Doma
 				why = fmt.Sprintf("pool %q has %s free (after this clone's other disks), the copy needs %s", dest, human(free), human(need))
 			} else {
 				cd.DestPool, cd.Need, cd.Fallback = dest, need, fallback
-				cd.DestVolume = p.volName(dest, newName, cd.Target, vol.Name, link || pl.Type == "dir" || pl.Type == "fs" || pl.Type == "netfs")
+				cd.DestVolume = p.volName(ctx, dest, newName, cd.Target, vol.Name, link || pl.Type == "dir" || pl.Type == "fs" || pl.Type == "netfs")
 				cd.Action, cd.Fits = api.CloneCopy, true
 				if link {
 					cd.Action = api.CloneLink
@@ -318,7 +318,7 @@ func (p *planner) resolve(disk libvirtxml.DomainDisk) (api.Volume, string, error
 
 // volName names a disk's copy "<guest>-<target>[.qcow2|.img]", adding -2,
 // -3… while the pool has the name or an earlier disk took it.
-func (p *planner) volName(pool, guest, target, srcName string, file bool) string {
+func (p *planner) volName(ctx context.Context, pool, guest, target, srcName string, file bool) string {
 	ext := ""
 	if file {
 		ext = path.Ext(srcName)
@@ -338,7 +338,7 @@ func (p *planner) volName(pool, guest, target, srcName string, file bool) string
 		if p.names[pool+"/"+n] {
 			continue
 		}
-		if _, err := p.m.Volume(context.Background(), pool, n); err != nil && fault.Is(err, CodeVolumeNotFound) {
+		if _, err := p.m.Volume(ctx, pool, n); err != nil && fault.Is(err, CodeVolumeNotFound) {
 			return n
 		}
 		if i > 100 {

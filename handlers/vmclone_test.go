@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
@@ -221,5 +222,39 @@ func TestVMCloneRefusals(t *testing.T) {
 	}
 	if got := guestNames(t, e); !slices.Equal(got, guests) {
 		t.Fatalf("refusals changed the guests: %v → %v", guests, got)
+	}
+}
+
+// Parallel clones of one guest each get their own name and disks.
+func TestVMCloneParallel(t *testing.T) {
+	e := newEnv(t)
+	guest, admin, _ := cloneSetup(t, e)
+	const n = 8
+	ids := make(chan int64, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			r := admin.do("POST", "/api/v1/vms/"+guest+"/clone", api.VMClone{})
+			if r.status != http.StatusAccepted {
+				t.Errorf("parallel clone: %d %s", r.status, r.body)
+				return
+			}
+			var tk api.Task
+			r.decode(t, &tk)
+			ids <- tk.ID
+		})
+	}
+	wg.Wait()
+	close(ids)
+	names := map[string]bool{}
+	for id := range ids {
+		tk := admin.waitTask(t, id)
+		if tk.Status != "done" || names[tk.Result] {
+			t.Fatalf("task %+v (names so far %v)", tk, names)
+		}
+		names[tk.Result] = true
+	}
+	if len(names) != n {
+		t.Fatalf("%d distinct clones of %d: %v", len(names), n, names)
 	}
 }

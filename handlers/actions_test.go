@@ -19,7 +19,7 @@ func TestAllowedActions(t *testing.T) {
 	if noConsole == policy.Policy {
 		t.Fatal("the default policy has no operator console line to remove")
 	}
-	all := []string{"vm.read", "vm.delete", "access.read", "access.write", "vm.console", "vm.power", "vm.media", "vm.edit", "vm.snapshot"}
+	all := []string{"vm.read", "vm.delete", "access.read", "access.write", "vm.clone", "vm.console", "vm.power", "vm.media", "vm.edit", "vm.snapshot"}
 	cases := []struct {
 		name, policy string
 		want         map[string][]string // user → allowed actions on the guest
@@ -28,14 +28,14 @@ func TestAllowedActions(t *testing.T) {
 			"admin": all,
 			"view":  {"vm.read"},
 			"op":    {"vm.read", "vm.console", "vm.power", "vm.media"},
-			"mgr":   {"vm.read", "vm.console", "vm.power", "vm.media", "vm.edit", "vm.snapshot"},
+			"mgr":   {"vm.read", "vm.clone", "vm.console", "vm.power", "vm.media", "vm.edit", "vm.snapshot"},
 			"gina":  {"vm.read", "vm.console", "vm.power", "vm.media"},
 		}},
 		{"operators without consoles", noConsole, map[string][]string{
 			"admin": all,
 			"view":  {"vm.read"},
 			"op":    {"vm.read", "vm.power", "vm.media"},
-			"mgr":   {"vm.read", "vm.power", "vm.media", "vm.edit", "vm.snapshot"},
+			"mgr":   {"vm.read", "vm.clone", "vm.power", "vm.media", "vm.edit", "vm.snapshot"},
 			"gina":  {"vm.read", "vm.power", "vm.media"},
 		}},
 	}

@@ -87,6 +87,11 @@ func (s *Server) routes() []Route {
 			Summary: "Add and remove grants", In: api.AccessPatch{}, Out: api.Access{}},
 		{Method: "GET", Path: "/api/v1/vms/:name/screenshot", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.screenshot, Summary: "A screenshot of the guest's display", Out: pngImage},
 
+		// Guest clones (issue 10): admins and the guest's managers. The
+		// pre-check alone with dry_run; the clone itself is a task.
+		{Method: "POST", Path: "/api/v1/vms/:name/clone", Perm: perm("vm", "clone"), Scope: guestScope("name"), Audit: "vm.clone", Handle: s.cloneVM,
+			Summary: "Clone a shut-off guest: dry_run answers the plan (per disk: where the copy goes, whether it fits; 200); otherwise a task (202) copying each disk with byte progress, with new UUID, MACs and name and the metadata (grants included) kept; 409 guest_running, clone_no_space (nothing copied)", In: api.VMClone{}, Out: api.Task{}, Status: 202},
+
 		// Consoles: a one-time token for a guest, then the WebSocket, whose
 		// guest comes from the token (its handler decides vm:console itself).
 		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), Scope: guestScope("name"), Audit: "vm.console.token", Handle: s.consoleToken,

@@ -26,6 +26,7 @@ import (
 	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/services/uploads"
+	"github.com/virtportal/virtportal/services/vmclone"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
@@ -52,6 +53,8 @@ type Options struct {
 
 	// VolumeOps tunes downloads of volumes from URLs (issue 9).
 	VolumeOps storage.OpsOptions
+	// Clone sets the pool guest clones fall back to (issue 10).
+	Clone vmclone.Options
 }
 
 // Deps are the lower layers the handlers drive.
@@ -74,6 +77,8 @@ type Deps struct {
 
 	// VolumeOps clones, wipes and downloads volumes (built with Storage).
 	VolumeOps *storage.Ops
+	// Clones clones guests (built with VMTasks).
+	Clones *vmclone.Service
 }
 
 // Server is the HTTP application.

@@ -45,7 +45,7 @@ func newAuthz(t *testing.T, g GrantSource) *Authorizer {
 
 func TestRoleMatrix(t *testing.T) {
 	a := newAuthz(t, nil)
-	perms := []string{"vm:list", "vm:read", "vm:power", "vm:console", "vm:media", "vm:edit", "vm:snapshot", "vm:delete",
+	perms := []string{"vm:list", "vm:read", "vm:power", "vm:console", "vm:media", "vm:edit", "vm:snapshot", "vm:clone", "vm:delete",
 		"host:read", "audit:read", "directory:read", "session:self", "user:write", "access:read", "access:write"}
 	allowed := map[string][]string{
 		RoleAdmin:    perms,
@@ -53,7 +53,7 @@ func TestRoleMatrix(t *testing.T) {
 		RoleUser:     {"vm:list", "session:self"},
 		RoleViewer:   {"vm:read"},
 		RoleOperator: {"vm:read", "vm:power", "vm:console", "vm:media"},
-		RoleManager:  {"vm:read", "vm:power", "vm:console", "vm:media", "vm:edit", "vm:snapshot"},
+		RoleManager:  {"vm:read", "vm:power", "vm:console", "vm:media", "vm:edit", "vm:snapshot", "vm:clone"},
 		"nobody":     {},
 	}
 	for role, ok := range allowed {

@@ -97,6 +97,10 @@ type Config struct {
 		Expiry        time.Duration `yaml:"expiry" usage:"an unfinished upload untouched this long is deleted with its partial volume"`
 		SweepInterval time.Duration `yaml:"sweep_interval" usage:"how often expired uploads are looked for"`
 	} `yaml:"uploads"`
+	// Clone tunes guest clones (issue 10).
+	Clone struct {
+		DefaultPool string `yaml:"default_pool" usage:"pool a clone's disk copy goes to when its own pool is short of space or cannot make volumes (iscsi, scsi)"`
+	} `yaml:"clone"`
 	Audit struct {
 		Retention time.Duration `yaml:"retention" usage:"audit events older than this are purged"`
 	} `yaml:"audit"`
@@ -144,6 +148,7 @@ func defaults() Config {
 	c.Uploads.MaxSize = 64 << 30
 	c.Uploads.Expiry = 24 * time.Hour
 	c.Uploads.SweepInterval = 10 * time.Minute
+	c.Clone.DefaultPool = "default"
 	c.Audit.Retention = 90 * 24 * time.Hour
 	c.Log.Level = "info"
 	c.Log.Format = "text"

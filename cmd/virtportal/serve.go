@@ -28,6 +28,7 @@ import (
 	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/uploads"
+	"github.com/virtportal/virtportal/services/vmclone"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
 	"github.com/virtportal/virtportal/virt/osinfo"
@@ -246,6 +247,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		Uploads: uploads.Options{MaxSize: int64(cfg.Uploads.MaxSize), Expiry: cfg.Uploads.Expiry, SweepEvery: cfg.Uploads.SweepInterval, Demo: cfg.Demo},
 
 		VolumeOps: storage.OpsOptions{URLMaxSize: uint64(max(cfg.Volumes.FromURL.MaxSize, 0)), URLAllow: urlAllow},
+		Clone:     vmclone.Options{DefaultPool: cfg.Clone.DefaultPool},
 	}, handlers.Deps{
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),

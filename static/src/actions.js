@@ -1,6 +1,7 @@
 // Running a guest action from the list or the detail page: confirmation for
 // the destructive ones, the API call, and the toasts.
 
+import { runClone } from './clone.js';
 import { api } from './lib/api.js';
 import { t } from './lib/i18n.js';
 import { DESTRUCTIVE } from './lib/vmstate.js';
@@ -41,6 +42,7 @@ async function confirmAction(name, action) {
  * @returns {Promise<boolean>} whether it was done
  */
 export async function runAction(name, action, hooks) {
+  if (action === 'clone') return runClone(name, hooks); // its own dialog: the pre-check's plan
   const { confirmed, volumes } = await confirmAction(name, action);
   if (!confirmed) return false;
   hooks.setBusy(true);

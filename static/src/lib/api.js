@@ -204,6 +204,13 @@ export const api = {
   consoleTicket: (name, kind) => request('POST', `/vms/${enc(name)}/console`, { body: { kind } }),
   /** The guest's screen as PNG (cached a few seconds by the server). */
   screenshot: (name, signal) => requestImage(`/vms/${enc(name)}/screenshot`, signal),
+  /**
+   * Clone a shut-off guest: with dry_run the plan (per disk: where the copy
+   * goes, whether it fits), otherwise a Task (202).
+   * @param {string} name
+   * @param {{name?: string, pool?: string, linked?: boolean, dry_run?: boolean}} body
+   */
+  cloneVM: (name, body) => request('POST', `/vms/${enc(name)}/clone`, { body }),
   /** null (204: deleted), or a Task (202: deleting its volumes runs as a task) */
   deleteVM: (name, { volumes = false } = {}) =>
     request('DELETE', `/vms/${enc(name)}`, { query: volumes ? { volumes: 'true' } : undefined }),

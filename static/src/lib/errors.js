@@ -17,6 +17,8 @@ export const ERROR_CODES = Object.freeze([
   // volume operations
   'volume_wipe_not_supported', 'volume_upload_not_supported', 'volume_clone_across_not_supported', 'volume_building', 'url_scheme_refused',
   'url_address_refused', 'url_size_unknown', 'url_too_many_redirects',
+  // guest clones
+  'clone_no_space', 'clone_changed', 'guest_exists',
   // uploads
   'upload_too_large', 'upload_insufficient_space', 'upload_exists', 'upload_not_found', 'upload_locked', 'upload_offset_mismatch',
   'volume_write_not_supported', 'volume_download_not_supported', 'image_references_files',

@@ -6,26 +6,26 @@ export const STATES = Object.freeze([
   'running', 'blocked', 'paused', 'shutting-down', 'shutoff', 'crashed', 'pmsuspended', 'unknown',
 ]);
 
-/** Every action the UI offers: the power actions of the API plus delete. */
+/** Every action the UI offers: the power actions of the API plus clone and delete. */
 export const ACTIONS = Object.freeze([
-  'start', 'shutdown', 'reboot', 'suspend', 'resume', 'reset', 'poweroff', 'delete',
+  'start', 'shutdown', 'reboot', 'suspend', 'resume', 'reset', 'poweroff', 'clone', 'delete',
 ]);
 
-/** The power actions (permission vm.power); delete needs vm.delete. */
-export const POWER_ACTIONS = Object.freeze(ACTIONS.filter((a) => a !== 'delete'));
+/** The power actions (permission vm.power); clone needs vm.clone, delete vm.delete. */
+export const POWER_ACTIONS = Object.freeze(ACTIONS.filter((a) => a !== 'delete' && a !== 'clone'));
 
 /**
  * The permissions the server names in allowed_actions (what the UI asks
  * about; the server may send more).
  */
-export const PERMISSIONS = Object.freeze(['vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write', 'task.cancel']);
+export const PERMISSIONS = Object.freeze(['vm.read', 'vm.power', 'vm.console', 'vm.clone', 'vm.delete', 'access.read', 'access.write', 'task.cancel']);
 
 /**
  * The permission each action needs, as the server names it in an object's
  * allowed_actions.
  */
 export const ACTION_PERMISSION = Object.freeze(Object.fromEntries(
-  ACTIONS.map((a) => [a, a === 'delete' ? 'vm.delete' : 'vm.power'])));
+  ACTIONS.map((a) => [a, a === 'delete' || a === 'clone' ? `vm.${a}` : 'vm.power'])));
 
 /**
  * May the caller do this to the object? The server sends, on each object,
@@ -52,7 +52,7 @@ const ALLOWED = Object.freeze({
   paused: { primary: 'resume', more: ['poweroff'] },
   // A guest stuck while shutting down can only be forced off.
   'shutting-down': { primary: null, more: ['poweroff'] },
-  shutoff: { primary: 'start', more: ['delete'] },
+  shutoff: { primary: 'start', more: ['clone', 'delete'] },
   crashed: { primary: 'start', more: [] },
   pmsuspended: { primary: null, more: ['poweroff'] },
   unknown: { primary: null, more: [] },

@@ -13,7 +13,7 @@ describe('allowedActions', () => {
       blocked: ['shutdown', 'reboot', 'suspend', 'reset', 'poweroff'],
       paused: ['resume', 'poweroff'],
       'shutting-down': ['poweroff'],
-      shutoff: ['start', 'delete'],
+      shutoff: ['start', 'clone', 'delete'],
       crashed: ['start'],
       pmsuspended: ['poweroff'],
       unknown: [],
@@ -47,7 +47,7 @@ describe('allowedActions', () => {
   });
 
   it('follows the allowed_actions the server sends', () => {
-    const all = ['vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write'];
+    const all = ['vm.read', 'vm.power', 'vm.console', 'vm.clone', 'vm.delete', 'access.read', 'access.write'];
     for (const s of STATES) {
       // Nothing allowed (a viewer, an auditor, a policy that allows little): no action at all.
       assert.deepEqual(allowedActions(s, { allowed: [] }).all, [], `none, ${s}`);
@@ -75,6 +75,7 @@ describe('allowedActions', () => {
   it('maps every action to a permission', () => {
     assert.deepEqual(Object.keys(ACTION_PERMISSION).sort(), [...ACTIONS].sort());
     assert.equal(ACTION_PERMISSION.delete, 'vm.delete');
+    assert.equal(ACTION_PERMISSION.clone, 'vm.clone');
     for (const a of POWER_ACTIONS) assert.equal(ACTION_PERMISSION[a], 'vm.power');
   });
 

@@ -5,6 +5,7 @@
 import resources from './en.resources.js';
 import pools from './en.pools.js';
 import uploads from './en.uploads.js';
+import clone from './en.clone.js';
 import volops from './en.volops.js';
 
 export default {
@@ -602,4 +603,6 @@ export default {
   ...uploads,
   // Volume row actions: en.volops.js
   ...volops,
+  // Guest clones: en.clone.js
+  ...clone,
 };

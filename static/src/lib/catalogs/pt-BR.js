@@ -5,6 +5,7 @@
 import resources from './pt-BR.resources.js';
 import pools from './pt-BR.pools.js';
 import uploads from './pt-BR.uploads.js';
+import clone from './pt-BR.clone.js';
 import volops from './pt-BR.volops.js';
 
 export default {
@@ -601,4 +602,6 @@ export default {
   ...uploads,
   // Volume row actions: pt-BR.volops.js
   ...volops,
+  // Guest clones: pt-BR.clone.js
+  ...clone,
 };

@@ -4,6 +4,7 @@
 import resources from './zh-CN.resources.js';
 import pools from './zh-CN.pools.js';
 import uploads from './zh-CN.uploads.js';
+import clone from './zh-CN.clone.js';
 import volops from './zh-CN.volops.js';
 
 export default {
@@ -598,4 +599,6 @@ export default {
   ...uploads,
   // Volume row actions: zh-CN.volops.js
   ...volops,
+  // Guest clones: zh-CN.clone.js
+  ...clone,
 };

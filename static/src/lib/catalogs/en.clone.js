@@ -1,0 +1,27 @@
+// en: cloning a guest (the pre-check, the plan dialog, the task), spread into en.js.
+
+export default {
+  'action.clone': 'Clone',
+  'toast.done.clone': 'Cloning {name}: follow it in the tasks drawer.',
+  'clone.verifying': 'Verifying guest disks…',
+  'clone.title': 'Clone {name}',
+  'clone.name': 'Name of the clone',
+  'clone.disk': 'Disk',
+  'clone.from': 'From',
+  'clone.to': 'To',
+  'clone.size': 'Size',
+  'clone.fits': 'Fits',
+  'clone.shared': 'shared with {name}',
+  'clone.linked': 'linked to the source',
+  'clone.fallback': 'Some disks go to another pool than their own:',
+  'clone.noSpace': 'No pool can hold every disk: nothing will be copied.',
+  'clone.grants': 'Access travels with the clone: the {count} grants of {name} are copied, so whoever may use {name} may use the clone.',
+  'clone.noGrants': '{name} has no access grants: only administrators will see the clone.',
+  'clone.macs': 'The clone gets a new identity: new UUID and new MAC addresses.',
+  'clone.accept': 'Clone',
+  'clone.failed': 'Could not clone {name}',
+  'tasks.kind.vm.clone': 'Clone to {target}',
+  'error.code.clone_no_space': 'No pool has room for a copy of every disk. Nothing was copied.',
+  'error.code.clone_changed': 'The guest or its pools changed since the check. Try again.',
+  'error.code.guest_exists': 'A guest of that name exists already. Choose another name.',
+};

@@ -1,0 +1,27 @@
+// pt-BR: clonar um convidado (a verificação, o diálogo do plano, a tarefa), espalhado em pt-BR.js.
+
+export default {
+  'action.clone': 'Clonar',
+  'toast.done.clone': 'Clonando {name}: acompanhe na gaveta de tarefas.',
+  'clone.verifying': 'Verificando os discos do convidado…',
+  'clone.title': 'Clonar {name}',
+  'clone.name': 'Nome do clone',
+  'clone.disk': 'Disco',
+  'clone.from': 'De',
+  'clone.to': 'Para',
+  'clone.size': 'Tamanho',
+  'clone.fits': 'Cabe',
+  'clone.shared': 'compartilhado com {name}',
+  'clone.linked': 'ligado à origem',
+  'clone.fallback': 'Alguns discos vão para outro pool que não o seu:',
+  'clone.noSpace': 'Nenhum pool comporta todos os discos: nada será copiado.',
+  'clone.grants': 'O acesso acompanha o clone: as {count} permissões de {name} são copiadas, então quem pode usar {name} pode usar o clone.',
+  'clone.noGrants': '{name} não tem permissões de acesso: só administradores verão o clone.',
+  'clone.macs': 'O clone recebe uma nova identidade: novo UUID e novos endereços MAC.',
+  'clone.accept': 'Clonar',
+  'clone.failed': 'Não foi possível clonar {name}',
+  'tasks.kind.vm.clone': 'Clonar para {target}',
+  'error.code.clone_no_space': 'Nenhum pool tem espaço para a cópia de todos os discos. Nada foi copiado.',
+  'error.code.clone_changed': 'O convidado ou seus pools mudaram desde a verificação. Tente de novo.',
+  'error.code.guest_exists': 'Já existe um convidado com esse nome. Escolha outro nome.',
+};

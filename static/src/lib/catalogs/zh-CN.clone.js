@@ -1,0 +1,27 @@
+// zh-CN：克隆虚拟机（预检查、计划对话框、任务），展开到 zh-CN.js。
+
+export default {
+  'action.clone': '克隆',
+  'toast.done.clone': '正在克隆 {name}：可在任务抽屉中查看进度。',
+  'clone.verifying': '正在检查虚拟机磁盘…',
+  'clone.title': '克隆 {name}',
+  'clone.name': '克隆的名称',
+  'clone.disk': '磁盘',
+  'clone.from': '来源',
+  'clone.to': '目标',
+  'clone.size': '大小',
+  'clone.fits': '空间足够',
+  'clone.shared': '与 {name} 共用',
+  'clone.linked': '链接到来源',
+  'clone.fallback': '部分磁盘将放到其他存储池：',
+  'clone.noSpace': '没有存储池能容纳所有磁盘：不会复制任何内容。',
+  'clone.grants': '访问权限随克隆一起复制：{name} 的 {count} 条授权会被复制，能使用 {name} 的人也能使用克隆。',
+  'clone.noGrants': '{name} 没有访问授权：只有管理员能看到克隆。',
+  'clone.macs': '克隆获得新的身份：新的 UUID 和新的 MAC 地址。',
+  'clone.accept': '克隆',
+  'clone.failed': '无法克隆 {name}',
+  'tasks.kind.vm.clone': '克隆为 {target}',
+  'error.code.clone_no_space': '没有存储池能容纳所有磁盘的副本。未复制任何内容。',
+  'error.code.clone_changed': '检查之后虚拟机或其存储池发生了变化。请重试。',
+  'error.code.guest_exists': '已存在同名的虚拟机。请换一个名称。',
+};

@@ -79,7 +79,7 @@ func benchGuestClone(bin, uri string, runs int) error {
 	}
 	defer func() { _ = src.Undefine(); _ = src.Free() }()
 
-	p, err := startPortalURI(bin, uri)
+	p, err := startPortalOn(bin, uri)
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,12 @@ import (
 // when libvirt cannot list its firmware (older daemons, the test driver).
 var ovmfGlobs = []string{"/usr/share/OVMF/OVMF_CODE*.fd", "/usr/share/qemu/OVMF*.fd"}
 
+// MaxGuestMemoryMiB is the most memory a template may give a guest (16 TiB).
+const MaxGuestMemoryMiB = 16 << 20
+
 // HostLimits reads what templates are checked against: the hypervisor's
-// largest guest (domain capabilities, else the host's CPUs), the host's
-// memory and threads per core, and whether OVMF is installed. The test
+// largest guest (domain capabilities, else the host's CPUs), the threads per
+// core, and whether OVMF is installed. The test
 // driver accepts any loader, so a demo host offers UEFI and secure boot.
 func (m *Manager) HostLimits(ctx context.Context) (api.HostLimits, error) {
 	if err := ctx.Err(); err != nil {
@@ -33,7 +36,12 @@ func (m *Manager) HostLimits(ctx context.Context) (api.HostLimits, error) {
 	if err != nil {
 		return api.HostLimits{}, m.fail("node info", "", err)
 	}
-	l := api.HostLimits{MaxMemoryMiB: ni.Memory >> 10, ThreadsPerCore: max(1, int(ni.Threads)), MaxVCPUs: max(1, int(ni.Cpus))}
+	// Memory is overcommitted as a matter of course: the bound is a
+	// guest's, not the host's RAM.
+	l := api.HostLimits{MaxMemoryMiB: MaxGuestMemoryMiB, ThreadsPerCore: max(1, int(ni.Threads)), MaxVCPUs: max(1, int(ni.Cpus))}
+	if n, err := c.GetMaxVcpus(""); err == nil && n > 0 {
+		l.MaxVCPUs = max(l.MaxVCPUs, n)
+	}
 	if strings.HasPrefix(m.cfg.URI, "test:") {
 		l.UEFI, l.SecureBoot = true, true
 		return l, nil

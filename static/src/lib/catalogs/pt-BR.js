@@ -5,6 +5,7 @@
 import resources from './pt-BR.resources.js';
 import pools from './pt-BR.pools.js';
 import uploads from './pt-BR.uploads.js';
+import templates from './pt-BR.templates.js';
 import volops from './pt-BR.volops.js';
 
 export default {
@@ -599,6 +600,8 @@ export default {
   // Pool management, network autostart and VLAN: pt-BR.pools.js
   ...pools,
   ...uploads,
+  // Templates (issue 10): pt-BR.templates.js
+  ...templates,
   // Volume row actions: pt-BR.volops.js
   ...volops,
 };

@@ -184,6 +184,8 @@ export function mountTemplates(main) {
       field('tpl-ci-hash', t('templates.form.ciHash'), ciHash, t('templates.form.ciHashHint')), field('tpl-ci-hostname', t('templates.form.ciHostname'), ciHost),
       field('tpl-ci-userdata', t('templates.form.ciUserData'), ciData));
     const err = h('div', { class: 'field-error', role: 'alert', 'data-testid': 'tpl-error', hidden: true });
+    const volRow = h('div', { class: 'field' }, h('label', { for: 'tpl-source-volume' }, t('templates.form.volume')), volIn, detected);
+    const linkedRow = h('div', { class: 'check-row' }, linkedIn, h('label', { for: 'tpl-linked' }, t('templates.form.linked')));
 
     // The form's values into the inputs and back.
     function show() {
@@ -225,8 +227,8 @@ export function mountTemplates(main) {
     }
     function sync() {
       const kind = kindIn.value;
-      volIn.parentElement.hidden = kind === 'none';
-      linkedIn.parentElement.hidden = kind === 'none' || kind === 'iso';
+      volRow.hidden = kind === 'none';
+      linkedRow.hidden = kind === 'none' || kind === 'iso';
       ciBox.hidden = kind !== 'cloud_image';
       sbIn.disabled = fwIn.value !== 'uefi' || !limits.secure_boot;
       if (sbIn.disabled) sbIn.checked = false;
@@ -298,8 +300,8 @@ export function mountTemplates(main) {
         field('tpl-name', t('templates.form.name'), nameIn),
         field('tpl-description', t('templates.form.description'), descIn),
         field('tpl-source-kind', t('templates.form.source'), kindIn),
-        h('div', { class: 'field' }, h('label', { for: 'tpl-source-volume' }, t('templates.form.volume')), volIn, detected),
-        h('div', { class: 'check-row' }, linkedIn, h('label', { for: 'tpl-linked' }, t('templates.form.linked'))),
+        volRow,
+        linkedRow,
         h('div', { class: 'field' }, h('label', { for: 'tpl-os' }, t('templates.form.os')), osIn, osList, osName),
         h('div', { class: 'net-range' }, field('tpl-vcpus', t('templates.form.vcpus'), vcpuIn), field('tpl-max-vcpus', t('templates.form.maxVcpus'), maxVcpuIn)),
         field('tpl-topology', t('templates.form.topology'), topoIn),

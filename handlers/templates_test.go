@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
@@ -250,5 +251,31 @@ func TestOSDefaultsAndSearch(t *testing.T) {
 	b, _ := json.Marshal(l)
 	if strings.Contains(string(b), "/usr/share") {
 		t.Fatal("paths leak")
+	}
+}
+
+// 100 parallel creations of one name store one template; the others are
+// told the name is taken.
+func TestTemplatesParallelCreate(t *testing.T) {
+	e := newEnv(t)
+	admin := e.as("local", "admin")
+	const n = 100
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- admin.do("POST", "/api/v1/templates", cloudTemplate("racer")).status
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[201] != 1 || count[409] != n-1 || e.templateCount() != 1 {
+		t.Fatalf("statuses %v, %d stored", count, e.templateCount())
 	}
 }

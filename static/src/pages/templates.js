@@ -38,6 +38,12 @@ export function mountTemplates(main) {
 
   function showError(err) {
     if (err?.name === 'AbortError' || err?.status === 401) return;
+    if (err?.status === 403) {
+      // Those who may not create guests see no templates: said plainly.
+      list.replaceChildren(h('div', { class: 'state-panel empty', 'data-testid': 'templates-forbidden' }, icon('template', 'empty-icon'), t('templates.forbidden')));
+      setText(summary, '');
+      return;
+    }
     errorBox.hidden = false;
     errorBox.replaceChildren(h('div', { class: 'banner banner-error', role: 'alert', 'data-testid': 'templates-error' },
       icon('alert', 'banner-icon'), h('span', { class: 'banner-text' }, t('templates.loadFailed', { message: err?.message ?? '' })),

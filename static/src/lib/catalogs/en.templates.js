@@ -6,6 +6,7 @@ export default {
   'templates.loading': 'Loading templates…',
   'templates.loadFailed': 'The templates could not be loaded: {message}',
   'templates.empty': 'No templates yet. An administrator makes one from an installer ISO or a cloud image.',
+  'templates.forbidden': 'Templates are for those allowed to create guests; ask an administrator.',
   'templates.create': 'New template',
   'templates.edit': 'Edit',
   'templates.editFor': 'Edit template {name}',

@@ -6,6 +6,7 @@ export default {
   'templates.loading': 'Carregando modelos…',
   'templates.loadFailed': 'Não foi possível carregar os modelos: {message}',
   'templates.empty': 'Ainda não há modelos. Um administrador cria um a partir de uma ISO de instalação ou de uma imagem de nuvem.',
+  'templates.forbidden': 'Os modelos são para quem pode criar máquinas; peça a um administrador.',
   'templates.create': 'Novo modelo',
   'templates.edit': 'Editar',
   'templates.editFor': 'Editar o modelo {name}',

@@ -6,6 +6,7 @@ export default {
   'templates.loading': '正在加载模板…',
   'templates.loadFailed': '无法加载模板：{message}',
   'templates.empty': '还没有模板。管理员可以从安装 ISO 或云镜像创建模板。',
+  'templates.forbidden': '模板仅供有权创建虚拟机的用户使用；请联系管理员。',
   'templates.create': '新建模板',
   'templates.edit': '编辑',
   'templates.editFor': '编辑模板 {name}',

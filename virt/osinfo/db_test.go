@@ -223,6 +223,10 @@ func TestSearch(t *testing.T) {
 			t.Fatalf("%+v", o)
 		}
 	}
+	// Newer versions first, numbers compared as numbers.
+	if got := db.Search("debian1", 3); len(got) != 3 || got[0].ShortID != "debian13" || got[1].ShortID != "debian12" || got[2].ShortID != "debian11" {
+		t.Fatalf("debian: %+v", got)
+	}
 	if len(db.Search("zzzz-none", 5)) != 0 {
 		t.Fatal("matched nothing expected")
 	}

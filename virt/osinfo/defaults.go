@@ -159,7 +159,7 @@ func (db *DB) Search(q string, limit int) []OS {
 			consider(o)
 		}
 	}
-	byName := func(a, b OS) int { return strings.Compare(b.ShortID, a.ShortID) } // newer versions first
+	byName := func(a, b OS) int { return naturalCompare(b.ShortID, a.ShortID) } // newer versions first
 	slices.SortStableFunc(pre, byName)
 	slices.SortStableFunc(in, byName)
 	out := append(pre, in...)
@@ -268,4 +268,36 @@ func (db *DB) Firmwares(id string) string {
 		return ""
 	}
 	return db.resolved(o.ID).efi
+}
+
+// naturalCompare orders strings with their digit runs as numbers, so
+// debian12 comes after debian9.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitRun(a), digitRun(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if c := len(na) - len(nb); c != 0 {
+				return c
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return int(a[0]) - int(b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) - len(b)
+}
+
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }

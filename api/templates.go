@@ -122,6 +122,8 @@ type OSDefaults struct {
 	MemoryMiB  uint64     `json:"memory_mib"` // recommended
 	DiskSize   uint64     `json:"disk_size"`  // recommended, bytes
 	VCPUs      int        `json:"vcpus"`
+	// Host is what the host offers (firmware, threads per core, sizes).
+	Host *HostLimits `json:"host,omitempty"`
 }
 
 // VMCreate is POST /api/v1/vms: a new guest from a template (a task).

@@ -29,6 +29,7 @@ import (
 	"github.com/virtportal/virtportal/services/login"
 	"github.com/virtportal/virtportal/store"
 	"github.com/virtportal/virtportal/virt"
+	"github.com/virtportal/virtportal/virt/osinfo"
 )
 
 // staticRealm is a fake realm beside the real local one, only to give tests
@@ -76,6 +77,7 @@ type envConfig struct {
 	realms []auth.Realm // enabled before the local and test realms
 	policy string       // policy.csv text; "" the embedded one
 	alter  func([]Route) []Route
+	osinfo *osinfo.DB // the host's osinfo database; nil: none
 }
 
 type envOpt func(*envConfig)
@@ -114,7 +116,7 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 	for _, f := range opts {
 		f(&cfg)
 	}
-	vm := virt.New(virt.Config{URI: "test://" + fixture, Host: cfg.opts.Host, Logger: log})
+	vm := virt.New(virt.Config{URI: "test://" + fixture, Host: cfg.opts.Host, Logger: log, OSInfo: cfg.osinfo})
 	if err := vm.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

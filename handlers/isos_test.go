@@ -22,7 +22,7 @@ func TestISOLibrary(t *testing.T) {
 	r := admin.do("GET", isosURL, nil)
 	want(t, r, 200, "")
 	r.decode(t, &l)
-	if l.Unavailable != "volume_read_not_supported" || len(l.Items) != 4 {
+	if l.Unavailable != "volume_read_not_supported" || len(l.Items) != 5 {
 		t.Fatalf("admin's library: %+v", l)
 	}
 	for _, it := range l.Items {

@@ -119,6 +119,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{label: "missing", id: "0123456789abcdef0123456789abcdef"},
 			{label: "malformed", id: "bad*id", bad: true},
 		},
+		"template": { // templates (issue 10): the admin's copy and delete run last
+			{label: "debian", id: strconv.FormatInt(matrixTemplate(t, e), 10), exists: true},
+			{label: "missing", id: "999999"},
+			{label: "malformed", id: "bad*id", bad: true},
+		},
 		"host": {
 			{label: "local", id: "local", exists: true},
 			{label: "elsewhere", id: "elsewhere"},
@@ -194,6 +199,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if rt.Scope.Kind == "network" && !allows(roles, permNetRead) {
 			return 'H'
 		}
+		if rt.Scope.Kind == "template" && !allows(roles, permTemplateRead) {
+			return 'H'
+		}
 		if rt.Scope.Kind == "token" && tg.owner != who.name && !allows(roles, permTokensAll) {
 			return 'H'
 		}
@@ -211,7 +219,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	routes := (&Server{}).routes()
 	// Requests that end something run last: stopping and deleting pools,
 	// deleting guests, then logging out.
-	last := map[string]int{"DELETE /api/v1/vms/:name": 1, "DELETE /api/v1/session": 2,
+	last := map[string]int{"DELETE /api/v1/vms/:name": 1, "DELETE /api/v1/session": 2, "DELETE /api/v1/templates/:id": 1,
 		"POST /api/v1/hosts/:host/pools/:pool/stop": 1, "DELETE /api/v1/hosts/:host/pools/:pool": 1}
 	slices.SortStableFunc(routes, func(a, b Route) int { return last[a.Method+" "+a.Path] - last[b.Method+" "+b.Path] })
 	for _, rt := range routes {
@@ -252,6 +260,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 	}
+}
+
+// matrixTemplate stores a template for the matrix and returns its id.
+func matrixTemplate(t *testing.T, e *env) int64 {
+	t.Helper()
+	tp := cloudTemplate("matrix")
+	tp.Host, tp.Firmware, tp.Graphics = "local", "bios", "vnc"
+	x, err := e.st.CreateTemplate(context.Background(), tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x.ID
 }
 
 // matrixUpload is the id of the matrix's upload in progress.

@@ -205,6 +205,29 @@ func (s *Server) routes() []Route {
 			Summary: "The network's DHCP leases with the guest owning each MAC (501 leases_not_supported where the driver keeps none)", Out: api.LeaseList{}},
 		{Method: "GET", Path: "/api/v1/hosts/:host/interfaces", Perm: permNetManage, Scope: hostScope("host"), Handle: s.hostInterfaces,
 			Summary: "The host's network interfaces (ethernet, bridge, bond, vlan) with their state", Out: api.HostInterfaceList{}},
+
+		// Templates (issue 10): administrators manage them; those who may
+		// read templates (the roles that create guests) list and read them.
+		// A template is listed with its problems (a pool, network or
+		// volume gone); OS defaults and the OS search feed the form.
+		{Method: "GET", Path: "/api/v1/templates", Perm: permTemplateRead, Handle: s.listTemplates,
+			Summary: "The host's templates, each with its problems (an empty list: usable)", Out: api.TemplateList{}},
+		{Method: "POST", Path: "/api/v1/templates", Perm: permTemplateManage, Audit: "template.create", Handle: s.createTemplate,
+			Summary: "Create a template (validated against the host: sizes, topology, firmware; graphics beyond 127.0.0.1 for administrators)", In: api.Template{}, Out: api.Template{}, Status: 201, BodyLimit: 256 << 10},
+		{Method: "GET", Path: "/api/v1/templates/:id", Perm: permTemplateRead, Scope: templateScope("id"), Handle: s.getTemplate,
+			Summary: "One template with its problems", Out: api.Template{}},
+		{Method: "PUT", Path: "/api/v1/templates/:id", Perm: permTemplateManage, Scope: templateScope("id"), Audit: "template.update", Handle: s.putTemplate,
+			Summary: "Replace a template (guests made from it do not change)", In: api.Template{}, Out: api.Template{}, BodyLimit: 256 << 10},
+		{Method: "DELETE", Path: "/api/v1/templates/:id", Perm: permTemplateManage, Scope: templateScope("id"), Audit: "template.delete", Handle: s.deleteTemplate,
+			Summary: "Delete a template (guests made from it stay)", Status: 204},
+		{Method: "POST", Path: "/api/v1/templates/:id/copy", Perm: permTemplateManage, Scope: templateScope("id"), Audit: "template.copy", Handle: s.copyTemplate,
+			Summary: "Copy a template (name: <name>-copy unless given)", In: api.TemplateCopy{}, Out: api.Template{}, Status: 201},
+		{Method: "GET", Path: "/api/v1/hosts/:host/os-defaults", Perm: permTemplateRead, Scope: hostScope("host"), Handle: s.osDefaults,
+			Summary: "The devices, firmware and sizes osinfo recommends for an OS on this host (the generic profile when unknown), with the host's limits", Out: api.OSDefaults{},
+			Query: []Param{{"os", "osinfo id or short id, e.g. debian12"}}},
+		{Method: "GET", Path: "/api/v1/os", Perm: permTemplateRead, Handle: s.searchOS,
+			Summary: "Operating systems from osinfo whose short id or name contains q (at most 20)", Out: api.OSList{},
+			Query: []Param{{"q", "part of a short id or name"}}},
 	}
 	for _, a := range api.VMActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), Scope: guestScope("name"),

@@ -60,6 +60,8 @@ func (s *Server) initScopes() {
 		"network": {Target: "network", Valid: validNetworkName, Resolve: s.resolveNetwork},
 		// Uploads (issue 9).
 		"upload": {Target: "upload", Valid: validUploadID, Resolve: s.resolveUpload},
+		// Templates (issue 10).
+		"template": {Target: "template", Valid: validTemplateID, Resolve: s.resolveTemplate},
 	}
 }
 

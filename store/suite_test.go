@@ -28,6 +28,8 @@ func suite(t *testing.T, newStore func(t *testing.T) Stores) {
 		{"CountAdmins", testCountAdmins},
 		{"ListUsers", testListUsers},
 		{"ListUsersLimits", testListUsersLimits},
+		// Templates (issue 10).
+		{"Templates", testTemplates},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore) })
 	}

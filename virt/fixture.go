@@ -200,7 +200,16 @@ var demoISOs = []struct {
 	{"ubuntu-24.04.1-desktop-amd64.iso", 6057},
 	{"Fedora-Workstation-Live-x86_64-41.iso", 2314},
 	{"virtio-win-0.1.262.iso", 708},
+	{DemoWindowsISO, 5632}, // the demo's Windows 11 template installs from it
 }
+
+// The demo templates' images (issue 10): a cloud image in the default
+// pool and a Windows 11 installer in the isos pool.
+const (
+	DemoCloudImage = "debian-12-generic-amd64.qcow2"
+	DemoWindowsISO = "Win11_24H2_English_x64.iso"
+	DemoDebianISO  = "debian-12.8.0-amd64-netinst.iso"
+)
 
 // WriteFixture writes a <node> document for the test driver
 // (test:///ABSOLUTE/path.xml): guests, the pools default and isos with their
@@ -359,7 +368,7 @@ func buildFixture(guests []fixtureGuest, images string, seed int64) ([]byte, err
 	for _, spare := range []struct {
 		name, format string
 		gib          uint64
-	}{{"spare-data.qcow2", "qcow2", 50}, {"scratch.img", "raw", 8}} {
+	}{{"spare-data.qcow2", "qcow2", 50}, {"scratch.img", "raw", 8}, {DemoCloudImage, "qcow2", 2}} {
 		vol := &libvirtxml.StorageVolume{
 			Type:       "file",
 			Name:       spare.name,

@@ -207,6 +207,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		if err != nil {
 			return fmt.Errorf("libvirt %s: %w", cfg.Libvirt.URI, err)
 		}
+		// Three templates ready on a new demo host (issue 10); a demo on a
+		// libvirt of the caller's has other pools and networks.
+		if !uriSet {
+			if err := seedDemoTemplates(ctx, cfg.DataDir, st, vm); err != nil {
+				return fmt.Errorf("demo templates: %w", err)
+			}
+		}
 	}
 
 	model, pol, err := loadPolicy(cfg)

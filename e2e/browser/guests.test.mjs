@@ -413,7 +413,7 @@ describe('shell', () => {
   it('navigates between sections with history', async () => {
     await gotoGuests();
     await page.getByTestId('nav-templates').click();
-    await page.getByTestId('coming-soon').waitFor();
+    await page.locator('#templates-title').waitFor();
     assert.equal(new URL(page.url()).pathname, '/templates');
     assert.equal(await page.getByTestId('nav-templates').getAttribute('aria-current'), 'page');
     await page.getByTestId('nav-host').click();
@@ -435,7 +435,7 @@ describe('shell', () => {
     await page.goBack();
     await page.getByTestId('host-hostname').waitFor();
     await page.goBack();
-    await page.getByTestId('coming-soon').waitFor();
+    await page.locator('#templates-title').waitFor();
     await page.goBack();
     await page.getByTestId('vm-table').waitFor();
   });

@@ -54,6 +54,7 @@ type DB struct {
 	oses     []OS
 	byID     map[string]int
 	matchers []matcher
+	hw       []hardware // parallel to oses: devices, resources, firmware
 	// Skipped counts the media regexes Go's regexp cannot compile (the
 	// database is written for PCRE); those media never match.
 	Skipped int
@@ -93,6 +94,12 @@ type xmlOS struct {
 	DerivesFrom *xmlRef    `xml:"derives-from"`
 	Clones      *xmlRef    `xml:"clones"`
 	Media       []xmlMedia `xml:"media"`
+	// Devices, resources and firmware feed the OS defaults (defaults.go).
+	Devices *struct {
+		Device []xmlRef `xml:"device"`
+	} `xml:"devices"`
+	Resources []xmlResources `xml:"resources"`
+	Firmware  []xmlFirmware  `xml:"firmware"`
 }
 
 type xmlMedia struct {
@@ -171,10 +178,12 @@ func Load(dir string) (*DB, error) {
 			// An entry may be spread over files (win-10.xml and
 			// win-10.d/*.xml): the parts add up.
 			db.oses[idx] = mergeOS(db.oses[idx], o)
+			db.hw[idx] = mergeHardware(db.hw[idx], hardwareOf(x))
 		} else {
 			idx = len(db.oses)
 			db.byID[o.ID] = idx
 			db.oses = append(db.oses, o)
+			db.hw = append(db.hw, hardwareOf(x))
 		}
 		for _, m := range x.Media {
 			if m.ISO == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -179,5 +180,57 @@ func TestLoadSynthetic(t *testing.T) {
 	}
 	if o, _ := db.Lookup("a1"); o.Name != "A One" {
 		t.Errorf("name %q: the plain (English) one is wanted", o.Name)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	db := realDB(t)
+	cases := []struct {
+		id                    string
+		known                 bool
+		bus, nic, fw, machine string
+		secure                bool
+		minMemMiB             uint64
+	}{
+		{"debian11", true, "virtio", "virtio", "bios", "q35", false, 1024},
+		{"debian12", true, "virtio", "virtio", "bios", "q35", false, 1024},
+		{"http://debian.org/debian/11", true, "virtio", "virtio", "bios", "q35", false, 1024},
+		{"win11", true, "sata", "e1000e", "uefi", "q35", true, 4096},
+		{"win10", true, "sata", "e1000e", "bios", "q35", false, 1024},
+		{"win2k", true, "ide", "rtl8139", "bios", "pc", false, 1},
+		{"no-such-os", false, "sata", "e1000e", "bios", "q35", false, 2048},
+		{"../../etc/passwd", false, "sata", "e1000e", "bios", "q35", false, 2048},
+	}
+	for _, tc := range cases {
+		t.Run(tc.id, func(t *testing.T) {
+			d := db.Defaults(tc.id)
+			if d.Known != tc.known || d.DiskBus != tc.bus || d.NICModel != tc.nic || d.Firmware != tc.fw ||
+				d.Machine != tc.machine || d.SecureBoot != tc.secure || d.MemoryMiB < tc.minMemMiB || d.DiskSize == 0 || d.VCPUs < 1 {
+				t.Fatalf("%+v", d)
+			}
+		})
+	}
+}
+
+func TestSearch(t *testing.T) {
+	db := realDB(t)
+	got := db.Search("debian1", 5)
+	if len(got) == 0 || len(got) > 5 {
+		t.Fatalf("%v", got)
+	}
+	for _, o := range got {
+		if !strings.HasPrefix(o.ShortID, "debian1") {
+			t.Fatalf("%+v", o)
+		}
+	}
+	// Newer versions first, numbers compared as numbers.
+	if got := db.Search("debian1", 3); len(got) != 3 || got[0].ShortID != "debian13" || got[1].ShortID != "debian12" || got[2].ShortID != "debian11" {
+		t.Fatalf("debian: %+v", got)
+	}
+	if len(db.Search("zzzz-none", 5)) != 0 {
+		t.Fatal("matched nothing expected")
+	}
+	if o, ok := db.Find("debian13"); !ok || o.Source != "portal" {
+		t.Fatalf("%+v", o)
 	}
 }

@@ -14,7 +14,7 @@ export const PAGES = Object.freeze({
   host: () => import('./host.js').then((m) => m.mountHost),
   audit: () => import('./audit.js').then((m) => m.mountAudit),
   account: () => import('./account.js').then((m) => m.mountAccount),
-  templates: () => import('./placeholder.js').then((m) => m.mountPlaceholder),
+  templates: () => import('./templates.js').then((m) => m.mountTemplates),
   storage: () => import('./storage.js').then((m) => m.mountStorage),
   networks: () => import('./networks.js').then((m) => m.mountNetworks),
   notfound: () => import('./placeholder.js').then((m) => m.mountNotFound),

@@ -6,6 +6,7 @@ import resources from './en.resources.js';
 import pools from './en.pools.js';
 import uploads from './en.uploads.js';
 import clone from './en.clone.js';
+import templates from './en.templates.js';
 import volops from './en.volops.js';
 
 export default {
@@ -601,6 +602,8 @@ export default {
   // Pool management, network autostart and VLAN: en.pools.js
   ...pools,
   ...uploads,
+  // Templates (issue 10): en.templates.js
+  ...templates,
   // Volume row actions: en.volops.js
   ...volops,
   // Guest clones: en.clone.js

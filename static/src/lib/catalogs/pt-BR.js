@@ -6,6 +6,7 @@ import resources from './pt-BR.resources.js';
 import pools from './pt-BR.pools.js';
 import uploads from './pt-BR.uploads.js';
 import clone from './pt-BR.clone.js';
+import templates from './pt-BR.templates.js';
 import volops from './pt-BR.volops.js';
 
 export default {
@@ -600,6 +601,8 @@ export default {
   // Pool management, network autostart and VLAN: pt-BR.pools.js
   ...pools,
   ...uploads,
+  // Templates (issue 10): pt-BR.templates.js
+  ...templates,
   // Volume row actions: pt-BR.volops.js
   ...volops,
   // Guest clones: pt-BR.clone.js

@@ -5,6 +5,7 @@ import resources from './zh-CN.resources.js';
 import pools from './zh-CN.pools.js';
 import uploads from './zh-CN.uploads.js';
 import clone from './zh-CN.clone.js';
+import templates from './zh-CN.templates.js';
 import volops from './zh-CN.volops.js';
 
 export default {
@@ -597,6 +598,8 @@ export default {
   // Pool management, network autostart and VLAN: zh-CN.pools.js
   ...pools,
   ...uploads,
+  // Templates (issue 10): zh-CN.templates.js
+  ...templates,
   // Volume row actions: zh-CN.volops.js
   ...volops,
   // Guest clones: zh-CN.clone.js

@@ -56,6 +56,8 @@ test-unit: build ## Go unit and integration tests (libvirt test driver, real sla
 	go test -run '^$$' -fuzz '^FuzzUploadMetadata$$' -fuzztime 10s ./services/uploads/
 	# and of the disk image header reader (qcow2, QED, VMDK references)
 	go test -run '^$$' -fuzz '^FuzzInspect$$' -fuzztime 10s ./virt/diskimage/
+	# the cloud-init user-data builder (issue 10)
+	go test -run '^$$' -fuzz '^FuzzUserData$$' -fuzztime 10s ./virt/cidata/
 	npm run --silent test:unit
 
 e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)

@@ -26,6 +26,7 @@ import (
 	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/services/uploads"
+	"github.com/virtportal/virtportal/services/vmcreate"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
@@ -74,6 +75,12 @@ type Deps struct {
 
 	// VolumeOps clones, wipes and downloads volumes (built with Storage).
 	VolumeOps *storage.Ops
+
+	// Templates gives templates to guest creation (the templates service);
+	// nil: POST /api/v1/vms answers templates_unavailable.
+	Templates vmcreate.Templates
+	// VMCreate makes guests from templates (built with Storage).
+	VMCreate *vmcreate.Service
 }
 
 // Server is the HTTP application.

@@ -16,6 +16,7 @@ import (
 	"github.com/virtportal/virtportal/services/events"
 	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/tasks"
+	"github.com/virtportal/virtportal/services/vmcreate"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/store"
 )
@@ -53,6 +54,7 @@ func (s *Server) initTasks() error {
 		// Before Start: its sweep needs the storage cleaner.
 		s.d.Storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
 		s.d.VolumeOps = storage.NewOps(s.d.Tasks, s.d.Storage, s.opt.Host, s.d.Virt, s.opt.VolumeOps)
+		s.d.VMCreate = vmcreate.New(s.d.Tasks, s.opt.Host, s.d.Virt, s.d.Templates)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := s.d.Tasks.Start(ctx); err != nil {
@@ -67,6 +69,9 @@ func (s *Server) initTasks() error {
 	}
 	if s.d.VolumeOps == nil {
 		s.d.VolumeOps = storage.NewOps(s.d.Tasks, s.d.Storage, s.opt.Host, s.d.Virt, s.opt.VolumeOps)
+	}
+	if s.d.VMCreate == nil {
+		s.d.VMCreate = vmcreate.New(s.d.Tasks, s.opt.Host, s.d.Virt, s.d.Templates)
 	}
 	s.d.Tasks.OnChange(s.d.Events.PublishTask)
 	if s.d.Virt != nil {

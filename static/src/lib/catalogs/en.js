@@ -6,6 +6,7 @@ import resources from './en.resources.js';
 import pools from './en.pools.js';
 import uploads from './en.uploads.js';
 import volops from './en.volops.js';
+import newguest from './en.newguest.js';
 
 export default {
   // Shared
@@ -602,4 +603,6 @@ export default {
   ...uploads,
   // Volume row actions: en.volops.js
   ...volops,
+  // New guest from a template: en.newguest.js
+  ...newguest,
 };

@@ -6,6 +6,7 @@ import resources from './pt-BR.resources.js';
 import pools from './pt-BR.pools.js';
 import uploads from './pt-BR.uploads.js';
 import volops from './pt-BR.volops.js';
+import newguest from './pt-BR.newguest.js';
 
 export default {
   // Shared
@@ -601,4 +602,6 @@ export default {
   ...uploads,
   // Volume row actions: pt-BR.volops.js
   ...volops,
+  // New guest from a template: pt-BR.newguest.js
+  ...newguest,
 };

@@ -5,6 +5,7 @@ import resources from './zh-CN.resources.js';
 import pools from './zh-CN.pools.js';
 import uploads from './zh-CN.uploads.js';
 import volops from './zh-CN.volops.js';
+import newguest from './zh-CN.newguest.js';
 
 export default {
   // Shared
@@ -598,4 +599,6 @@ export default {
   ...uploads,
   // Volume row actions: zh-CN.volops.js
   ...volops,
+  // New guest from a template: zh-CN.newguest.js
+  ...newguest,
 };

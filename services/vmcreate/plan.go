@@ -30,6 +30,9 @@ func (s *Service) plan(ctx context.Context, tm api.Template, name string, creato
 		MemoryMiB: tm.MemoryMiB, MaxMemMiB: tm.MaxMemoryMiB,
 		Firmware: tm.Firmware, SecureBoot: tm.SecureBoot, Machine: tm.Machine,
 		Graphics: tm.Graphics, Listen: tm.Listen, BootOrder: tm.BootOrder,
+		// SeaBIOS's messages on the serial console too, where the portal's
+		// serial console shows them (UEFI has no such switch).
+		SerialBIOS: tm.Firmware != "uefi",
 	}
 	ci := tm.CloudInit
 	if o := req.Overrides; o != nil {

@@ -32,7 +32,7 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin/virtportal", "server binary")
-	only := flag.String("only", "list,access,ldap,pam,console,events,browser,upload,volclone,vollist", "comma-separated sections to run")
+	only := flag.String("only", "list,access,ldap,pam,console,events,browser,upload,volclone,vollist,vmcreate", "comma-separated sections to run")
 	kvmURI := flag.String("kvm-uri", "qemu:///system", "volclone section: the libvirt that clones")
 	pageSizes := flag.String("page-guests", "1000,10000", "browser section: the guest counts of the Guests page runs")
 	pageRuns := flag.Int("page-runs", 7, "browser section: measured runs per size (median)")
@@ -68,6 +68,7 @@ func main() {
 		{"upload", func() error { return benchUpload(*bin, *uploadRuns, *uploadChunk) }},
 		{"volclone", func() error { return benchClone(*bin, *kvmURI, 5) }},
 		{"vollist", func() error { return benchVolumeList(*bin, 10, 1000, 50) }},
+		{"vmcreate", func() error { return benchCreate(*kvmURI, 5) }},
 	}
 	failed := false
 	for _, s := range sections {

@@ -16,4 +16,7 @@ export default {
   'newguest.memoryInvalid': 'Enter the memory in MiB, at least 16.',
   'newguest.start': 'Start the guest once it is created',
   'tasks.kind.vm.create': 'Create {target}',
+  'error.code.guest_exists': 'A guest of this name exists on the host already. Choose another name.',
+  'error.code.guest_name_busy': 'Another creation is making a guest of this name right now. Choose another name.',
+  'error.code.templates_unavailable': 'Templates are not available on this server.',
 };

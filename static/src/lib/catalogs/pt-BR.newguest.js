@@ -16,4 +16,7 @@ export default {
   'newguest.memoryInvalid': 'Informe a memória em MiB, no mínimo 16.',
   'newguest.start': 'Iniciar o convidado assim que for criado',
   'tasks.kind.vm.create': 'Criar {target}',
+  'error.code.guest_exists': 'Já existe um convidado com esse nome no host. Escolha outro nome.',
+  'error.code.guest_name_busy': 'Outra criação está fazendo um convidado com esse nome agora. Escolha outro nome.',
+  'error.code.templates_unavailable': 'Os modelos não estão disponíveis neste servidor.',
 };

@@ -16,4 +16,7 @@ export default {
   'newguest.memoryInvalid': '请输入以 MiB 为单位的内存，至少为 16。',
   'newguest.start': '创建后启动客户机',
   'tasks.kind.vm.create': '创建 {target}',
+  'error.code.guest_exists': '主机上已存在同名的客户机。请换一个名称。',
+  'error.code.guest_name_busy': '另一个创建任务正在创建同名的客户机。请换一个名称。',
+  'error.code.templates_unavailable': '此服务器上没有可用的模板。',
 };

@@ -10,6 +10,7 @@ import (
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/tasks"
+	"github.com/virtportal/virtportal/virt"
 )
 
 // permVMCreate: admins, and creators (a realm's creator_users and
@@ -40,6 +41,9 @@ func (s *Server) createVM(c *gin.Context) error {
 		creator = &api.Grant{Kind: "user", Realm: p.Realm, Name: p.Name, Role: api.RoleManager}
 	}
 	in, name, err := s.d.VMCreate.Submit(c.Request.Context(), d.ID(), creator, req)
+	if name == "" && virt.ValidateName(req.Name) == nil {
+		name = req.Name // refused before a name was settled: audit the one asked for
+	}
 	if name != "" {
 		c.Set(keyTarget, "vm:"+name)
 	}

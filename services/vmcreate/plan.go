@@ -165,17 +165,13 @@ func hostname(pattern, name string) string {
 // before it is made and undone in reverse should a later step fail.
 func (s *Service) steps(ctx context.Context, t *tasks.T, a Args) error {
 	name := a.Spec.Name
-	keys := []string{name}
-	for _, v := range a.Volumes {
-		keys = append(keys, v.Pool+"/"+v.Name)
+	keys := a.keys()
+	if a.claim == nil { // submitted without Submit (tests): hold the names now
+		if a.claim = s.claim(keys...); a.claim == nil {
+			return CodeGuestNameBusy.New("guest %q or one of its volumes is being created by another task", name)
+		}
 	}
-	if a.SeedVol != "" {
-		keys = append(keys, a.SeedVol)
-	}
-	if !s.claim(keys...) {
-		return CodeGuestNameBusy.New("guest %q or one of its volumes is being created by another task", name)
-	}
-	defer s.unclaim(keys...)
+	defer s.release(a.claim)
 	// Checked again: the name or a volume may have been taken while the
 	// task was queued, and a record of someone else's would let the
 	// cleaner remove it.

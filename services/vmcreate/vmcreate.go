@@ -79,13 +79,35 @@ type Service struct {
 	templates Templates
 	kind      *tasks.Kind[Args]
 
-	mu   sync.Mutex
-	busy map[string]bool // guest names and "pool/volume"s being made
+	// busy holds the guest names and "pool/volume"s of creations from
+	// submission to their end, so that two requests never plan the same
+	// name (the loser's cleaner would remove the winner's guest).
+	mu     sync.Mutex
+	busy   map[string]*claim
+	byTask map[int64]*claim
+}
+
+// claim is one creation's hold on its names.
+type claim struct {
+	keys []string
+	done bool
 }
 
 // New registers the vm.create kind and its cleaners with r.
 func New(r *tasks.Runner, host string, h Host, t Templates) *Service {
-	s := &Service{host: host, h: h, templates: t, busy: map[string]bool{}}
+	s := &Service{host: host, h: h, templates: t, busy: map[string]*claim{}, byTask: map[int64]*claim{}}
+	// A task cancelled while queued never runs its steps: its end frees
+	// its names.
+	r.OnChange(func(in tasks.Info) {
+		if in.Kind != KindCreate || !in.Ended() {
+			return
+		}
+		s.mu.Lock()
+		c := s.byTask[in.ID]
+		delete(s.byTask, in.ID)
+		s.mu.Unlock()
+		s.release(c)
+	})
 	r.RegisterCleaner(ResourceVolume, func(ctx context.Context, rec store.TaskResource) error {
 		if rec.Host != s.host {
 			return CodeWrongHost.New("host %q is not managed here", rec.Host)
@@ -116,6 +138,8 @@ type Args struct {
 	Seed    []byte // the cloud-init ISO, if any
 	SeedVol string // its "pool/volume"
 	Start   bool
+	// claim holds the names from submission to the task's end.
+	claim *claim
 	// failAfter, in tests, fails the task after the step of that name.
 	failAfter string
 }
@@ -137,8 +161,32 @@ func (s *Service) Submit(ctx context.Context, owner string, creator *api.Grant, 
 	if err != nil {
 		return tasks.Info{}, "", err
 	}
+	if a.claim = s.claim(a.keys()...); a.claim == nil {
+		return tasks.Info{}, a.Spec.Name, CodeGuestNameBusy.New("guest %q or one of its volumes is being created by another task", a.Spec.Name)
+	}
 	in, err := s.kind.Submit(ctx, tasks.Spec{Owner: owner, Host: s.host, Target: "vm:" + a.Spec.Name}, a)
-	return in, a.Spec.Name, err
+	if err != nil {
+		s.release(a.claim)
+		return in, a.Spec.Name, err
+	}
+	s.mu.Lock()
+	if !a.claim.done {
+		s.byTask[in.ID] = a.claim
+	}
+	s.mu.Unlock()
+	return in, a.Spec.Name, nil
+}
+
+// keys are the names a creation holds: the guest's and its new volumes'.
+func (a Args) keys() []string {
+	keys := []string{a.Spec.Name}
+	for _, v := range a.Volumes {
+		keys = append(keys, v.Pool+"/"+v.Name)
+	}
+	if a.SeedVol != "" {
+		keys = append(keys, a.SeedVol)
+	}
+	return keys
 }
 
 // Plan turns a request into the task's arguments, refusing what cannot be
@@ -216,29 +264,37 @@ func (s *Service) freeName(ctx context.Context, template string) (string, error)
 func (s *Service) isBusy(k string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.busy[k]
+	return s.busy[k] != nil
 }
 
-// claim marks every key busy, or none when one already is.
-func (s *Service) claim(keys ...string) bool {
+// claim holds every key, or none (nil) when one is held already.
+func (s *Service) claim(keys ...string) *claim {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, k := range keys {
-		if s.busy[k] {
-			return false
+		if s.busy[k] != nil {
+			return nil
 		}
 	}
+	c := &claim{keys: keys}
 	for _, k := range keys {
-		s.busy[k] = true
+		s.busy[k] = c
 	}
-	return true
+	return c
 }
 
-func (s *Service) unclaim(keys ...string) {
+// release frees what c holds; releasing twice, or nil, is harmless.
+func (s *Service) release(c *claim) {
+	if c == nil {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, k := range keys {
-		delete(s.busy, k)
+	c.done = true
+	for _, k := range c.keys {
+		if s.busy[k] == c {
+			delete(s.busy, k)
+		}
 	}
 }
 

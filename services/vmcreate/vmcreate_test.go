@@ -255,3 +255,45 @@ func TestCrashSweepRemovesGuestAndVolumes(t *testing.T) {
 		t.Fatalf("task after the sweep: %+v %v", got, err)
 	}
 }
+
+// Many requests for the default name at once: each gets its own name,
+// and every creation succeeds.
+func TestCreateDefaultNamesConcurrently(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	type res struct {
+		id   int64
+		name string
+		err  error
+	}
+	out := make(chan res, 8)
+	for range 8 {
+		go func() {
+			in, name, err := e.s.Submit(ctx, "local:admin", nil, api.VMCreate{Template: 1})
+			out <- res{in.ID, name, err}
+		}()
+	}
+	names := map[string]bool{}
+	for range 8 {
+		r := <-out
+		if r.err != nil {
+			if fault.Is(r.err, CodeGuestNameBusy) {
+				continue // lost the race for a name between plan and claim: refused at once
+			}
+			t.Fatal(r.err)
+		}
+		if names[r.name] {
+			t.Fatalf("name %q given twice", r.name)
+		}
+		names[r.name] = true
+		if st := e.Wait(r.id).Status; st != store.TaskDone {
+			t.Fatalf("%s: %s", r.name, st)
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("no creation got through")
+	}
+	if len(e.s.busy) != 0 {
+		t.Fatalf("names still held after every task ended: %v", e.s.busy)
+	}
+}

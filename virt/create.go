@@ -281,3 +281,34 @@ func libvirtMessage(err error) string {
 	}
 	return err.Error()
 }
+
+// GuestDefaults reads the OS and device defaults of a guest's metadata
+// (<os>, <defaults>), so that disks and NICs added later match the ones
+// it was made with; a guest without them answers the zero value.
+func (m *Manager) GuestDefaults(ctx context.Context, name string) (GuestMetadata, error) {
+	c, dom, err := m.lookup(ctx, name)
+	if err != nil {
+		return GuestMetadata{}, err
+	}
+	defer release(c)
+	defer dom.Free()
+	doc, err := getMetadata(dom, MetadataNS, libvirt.DOMAIN_AFFECT_CONFIG)
+	if err != nil {
+		return GuestMetadata{}, m.fail("read metadata", name, err)
+	}
+	var md GuestMetadata
+	if doc == "" {
+		return md, nil
+	}
+	g, err := parseGuestMeta(doc)
+	if err != nil {
+		return md, CodeMetadataUnreadable.Wrap(err, "the metadata of guest %q cannot be read", name)
+	}
+	if g.OS != nil {
+		md.OS = api.OSInfo{Distro: g.OS.Distro, Version: g.OS.Version, Arch: g.OS.Arch}
+	}
+	if g.Defaults != nil {
+		md.NICModel, md.DiskBus, md.CDROMBus = g.Defaults.NICModel, g.Defaults.DiskBus, g.Defaults.CDROMBus
+	}
+	return md, nil
+}

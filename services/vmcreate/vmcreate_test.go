@@ -297,3 +297,43 @@ func TestCreateDefaultNamesConcurrently(t *testing.T) {
 		t.Fatalf("names still held after every task ended: %v", e.s.busy)
 	}
 }
+
+// A Windows-like template (UEFI with secure boot, SATA, e1000e) and an old
+// Linux one (IDE, rtl8139: the pc machine) make guests on the demo driver,
+// their defaults kept for later disks and NICs.
+func TestCreateOtherFamilies(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	win := e.tmpl[1]
+	win.ID, win.Name, win.Firmware, win.SecureBoot = 20, "win11", "uefi", true
+	win.OS = api.TemplateOS{Family: "winnt", Distro: "win", Version: "11"}
+	win.Disks = []api.TemplateDisk{{Pool: virt.FixturePoolDefault, Size: 1 << 30, Bus: "sata"}}
+	win.NICs = []api.TemplateNIC{{Network: virt.FixtureNetDefault, Model: "e1000e"}}
+	win.Source = api.TemplateSource{Kind: api.SourceISO, Pool: virt.FixturePoolDefault, Volume: e.base}
+	e.tmpl[20] = win
+	old := e.tmpl[1]
+	old.ID, old.Name = 21, "centos5"
+	old.Disks = []api.TemplateDisk{{Pool: virt.FixturePoolDefault, Size: 1 << 30, Bus: "ide"}}
+	old.NICs = []api.TemplateNIC{{Network: virt.FixtureNetDefault, Model: "rtl8139"}}
+	e.tmpl[21] = old
+	for id, want := range map[int64]struct{ bus, machine, nic, cdrom string }{20: {"sata", "q35", "e1000e", "sata"}, 21: {"ide", "pc", "rtl8139", "ide"}} {
+		in, name, err := e.s.Submit(ctx, "local:admin", nil, api.VMCreate{Template: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.Wait(in.ID); got.Status != store.TaskDone {
+			t.Fatalf("%s: %+v", name, got)
+		}
+		d, err := e.M.Get(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Devices.Disks[0].Bus != want.bus || !strings.HasPrefix(d.Machine, want.machine) {
+			t.Fatalf("%s: disk %+v machine %q", name, d.Devices.Disks[0], d.Machine)
+		}
+		md, err := e.M.GuestDefaults(ctx, name)
+		if err != nil || md.DiskBus != want.bus || md.NICModel != want.nic || md.CDROMBus != want.cdrom {
+			t.Fatalf("%s: metadata defaults %+v %v", name, md, err)
+		}
+	}
+}

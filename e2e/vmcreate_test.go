@@ -205,12 +205,16 @@ func TestCreateFromTemplateOnKVM(t *testing.T) {
 	if err != nil || vol.Capacity != 16<<20 || vol.Format != "qcow2" {
 		t.Fatalf("disk %+v %v", vol, err)
 	}
-	// Delete with its volumes: nothing of it is left.
-	if err := e.m.RemoveGuest(context.Background(), name); err != nil {
+	// Power off, then delete with its volumes (DELETE /api/v1/vms/{name}?volumes=true):
+	// nothing of it is left, and the base image stays.
+	if _, err := e.m.Action(context.Background(), name, "poweroff"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.m.DeleteVolume(context.Background(), e.pool+"/"+name+".qcow2"); err != nil {
+	if err := e.m.Delete(context.Background(), name, true); err != nil {
 		t.Fatal(err)
+	}
+	if ok, err := e.m.GuestExists(context.Background(), name); err != nil || ok {
+		t.Fatalf("the guest survived its deletion (%v)", err)
 	}
 	if e.volExists(t, name+".qcow2") || !e.volExists(t, "base.qcow2") {
 		t.Fatal("the guest's disk survived, or the base image did not")

@@ -58,6 +58,8 @@ test-unit: build ## Go unit and integration tests (libvirt test driver, real sla
 	go test -run '^$$' -fuzz '^FuzzInspect$$' -fuzztime 10s ./virt/diskimage/
 	# templates (issue 10): the strict decoder and the validator
 	go test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime 10s ./services/templates/
+	# the cloud-init user-data builder (issue 10)
+	go test -run '^$$' -fuzz '^FuzzUserData$$' -fuzztime 10s ./virt/cidata/
 	npm run --silent test:unit
 
 e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)

@@ -72,6 +72,9 @@ type VM struct {
 type VMList struct {
 	Items []VM `json:"items"`
 	Total int  `json:"total"`
+	// AllowedActions are what the caller may do beyond the guests listed:
+	// "create" (POST /api/v1/vms).
+	AllowedActions []string `json:"allowed_actions"`
 }
 
 // Disk is one disk or CD-ROM of a guest.

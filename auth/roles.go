@@ -16,6 +16,10 @@ type RoleMap struct {
 	AdminGroups   []string `yaml:"admin_groups" usage:"groups whose members are administrators"`
 	AuditorUsers  []string `yaml:"auditor_users" usage:"users who are auditors"`
 	AuditorGroups []string `yaml:"auditor_groups" usage:"groups whose members are auditors"`
+	// Creators may make guests from templates (vm:create), besides their
+	// global role; admins always may.
+	CreatorUsers  []string `yaml:"creator_users" usage:"users who may create guests from templates"`
+	CreatorGroups []string `yaml:"creator_groups" usage:"groups whose members may create guests from templates"`
 }
 
 func matchAny(list []string, names []string) bool {
@@ -24,15 +28,22 @@ func matchAny(list []string, names []string) bool {
 	})
 }
 
-// Roles returns the global roles of user with groups: admin, else auditor, else user.
+// Roles returns the global roles of user with groups: admin, else auditor,
+// else user; auditors and users may also be creators.
 func (m RoleMap) Roles(user string, groups []string) []string {
+	var roles []string
 	switch {
 	case matchAny(m.AdminUsers, []string{user}) || matchAny(m.AdminGroups, groups):
 		return []string{rbac.RoleAdmin}
 	case matchAny(m.AuditorUsers, []string{user}) || matchAny(m.AuditorGroups, groups):
-		return []string{rbac.RoleAuditor}
+		roles = []string{rbac.RoleAuditor}
+	default:
+		roles = []string{rbac.RoleUser}
 	}
-	return []string{rbac.RoleUser}
+	if matchAny(m.CreatorUsers, []string{user}) || matchAny(m.CreatorGroups, groups) {
+		roles = append(roles, rbac.RoleCreator)
+	}
+	return roles
 }
 
 // Directory is a realm whose users and groups can be searched, for assigning

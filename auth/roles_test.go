@@ -30,3 +30,26 @@ func TestRoleMap(t *testing.T) {
 		})
 	}
 }
+
+// Creators hold the creator role beside user or auditor; admins need none.
+func TestRoleMapCreators(t *testing.T) {
+	m := RoleMap{AdminGroups: []string{"sudo"}, AuditorUsers: []string{"eve"},
+		CreatorGroups: []string{"devs"}, CreatorUsers: []string{"carl", "eve", "root2"}}
+	for _, tc := range []struct {
+		user   string
+		groups []string
+		want   []string
+	}{
+		{"carl", nil, []string{"user", "creator"}},
+		{"dana", []string{"DEVS"}, []string{"user", "creator"}},
+		{"eve", nil, []string{"auditor", "creator"}},
+		{"root2", []string{"sudo"}, []string{"admin"}},
+		{"dave", []string{"users"}, []string{"user"}},
+	} {
+		t.Run(tc.user, func(t *testing.T) {
+			if got := m.Roles(tc.user, tc.groups); !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -145,6 +145,7 @@ func newEnvGuests(t testing.TB, n int, opts ...envOpt) *env {
 	realms, err := auth.NewRealms(append(cfg.realms, auth.NewLocal(st), staticRealm{users: map[string]rbac.Principal{
 		"audrey": {Realm: "test", Name: "audrey", Roles: []string{rbac.RoleAuditor}},
 		"gina":   {Realm: "test", Name: "gina", Groups: []string{"crew"}, Roles: []string{rbac.RoleUser}},
+		"carl":   {Realm: "test", Name: "carl", Roles: []string{rbac.RoleUser, rbac.RoleCreator}},
 	}})...)
 	if err != nil {
 		t.Fatal(err)

@@ -77,6 +77,10 @@ func (s *Server) routes() []Route {
 
 		{Method: "GET", Path: "/api/v1/vms", Perm: perm("vm", "list"), Handle: s.listVMs, Summary: "The guests the caller may see", Out: api.VMList{},
 			Query: []Param{{"q", "name contains"}, {"state", "comma-separated states"}, {"sort", "name, state, memory, vcpus, cpu; - for descending"}}},
+		// Guest creation from a template (issue 10).
+		{Method: "POST", Path: "/api/v1/vms", Perm: permVMCreate, Audit: "vm.create", Handle: s.createVM,
+			Summary: "Create a guest from a template (a task); a creator who is not an admin becomes its manager", In: api.VMCreate{}, Out: api.Task{}, Status: 202},
+
 		{Method: "GET", Path: "/api/v1/vms/:name", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.getVM, Summary: "One guest with its devices", Out: api.VMDetail{}},
 		{Method: "DELETE", Path: "/api/v1/vms/:name", Perm: perm("vm", "delete"), Scope: guestScope("name"), Audit: "vm.delete", Handle: s.deleteVM,
 			Summary: "Delete a shut-off guest", Status: 204, Query: []Param{{"volumes", "true: delete its volumes too"}}},

@@ -27,6 +27,7 @@ import (
 	"github.com/virtportal/virtportal/services/tokens"
 	"github.com/virtportal/virtportal/services/uploads"
 	"github.com/virtportal/virtportal/services/vmclone"
+	"github.com/virtportal/virtportal/services/vmcreate"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
@@ -79,6 +80,12 @@ type Deps struct {
 	VolumeOps *storage.Ops
 	// Clones clones guests (built with VMTasks).
 	Clones *vmclone.Service
+
+	// Templates gives templates to guest creation (the templates service);
+	// nil: POST /api/v1/vms answers templates_unavailable.
+	Templates vmcreate.Templates
+	// VMCreate makes guests from templates (built with Storage).
+	VMCreate *vmcreate.Service
 }
 
 // Server is the HTTP application.

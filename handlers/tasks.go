@@ -16,7 +16,9 @@ import (
 	"github.com/virtportal/virtportal/services/events"
 	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/tasks"
+	"github.com/virtportal/virtportal/services/templates"
 	"github.com/virtportal/virtportal/services/vmclone"
+	"github.com/virtportal/virtportal/services/vmcreate"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/store"
 )
@@ -48,6 +50,9 @@ func (s *Server) initTasks() error {
 	if s.d.Store == nil {
 		return nil // a route-table-only server (tests): no tasks
 	}
+	if s.d.Templates == nil && s.d.Virt != nil {
+		s.d.Templates = templates.New(s.d.Store, s.d.Virt, s.now) // what guest creation reads (issue 10)
+	}
 	if s.d.Tasks == nil {
 		s.d.Tasks = tasks.New(s.d.Store, s.d.Store, tasks.Options{PerHost: o.PerHost, PerUser: o.PerUser, Logger: s.log})
 		s.d.VMTasks = vmtasks.Register(s.d.Tasks, s.opt.Host, s.d.Virt)
@@ -55,6 +60,7 @@ func (s *Server) initTasks() error {
 		// Before Start: its sweep needs the storage cleaner.
 		s.d.Storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
 		s.d.VolumeOps = storage.NewOps(s.d.Tasks, s.d.Storage, s.opt.Host, s.d.Virt, s.opt.VolumeOps)
+		s.d.VMCreate = vmcreate.New(s.d.Tasks, s.opt.Host, s.d.Virt, s.d.Templates)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := s.d.Tasks.Start(ctx); err != nil {
@@ -72,6 +78,9 @@ func (s *Server) initTasks() error {
 	}
 	if s.d.VolumeOps == nil {
 		s.d.VolumeOps = storage.NewOps(s.d.Tasks, s.d.Storage, s.opt.Host, s.d.Virt, s.opt.VolumeOps)
+	}
+	if s.d.VMCreate == nil {
+		s.d.VMCreate = vmcreate.New(s.d.Tasks, s.opt.Host, s.d.Virt, s.d.Templates)
 	}
 	s.d.Tasks.OnChange(s.d.Events.PublishTask)
 	if s.d.Virt != nil {

@@ -23,7 +23,7 @@ func (s *Server) listVMs(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, api.VMList{Items: vms, Total: len(vms)})
+	c.JSON(http.StatusOK, api.VMList{Items: vms, Total: len(vms), AllowedActions: s.vmListActions(d.Principal())})
 	return nil
 }
 

@@ -20,6 +20,9 @@ const (
 	RoleAdmin   = "admin"
 	RoleAuditor = "auditor"
 	RoleUser    = "user"
+	// RoleCreator is held beside user or auditor: it may create guests
+	// from templates (vm:create).
+	RoleCreator = "creator"
 )
 
 // Per-guest roles: the names api defines, here for the policy's readers.

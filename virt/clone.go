@@ -21,8 +21,6 @@ import (
 var (
 	// CodeCloneNoSpace: no pool can hold a disk's copy; nothing was made.
 	CodeCloneNoSpace = fault.Define("clone_no_space", fault.Conflict)
-	// CodeGuestExists: a guest of that name exists on the host.
-	CodeGuestExists = fault.Define("guest_exists", fault.Conflict)
 )
 
 // ClonePlanRequest asks for the plan of a clone.

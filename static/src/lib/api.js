@@ -187,6 +187,9 @@ export const api = {
   /** query: the filters of GET /audit (user, realm, action, target, result, since, until, before, limit) */
   audit: (query, signal) => request('GET', '/audit', { query, signal }),
   listVMs: (signal) => request('GET', '/vms', { signal }),
+  // Guest creation from a template (issue 10): a task.
+  createVM: (body) => request('POST', '/vms', { body }),
+  listTemplates: (signal) => request('GET', '/templates', { signal }),
   getVM: (name, signal) => request('GET', `/vms/${enc(name)}`, { signal }),
   vmAction: (name, action) => request('POST', `/vms/${enc(name)}/${enc(action)}`),
   vmAccess: (name, signal) => request('GET', `/vms/${enc(name)}/access`, { signal }),

@@ -22,6 +22,8 @@ export const ERROR_CODES = Object.freeze([
   // uploads
   'upload_too_large', 'upload_insufficient_space', 'upload_exists', 'upload_not_found', 'upload_locked', 'upload_offset_mismatch',
   'volume_write_not_supported', 'volume_download_not_supported', 'image_references_files',
+  // new guests (template_unusable and pool_too_small keep the server's text: it names what is missing)
+  'guest_exists', 'guest_name_busy', 'templates_unavailable',
 ]);
 
 /**

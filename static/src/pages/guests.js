@@ -20,6 +20,7 @@ import { createDataTable } from '../ui/datatable.js';
 import { closeMenu, isMenuOpenFor, repositionMenu, toggleMenu, updateMenu } from '../ui/menu.js';
 import { createThumbs } from '../ui/thumbs.js';
 import { COLUMNS, Row, rowPrototype } from './guestrow.js';
+import { newGuestButton } from './newguest.js';
 
 export { graphicsLabel, setUsage } from './guestrow.js';
 
@@ -119,10 +120,11 @@ export function mountGuests(main, ctx) {
     error: null, // the banner above says what failed
   });
 
+  const newGuest = newGuestButton({ names: () => vms.map((v) => v.name) });
   const page = h('section', { class: 'page page-guests', 'aria-labelledby': 'guests-title' },
     h('header', { class: 'page-head' },
       h('div', { class: 'page-heading' }, heading, summary),
-      refreshNote),
+      refreshNote, newGuest.el),
     errorBanner, shortBanner,
     h('div', { class: 'toolbar' }, searchBox, filters, sortBox),
     h('div', { class: 'list-meta' }, count, staleTag),
@@ -232,6 +234,7 @@ export function mountGuests(main, ctx) {
 
   // ---- data
   function onList(list, seq) {
+    newGuest.setAllowed(list?.allowed_actions);
     let items = Array.isArray(list?.items) ? list.items : [];
     // Results of actions that finished after this request left win over it.
     for (const [name, entry] of local) {

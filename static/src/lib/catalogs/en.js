@@ -8,6 +8,7 @@ import uploads from './en.uploads.js';
 import clone from './en.clone.js';
 import templates from './en.templates.js';
 import volops from './en.volops.js';
+import newguest from './en.newguest.js';
 
 export default {
   // Shared
@@ -608,4 +609,6 @@ export default {
   ...volops,
   // Guest clones: en.clone.js
   ...clone,
+  // New guest from a template: en.newguest.js
+  ...newguest,
 };

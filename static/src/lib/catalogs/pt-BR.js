@@ -8,6 +8,7 @@ import uploads from './pt-BR.uploads.js';
 import clone from './pt-BR.clone.js';
 import templates from './pt-BR.templates.js';
 import volops from './pt-BR.volops.js';
+import newguest from './pt-BR.newguest.js';
 
 export default {
   // Shared
@@ -607,4 +608,6 @@ export default {
   ...volops,
   // Guest clones: pt-BR.clone.js
   ...clone,
+  // New guest from a template: pt-BR.newguest.js
+  ...newguest,
 };

@@ -7,6 +7,7 @@ import uploads from './zh-CN.uploads.js';
 import clone from './zh-CN.clone.js';
 import templates from './zh-CN.templates.js';
 import volops from './zh-CN.volops.js';
+import newguest from './zh-CN.newguest.js';
 
 export default {
   // Shared
@@ -604,4 +605,6 @@ export default {
   ...volops,
   // Guest clones: zh-CN.clone.js
   ...clone,
+  // New guest from a template: zh-CN.newguest.js
+  ...newguest,
 };

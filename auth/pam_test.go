@@ -219,7 +219,10 @@ func TestPAM(t *testing.T) {
 
 	admins := addGroup(t)
 	const pwAlice, pwBob, pwOther = "Alice-pw-1 ä😀", "bob:pw\"2\\", "other-pw-3"
-	alice := addUser(t, pwAlice, "-s", "/bin/bash", "-G", admins, "-c", "Alice Example,Room 1")
+	// A full name of this run's own: system users are machine-wide, and
+	// another run of this suite may hold its Alice at the same time.
+	aliceName := "Alice Example " + randomName("")
+	alice := addUser(t, pwAlice, "-s", "/bin/bash", "-G", admins, "-c", aliceName+",Room 1")
 	bob := addUser(t, pwBob, "-s", "/bin/bash")
 	nologin := addUser(t, pwOther, "-s", "/usr/sbin/nologin")
 	system := addUser(t, pwOther, "-r", "-s", "/bin/bash")
@@ -495,7 +498,7 @@ func TestPAM(t *testing.T) {
 			if e.Kind != "user" || e.Realm != "pam" {
 				t.Errorf("entry %+v", e)
 			}
-			if e.Name == alice.Username && e.Display != "Alice Example" {
+			if e.Name == alice.Username && e.Display != aliceName {
 				t.Errorf("display %q", e.Display)
 			}
 		}
@@ -503,7 +506,7 @@ func TestPAM(t *testing.T) {
 			t.Errorf("unsorted %v", names)
 		}
 		// GECOS matches, case-insensitively.
-		if l, _ := p.SearchUsers(ctx, "alice EXAMPLE", 10); !slices.Equal(dirNames(l), []string{alice.Username}) {
+		if l, _ := p.SearchUsers(ctx, strings.ToUpper(aliceName), 10); !slices.Equal(dirNames(l), []string{alice.Username}) {
 			t.Errorf("by full name: %+v", l)
 		}
 		// The cap.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -64,6 +65,8 @@ type Host interface {
 	CreateUploadVolume(ctx context.Context, pool, name, format string, size uint64) error
 	FillVolume(ctx context.Context, pool, name string, r io.Reader, length uint64, progress func(done uint64)) error
 	DeleteVolume(ctx context.Context, ident string) error
+	DeleteBuiltVolume(ctx context.Context, ident string) error
+	WaitReady(ctx context.Context) error
 	DomainType(ctx context.Context) (string, error)
 	GuestExists(ctx context.Context, name string) (bool, error)
 	NewMACs(ctx context.Context, n int) ([]string, error)
@@ -71,6 +74,9 @@ type Host interface {
 	RemoveGuest(ctx context.Context, name string) error
 	Action(ctx context.Context, name, action string) (api.VM, error)
 }
+
+// readyWait bounds how long a cleaner waits for libvirt at start.
+const readyWait = 30 * time.Second
 
 // Service creates the guests of one host.
 type Service struct {
@@ -112,7 +118,14 @@ func New(r *tasks.Runner, host string, h Host, t Templates) *Service {
 		if rec.Host != s.host {
 			return CodeWrongHost.New("host %q is not managed here", rec.Host)
 		}
-		return h.DeleteVolume(ctx, rec.Ident)
+		// At start libvirt may still be filling a copy the crashed
+		// process asked for: wait for it, then delete.
+		wctx, cancel := context.WithTimeout(ctx, readyWait)
+		defer cancel()
+		if err := h.WaitReady(wctx); err != nil {
+			return err
+		}
+		return h.DeleteBuiltVolume(ctx, rec.Ident)
 	})
 	r.RegisterCleaner(ResourceGuest, func(ctx context.Context, rec store.TaskResource) error {
 		if rec.Host != s.host {

@@ -33,16 +33,37 @@ func (s *Server) createVM(c *gin.Context) error {
 		return err
 	}
 	d, _ := sessionOf(c)
-	p := d.Principal()
-	// A creator who is not an admin could not otherwise see or manage
-	// what they made: they become its manager, in its metadata.
-	var creator *api.Grant
-	if !slices.Contains(p.Roles, rbac.RoleAdmin) {
-		creator = &api.Grant{Kind: "user", Realm: p.Realm, Name: p.Name, Role: api.RoleManager}
+	in, name, err := s.d.VMCreate.Submit(c.Request.Context(), d.ID(), creatorGrant(d.Principal()), req)
+	return s.renderCreation(c, in, name, req.Name, err)
+}
+
+// importVM submits a guest's creation around an existing volume: 202 with
+// the task.
+func (s *Server) importVM(c *gin.Context) error {
+	var req api.VMImport
+	if err := decode(c, &req); err != nil {
+		return err
 	}
-	in, name, err := s.d.VMCreate.Submit(c.Request.Context(), d.ID(), creator, req)
-	if name == "" && virt.ValidateName(req.Name) == nil {
-		name = req.Name // refused before a name was settled: audit the one asked for
+	d, _ := sessionOf(c)
+	in, name, err := s.d.VMCreate.SubmitImport(c.Request.Context(), d.ID(), creatorGrant(d.Principal()), req)
+	return s.renderCreation(c, in, name, req.Name, err)
+}
+
+// creatorGrant is the manager grant a creator who is not an admin gets:
+// they could not otherwise see or manage what they made.
+func creatorGrant(p rbac.Principal) *api.Grant {
+	if slices.Contains(p.Roles, rbac.RoleAdmin) {
+		return nil
+	}
+	return &api.Grant{Kind: "user", Realm: p.Realm, Name: p.Name, Role: api.RoleManager}
+}
+
+// renderCreation audits the guest's name and answers 202 with the task.
+func (s *Server) renderCreation(c *gin.Context, in tasks.Info, name, asked string, err error) error {
+	d, _ := sessionOf(c)
+	p := d.Principal()
+	if name == "" && virt.ValidateName(asked) == nil {
+		name = asked // refused before a name was settled: audit the one asked for
 	}
 	if name != "" {
 		c.Set(keyTarget, "vm:"+name)

@@ -1,0 +1,150 @@
+// Import: a guest around a volume that exists, used in place (the task
+// undoes only the definition; the volume is never deleted).
+
+package vmcreate
+
+import (
+	"context"
+	"path"
+	"strings"
+
+	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/fault"
+	"github.com/virtportal/virtportal/services/tasks"
+	"github.com/virtportal/virtportal/virt"
+)
+
+// Codes of imports.
+var (
+	// CodeImportFormat: the volume is neither a qcow2 or raw disk nor an ISO.
+	CodeImportFormat = fault.Define("import_format", fault.Unprocessable)
+)
+
+// OSDefaults gives the devices an OS wants; the templates service is one.
+type OSDefaults interface {
+	Defaults(ctx context.Context, os string) (api.OSDefaults, error)
+}
+
+// SubmitImport checks the request and queues a guest around the volume;
+// creator, when set, becomes the guest's manager.
+func (s *Service) SubmitImport(ctx context.Context, owner string, creator *api.Grant, req api.VMImport) (tasks.Info, string, error) {
+	a, err := s.PlanImport(ctx, creator, req)
+	if err != nil {
+		return tasks.Info{}, "", err
+	}
+	return s.submit(ctx, owner, a)
+}
+
+// PlanImport turns an import into the task's arguments, refusing a
+// volume another guest uses, a bad or taken name, an unknown network.
+func (s *Service) PlanImport(ctx context.Context, creator *api.Grant, req api.VMImport) (Args, error) {
+	defs, ok := s.templates.(OSDefaults)
+	if !ok {
+		return Args{}, CodeNoTemplates.New("OS defaults are not available on this server")
+	}
+	if err := virt.ValidatePoolName(req.Pool); err != nil {
+		return Args{}, err
+	}
+	if err := virt.ValidateVolumeName(req.Volume); err != nil {
+		return Args{}, err
+	}
+	vol, err := s.h.Volume(ctx, req.Pool, req.Volume)
+	if err != nil {
+		return Args{}, err
+	}
+	ident := req.Pool + "/" + req.Volume
+	if len(vol.UsedBy) > 0 {
+		return Args{}, virt.CodeVolumeInUse.New("volume %q is used by guest %s", ident, strings.Join(vol.UsedBy, ", "))
+	}
+	iso := vol.Format == "iso" || strings.EqualFold(path.Ext(req.Volume), ".iso")
+	if !iso && vol.Format != "qcow2" && vol.Format != "raw" {
+		return Args{}, CodeImportFormat.New("volume %q is %q: a qcow2 or raw disk, or an ISO, can be imported", ident, vol.Format)
+	}
+	osID := req.OS
+	if osID == "" && iso {
+		// Detection reads the ISO's descriptor; disk images are not read.
+		if vos, err := s.h.VolumeOS(ctx, req.Pool, req.Volume); err == nil && vos.OS != nil {
+			osID = vos.OS.ID
+		}
+	}
+	d, err := defs.Defaults(ctx, osID)
+	if err != nil {
+		return Args{}, err
+	}
+	name := req.Name
+	if name == "" {
+		// The volume's name when free, else <name>-N.
+		base := strings.Trim(unsafeName.ReplaceAllString(strings.TrimSuffix(req.Volume, path.Ext(req.Volume)), "-"), "-._")
+		taken := virt.ValidateName(base) != nil || s.isBusy(base)
+		if !taken {
+			if taken, err = s.h.GuestExists(ctx, base); err != nil {
+				return Args{}, err
+			}
+		}
+		name = base
+		if taken {
+			if name, err = s.freeName(ctx, base); err != nil {
+				return Args{}, err
+			}
+		}
+	} else {
+		if err := virt.ValidateName(name); err != nil {
+			return Args{}, err
+		}
+		if ok, err := s.h.GuestExists(ctx, name); err != nil {
+			return Args{}, err
+		} else if ok {
+			return Args{}, virt.CodeGuestExists.New("a guest named %q exists", name)
+		}
+	}
+	if req.Network != "" {
+		if _, err := s.h.Network(ctx, req.Network); err != nil {
+			return Args{}, err
+		}
+	}
+	typ, err := s.h.DomainType(ctx)
+	if err != nil {
+		return Args{}, err
+	}
+	spec := virt.GuestSpec{
+		Name: name, Type: typ, Description: "imported from " + ident, OS: d.OS,
+		VCPUs: pick(req.VCPUs, max(d.VCPUs, 1)), MemoryMiB: pick(req.MemoryMiB, max(d.MemoryMiB, 512)),
+		Firmware: pick(req.Firmware, d.Firmware), Machine: d.Machine,
+		DiskBus: d.DiskBus, NICModel: d.NICModel, Graphics: "vnc",
+	}
+	spec.SecureBoot = spec.Firmware == "uefi" && d.SecureBoot
+	spec.SerialBIOS = spec.Firmware != "uefi"
+	if spec.DiskBus == "ide" {
+		spec.CDROMBus = "ide"
+	}
+	if iso {
+		spec.Disks = []virt.SpecDisk{{Device: "cdrom", Pool: req.Pool, Volume: req.Volume}}
+		spec.BootOrder = []string{"cdrom"}
+	} else {
+		spec.Disks = []virt.SpecDisk{{Pool: req.Pool, Volume: req.Volume, Format: vol.Format}}
+		spec.BootOrder = []string{"hd"}
+	}
+	if req.Network != "" {
+		// A placeholder MAC for validation; the task picks a free one.
+		spec.NICs = []virt.SpecNIC{{Network: req.Network, MAC: "52:54:00:00:00:01"}}
+	}
+	if creator != nil {
+		spec.Grants = []api.Grant{*creator}
+	}
+	if err := virt.ValidateSpec(&spec); err != nil {
+		return Args{}, err
+	}
+	for i := range spec.NICs {
+		spec.NICs[i].MAC = ""
+	}
+	return Args{Spec: spec, Start: req.Start, Uses: ident}, nil
+}
+
+// pick is v, or def when v is the zero value.
+func pick[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

@@ -6,6 +6,7 @@ package vmcreate
 import (
 	"context"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/virtportal/virtportal/api"
@@ -25,13 +26,9 @@ type OSDefaults interface {
 	Defaults(ctx context.Context, os string) (api.OSDefaults, error)
 }
 
-// SubmitImport checks the request and queues a guest around the volume;
-// creator, when set, becomes the guest's manager.
-func (s *Service) SubmitImport(ctx context.Context, owner string, creator *api.Grant, req api.VMImport) (tasks.Info, string, error) {
-	a, err := s.PlanImport(ctx, creator, req)
-	if err != nil {
-		return tasks.Info{}, "", err
-	}
+// SubmitPlanned queues a creation planned by Plan or PlanImport (after
+// the caller's own checks, such as CheckPools).
+func (s *Service) SubmitPlanned(ctx context.Context, owner string, a Args) (tasks.Info, string, error) {
 	return s.submit(ctx, owner, a)
 }
 
@@ -138,6 +135,35 @@ func (s *Service) PlanImport(ctx context.Context, creator *api.Grant, req api.VM
 		spec.NICs[i].MAC = ""
 	}
 	return Args{Spec: spec, Start: req.Start, Uses: ident}, nil
+}
+
+// CodePoolNotAllowed: a creator who is not an admin named a pool outside
+// their realm's creator_pools.
+var CodePoolNotAllowed = fault.Define("pool_not_allowed", fault.Forbidden)
+
+// Pools are the pools the creation places or uses disks in, each once.
+func (a Args) Pools() []string {
+	var out []string
+	for _, k := range append(a.made(), a.Uses) {
+		if pool, _, ok := strings.Cut(k, "/"); ok && !slices.Contains(out, pool) {
+			out = append(out, pool)
+		}
+	}
+	return out
+}
+
+// CheckPools refuses a creation with a disk outside allowed (nil: any).
+func CheckPools(a Args, allowed []string) error {
+	if allowed == nil {
+		return nil
+	}
+	for _, p := range a.Pools() {
+		if !slices.Contains(allowed, p) {
+			return CodePoolNotAllowed.New("creators may not place disks in pool %q", p).
+				WithDetails([]fault.Detail{{Field: "pool:" + p, Message: "allowed pools: " + strings.Join(allowed, ", ")}})
+		}
+	}
+	return nil
 }
 
 // pick is v, or def when v is the zero value.

@@ -102,6 +102,8 @@ func TestImportVM(t *testing.T) {
 		{"traversal name", admin, api.VMImport{Pool: virt.FixturePoolDefault, Volume: "imp-busy.qcow2", Name: "../x"}, http.StatusBadRequest, "invalid_name"},
 		{"name taken", admin, api.VMImport{Pool: virt.FixturePoolDefault, Volume: "imp-busy.qcow2", Name: "imp-deb"}, http.StatusConflict, "guest_exists"},
 		{"unknown network", admin, api.VMImport{Pool: virt.FixturePoolDefault, Volume: "imp-busy.qcow2", Network: "nonet"}, http.StatusNotFound, ""},
+		{"too many vCPUs", admin, api.VMImport{Pool: virt.FixturePoolDefault, Volume: "imp-busy.qcow2", VCPUs: 100000}, http.StatusBadRequest, "import_invalid"},
+		{"too much memory", admin, api.VMImport{Pool: virt.FixturePoolDefault, Volume: "imp-busy.qcow2", MemoryMiB: 1 << 40}, http.StatusBadRequest, "import_invalid"},
 		{"unknown field", admin, map[string]any{"pool": "default", "volume": "imp-busy.qcow2", "evil": 1}, http.StatusBadRequest, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

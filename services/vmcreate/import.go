@@ -5,6 +5,7 @@ package vmcreate
 
 import (
 	"context"
+	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -19,6 +20,8 @@ import (
 var (
 	// CodeImportFormat: the volume is neither a qcow2 or raw disk nor an ISO.
 	CodeImportFormat = fault.Define("import_format", fault.Unprocessable)
+	// CodeImportInvalid: vCPUs, memory or firmware this host cannot give.
+	CodeImportInvalid = fault.Define("import_invalid", fault.Invalid)
 )
 
 // OSDefaults gives the devices an OS wants; the templates service is one.
@@ -109,6 +112,9 @@ func (s *Service) PlanImport(ctx context.Context, creator *api.Grant, req api.VM
 		Firmware: pick(req.Firmware, d.Firmware), Machine: d.Machine,
 		DiskBus: d.DiskBus, NICModel: d.NICModel, Graphics: "vnc",
 	}
+	if err := fitHost(&spec, req, d.Host); err != nil {
+		return Args{}, err
+	}
 	spec.SecureBoot = spec.Firmware == "uefi" && d.SecureBoot
 	spec.SerialBIOS = spec.Firmware != "uefi"
 	if spec.DiskBus == "ide" {
@@ -162,6 +168,32 @@ func CheckPools(a Args, allowed []string) error {
 			return CodePoolNotAllowed.New("creators may not place disks in pool %q", p).
 				WithDetails([]fault.Detail{{Field: "pool:" + p, Message: "allowed pools: " + strings.Join(allowed, ", ")}})
 		}
+	}
+	return nil
+}
+
+// fitHost refuses what the host cannot give; an OS's UEFI default falls
+// back to BIOS where OVMF is missing (asked for, it is refused).
+func fitHost(spec *virt.GuestSpec, req api.VMImport, l *api.HostLimits) error {
+	if l == nil {
+		return nil
+	}
+	var det []fault.Detail
+	if l.MaxVCPUs > 0 && spec.VCPUs > l.MaxVCPUs {
+		det = append(det, fault.Detail{Field: "vcpus", Message: fmt.Sprintf("at most %d on this host", l.MaxVCPUs)})
+	}
+	if l.MaxMemoryMiB > 0 && spec.MemoryMiB > l.MaxMemoryMiB {
+		det = append(det, fault.Detail{Field: "memory_mib", Message: fmt.Sprintf("at most %d MiB on this host", l.MaxMemoryMiB)})
+	}
+	if spec.Firmware == "uefi" && !l.UEFI {
+		if req.Firmware == "" {
+			spec.Firmware = "bios"
+		} else {
+			det = append(det, fault.Detail{Field: "firmware", Message: "UEFI firmware (OVMF) is not installed on this host"})
+		}
+	}
+	if len(det) > 0 {
+		return CodeImportInvalid.New("%s: %s", det[0].Field, det[0].Message).WithDetails(det)
 	}
 	return nil
 }

@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/virtportal/virtportal/api"
@@ -118,5 +120,47 @@ func TestImportVM(t *testing.T) {
 	}
 	if ok, _ := m.GuestExists(ctx, "imp-busy"); ok {
 		t.Fatal("a refused import defined a guest")
+	}
+}
+
+// Parallel imports of one volume: one guest is made around it; every
+// other request is refused (409) or its task fails, and defines nothing.
+func TestImportVMParallel(t *testing.T) {
+	db, err := osinfo.Load(osinfo.DefaultPath)
+	if err != nil {
+		t.Fatalf("the osinfo database is needed (Debian package osinfo-db): %v", err)
+	}
+	e := newEnv(t, func(c *envConfig) { c.osinfo = db })
+	ctx := context.Background()
+	if _, err := e.srv.d.Virt.CreateVolume(ctx, virt.FixturePoolDefault, api.VolumeRequest{Name: "race.qcow2", Capacity: 1 << 30, Format: "qcow2"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.as("local", "admin")
+	const n = 20
+	var wg sync.WaitGroup
+	results := make([]resp, n)
+	for i := range n {
+		wg.Go(func() {
+			results[i] = admin.do("POST", "/api/v1/vms/import", api.VMImport{Pool: virt.FixturePoolDefault, Volume: "race.qcow2", Name: fmt.Sprintf("race-%d", i)})
+		})
+	}
+	wg.Wait()
+	made := 0
+	for i, r := range results {
+		switch r.status {
+		case http.StatusAccepted:
+			var tk api.Task
+			r.decode(t, &tk)
+			if admin.waitTask(t, tk.ID).Status == store.TaskDone {
+				made++
+			}
+		case http.StatusConflict:
+		default:
+			t.Fatalf("request %d: %d %s", i, r.status, r.body)
+		}
+	}
+	v, err := e.srv.d.Virt.Volume(ctx, virt.FixturePoolDefault, "race.qcow2")
+	if made != 1 || err != nil || len(v.UsedBy) != 1 {
+		t.Fatalf("%d guests made; the volume is used by %v (%v)", made, v.UsedBy, err)
 	}
 }

@@ -89,6 +89,36 @@ func TestImportVM(t *testing.T) {
 			t.Fatalf("metadata %+v %v", md, err)
 		}
 	})
+	t.Run("an ISO boots as a CD-ROM; undetected (the test driver reads no content), generic", func(t *testing.T) {
+		vols, err := m.ListVolumes(ctx, virt.FixturePoolISOs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iso := ""
+		for _, v := range vols {
+			if len(v.UsedBy) == 0 && strings.HasSuffix(v.Name, ".iso") {
+				iso = v.Name
+				break
+			}
+		}
+		if iso == "" {
+			t.Fatal("the fixture has no free ISO")
+		}
+		r := admin.do("POST", "/api/v1/vms/import", api.VMImport{Pool: virt.FixturePoolISOs, Volume: iso, Name: "imp-iso", MemoryMiB: 512})
+		if r.status != http.StatusAccepted {
+			t.Fatalf("got %d %s", r.status, r.body)
+		}
+		var tk api.Task
+		r.decode(t, &tk)
+		if done := admin.waitTask(t, tk.ID); done.Status != store.TaskDone {
+			t.Fatalf("task %+v", done)
+		}
+		var vm api.VMDetail
+		admin.do("GET", "/api/v1/vms/imp-iso", nil).decode(t, &vm)
+		if len(vm.Devices.Disks) != 1 || vm.Devices.Disks[0].Device != "cdrom" || vm.Devices.Disks[0].Volume != iso {
+			t.Fatalf("disks %+v", vm.Devices.Disks)
+		}
+	})
 	for _, c := range []struct {
 		name   string
 		who    *client

@@ -118,6 +118,9 @@ func NewPAM(cfg PAMConfig, log *slog.Logger) (*PAM, error) {
 // Name implements Realm.
 func (p *PAM) Name() string { return p.cfg.Name }
 
+// CreatorPools are the pools the realm's creators may place disks in.
+func (p *PAM) CreatorPools() []string { return p.cfg.Roles.CreatorPools }
+
 // Label implements Realm.
 func (p *PAM) Label() string { return p.cfg.Label }
 

@@ -20,6 +20,15 @@ type RoleMap struct {
 	// global role; admins always may.
 	CreatorUsers  []string `yaml:"creator_users" usage:"users who may create guests from templates"`
 	CreatorGroups []string `yaml:"creator_groups" usage:"groups whose members may create guests from templates"`
+	// CreatorPools are the pools where creators who are not admins may
+	// place (or import) disks; empty: any pool.
+	CreatorPools []string `yaml:"creator_pools" usage:"pools where creators who are not admins may place disks (empty: any)"`
+}
+
+// PoolLimiter is a realm whose creators may place disks only in some
+// pools; nil or empty from CreatorPools: any pool.
+type PoolLimiter interface {
+	CreatorPools() []string
 }
 
 func matchAny(list []string, names []string) bool {

@@ -80,6 +80,9 @@ func (s *Server) routes() []Route {
 		// Guest creation from a template (issue 10).
 		{Method: "POST", Path: "/api/v1/vms", Perm: permVMCreate, Audit: "vm.create", Handle: s.createVM,
 			Summary: "Create a guest from a template (a task); a creator who is not an admin becomes its manager", In: api.VMCreate{}, Out: api.Task{}, Status: 202},
+		// Guest import around an existing volume (issue 10).
+		{Method: "POST", Path: "/api/v1/vms/import", Perm: permVMCreate, Audit: "vm.import", Handle: s.importVM,
+			Summary: "Create a guest around an existing disk volume or ISO, used in place (a task like vm.create)", In: api.VMImport{}, Out: api.Task{}, Status: 202},
 
 		{Method: "GET", Path: "/api/v1/vms/:name", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.getVM, Summary: "One guest with its devices", Out: api.VMDetail{}},
 		{Method: "DELETE", Path: "/api/v1/vms/:name", Perm: perm("vm", "delete"), Scope: guestScope("name"), Audit: "vm.delete", Handle: s.deleteVM,

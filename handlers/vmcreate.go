@@ -2,14 +2,15 @@ package handlers
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/virtportal/virtportal/api"
+	"github.com/virtportal/virtportal/auth"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/tasks"
+	"github.com/virtportal/virtportal/services/vmcreate"
 	"github.com/virtportal/virtportal/virt"
 )
 
@@ -33,16 +34,67 @@ func (s *Server) createVM(c *gin.Context) error {
 		return err
 	}
 	d, _ := sessionOf(c)
-	p := d.Principal()
-	// A creator who is not an admin could not otherwise see or manage
-	// what they made: they become its manager, in its metadata.
-	var creator *api.Grant
-	if !slices.Contains(p.Roles, rbac.RoleAdmin) {
-		creator = &api.Grant{Kind: "user", Realm: p.Realm, Name: p.Name, Role: api.RoleManager}
+	a, err := s.d.VMCreate.Plan(c.Request.Context(), creatorGrant(d.Principal()), req)
+	return s.submitPlanned(c, a, req.Name, err)
+}
+
+// importVM submits a guest's creation around an existing volume: 202 with
+// the task.
+func (s *Server) importVM(c *gin.Context) error {
+	var req api.VMImport
+	if err := decode(c, &req); err != nil {
+		return err
 	}
-	in, name, err := s.d.VMCreate.Submit(c.Request.Context(), d.ID(), creator, req)
-	if name == "" && virt.ValidateName(req.Name) == nil {
-		name = req.Name // refused before a name was settled: audit the one asked for
+	d, _ := sessionOf(c)
+	a, err := s.d.VMCreate.PlanImport(c.Request.Context(), creatorGrant(d.Principal()), req)
+	return s.submitPlanned(c, a, req.Name, err)
+}
+
+// submitPlanned checks a planned creation against the creator's pool
+// allow-list and queues it.
+func (s *Server) submitPlanned(c *gin.Context, a vmcreate.Args, asked string, err error) error {
+	d, _ := sessionOf(c)
+	if err == nil {
+		err = vmcreate.CheckPools(a, s.creatorPools(d.Principal()))
+	}
+	var in tasks.Info
+	if err == nil {
+		in, _, err = s.d.VMCreate.SubmitPlanned(c.Request.Context(), d.ID(), a)
+	}
+	return s.renderCreation(c, in, a.Spec.Name, asked, err)
+}
+
+// creatorPools are the pools a caller may place disks in: nil (any) for
+// admins and for realms without creator_pools.
+func (s *Server) creatorPools(p rbac.Principal) []string {
+	if isAdmin(p) || s.d.Realms == nil {
+		return nil
+	}
+	r, ok := s.d.Realms.Get(p.Realm)
+	if !ok {
+		return nil
+	}
+	if l, ok := r.(auth.PoolLimiter); ok && len(l.CreatorPools()) > 0 {
+		return l.CreatorPools()
+	}
+	return nil
+}
+
+// creatorGrant is the manager grant a creator who is not an admin gets:
+// they could not otherwise see or manage what they made.
+func creatorGrant(p rbac.Principal) *api.Grant {
+	if isAdmin(p) {
+		return nil
+	}
+	return &api.Grant{Kind: "user", Realm: p.Realm, Name: p.Name, Role: api.RoleManager}
+}
+
+// renderCreation audits the guest's name and answers 202 with the task.
+func (s *Server) renderCreation(c *gin.Context, in tasks.Info, name, asked string, err error) error {
+	d, _ := sessionOf(c)
+	p := d.Principal()
+	if name == "" && virt.ValidateName(asked) == nil {
+		name = asked // refused before a name was settled: audit the one asked for
 	}
 	if name != "" {
 		c.Set(keyTarget, "vm:"+name)

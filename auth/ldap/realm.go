@@ -54,5 +54,8 @@ type nestEntry struct {
 // Name implements Realm.
 func (l *Realm) Name() string { return l.cfg.Name }
 
+// CreatorPools are the pools the realm's creators may place disks in.
+func (l *Realm) CreatorPools() []string { return l.cfg.Roles.CreatorPools }
+
 // Label implements Realm.
 func (l *Realm) Label() string { return l.cfg.Label }

@@ -180,7 +180,17 @@ func (s *Service) steps(ctx context.Context, t *tasks.T, a Args) error {
 	} else if ok {
 		return virt.CodeGuestExists.New("a guest named %q exists", name)
 	}
-	for _, k := range keys[1:] {
+	if a.Uses != "" {
+		pool, vol, _ := strings.Cut(a.Uses, "/")
+		v, err := s.h.Volume(ctx, pool, vol)
+		if err != nil {
+			return err
+		}
+		if len(v.UsedBy) > 0 {
+			return virt.CodeVolumeInUse.New("volume %q is used by guest %s", a.Uses, strings.Join(v.UsedBy, ", "))
+		}
+	}
+	for _, k := range a.made() {
 		pool, vol, _ := strings.Cut(k, "/")
 		if _, err := s.h.Volume(ctx, pool, vol); err == nil {
 			return virt.CodeVolumeExists.New("pool %q already has a volume %q", pool, vol)

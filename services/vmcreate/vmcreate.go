@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -64,6 +65,10 @@ type Host interface {
 	CreateUploadVolume(ctx context.Context, pool, name, format string, size uint64) error
 	FillVolume(ctx context.Context, pool, name string, r io.Reader, length uint64, progress func(done uint64)) error
 	DeleteVolume(ctx context.Context, ident string) error
+	DeleteBuiltVolume(ctx context.Context, ident string) error
+	WaitReady(ctx context.Context) error
+	VolumeOS(ctx context.Context, pool, name string) (api.VolumeOS, error)
+	Network(ctx context.Context, name string) (api.Network, error)
 	DomainType(ctx context.Context) (string, error)
 	GuestExists(ctx context.Context, name string) (bool, error)
 	NewMACs(ctx context.Context, n int) ([]string, error)
@@ -71,6 +76,9 @@ type Host interface {
 	RemoveGuest(ctx context.Context, name string) error
 	Action(ctx context.Context, name, action string) (api.VM, error)
 }
+
+// readyWait bounds how long a cleaner waits for libvirt at start.
+const readyWait = 30 * time.Second
 
 // Service creates the guests of one host.
 type Service struct {
@@ -112,7 +120,14 @@ func New(r *tasks.Runner, host string, h Host, t Templates) *Service {
 		if rec.Host != s.host {
 			return CodeWrongHost.New("host %q is not managed here", rec.Host)
 		}
-		return h.DeleteVolume(ctx, rec.Ident)
+		// At start libvirt may still be filling a copy the crashed
+		// process asked for: wait for it, then delete.
+		wctx, cancel := context.WithTimeout(ctx, readyWait)
+		defer cancel()
+		if err := h.WaitReady(wctx); err != nil {
+			return err
+		}
+		return h.DeleteBuiltVolume(ctx, rec.Ident)
 	})
 	r.RegisterCleaner(ResourceGuest, func(ctx context.Context, rec store.TaskResource) error {
 		if rec.Host != s.host {
@@ -137,7 +152,10 @@ type Args struct {
 	Volumes []NewVolume
 	Seed    []byte // the cloud-init ISO, if any
 	SeedVol string // its "pool/volume"
-	Start   bool
+	// Uses, "pool/volume", is the volume an import uses in place: held
+	// from submission, never made nor deleted.
+	Uses  string
+	Start bool
 	// claim holds the names from submission to the task's end.
 	claim *claim
 	// failAfter, in tests, fails the task after the step of that name.
@@ -161,6 +179,11 @@ func (s *Service) Submit(ctx context.Context, owner string, creator *api.Grant, 
 	if err != nil {
 		return tasks.Info{}, "", err
 	}
+	return s.submit(ctx, owner, a)
+}
+
+// submit claims the names of a planned creation and queues it.
+func (s *Service) submit(ctx context.Context, owner string, a Args) (tasks.Info, string, error) {
 	if a.claim = s.claim(a.keys()...); a.claim == nil {
 		return tasks.Info{}, a.Spec.Name, CodeGuestNameBusy.New("guest %q or one of its volumes is being created by another task", a.Spec.Name)
 	}
@@ -177,16 +200,26 @@ func (s *Service) Submit(ctx context.Context, owner string, creator *api.Grant, 
 	return in, a.Spec.Name, nil
 }
 
-// keys are the names a creation holds: the guest's and its new volumes'.
+// keys are the names a creation holds: the guest's, its new volumes' and
+// the volume an import uses.
 func (a Args) keys() []string {
-	keys := []string{a.Spec.Name}
-	for _, v := range a.Volumes {
-		keys = append(keys, v.Pool+"/"+v.Name)
-	}
-	if a.SeedVol != "" {
-		keys = append(keys, a.SeedVol)
+	keys := append([]string{a.Spec.Name}, a.made()...)
+	if a.Uses != "" {
+		keys = append(keys, "uses:"+a.Uses)
 	}
 	return keys
+}
+
+// made are the "pool/volume"s the creation makes.
+func (a Args) made() []string {
+	var out []string
+	for _, v := range a.Volumes {
+		out = append(out, v.Pool+"/"+v.Name)
+	}
+	if a.SeedVol != "" {
+		out = append(out, a.SeedVol)
+	}
+	return out
 }
 
 // Plan turns a request into the task's arguments, refusing what cannot be

@@ -3,13 +3,15 @@
 // template (unusable ones shown disabled with their reason), a name (the
 // next free <template>-N filled in), vCPU and memory overrides and "start
 // after creation". The task's progress shows in the tasks drawer; the new
-// guest joins the list through the event stream.
+// guest joins the list through the event stream. "Import a disk" makes the
+// guest around an existing volume instead (importdisk.js).
 
 import { api } from '../lib/api.js';
 import { h, icon, setText } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { openDialog } from '../ui/dialog.js';
 import { showTask } from '../ui/tasksdrawer.js';
+import { importBody, importFields, importApi } from './importdisk.js';
 
 /** The server's default name for a guest of template tname: the first free tname-N. */
 export function defaultName(tname, names) {
@@ -41,6 +43,10 @@ export function newGuestButton(o) {
 }
 
 async function open(o) {
+  const modeIn = /** @type {HTMLSelectElement} */ (h('select', { id: 'ng-mode', class: 'input', 'data-testid': 'ng-mode' },
+    h('option', { value: 'template' }, t('importdisk.modeTemplate')), h('option', { value: 'import' }, t('importdisk.modeImport'))));
+  const imp = importFields({ onChange: () => ref.sync() });
+  const importing = () => modeIn.value === 'import';
   const tmplIn = /** @type {HTMLSelectElement} */ (h('select', { id: 'ng-template', class: 'input', 'data-testid': 'ng-template' }));
   const nameIn = /** @type {HTMLInputElement} */ (h('input', { id: 'ng-name', class: 'input', type: 'text', autocomplete: 'off', spellcheck: 'false', maxlength: '64', 'data-testid': 'ng-name' }));
   const cpuIn = /** @type {HTMLInputElement} */ (h('input', { id: 'ng-vcpus', class: 'input', type: 'number', min: '1', 'data-testid': 'ng-vcpus' }));
@@ -72,13 +78,31 @@ async function open(o) {
     ref.sync();
   };
   tmplIn.addEventListener('change', fill);
+  const tmplField = h('div', { class: 'field' }, h('label', { for: 'ng-template' }, t('newguest.template')), tmplIn, reason);
+  modeIn.addEventListener('change', async () => {
+    tmplField.hidden = importing();
+    imp.el.hidden = !importing();
+    if (!importing()) return fill();
+    // The OS's defaults unless the user sets them; the volume's name.
+    cpuIn.value = '';
+    memIn.value = '';
+    if (!nameTouched) nameIn.value = '';
+    ref.sync();
+    try {
+      await imp.load();
+    } catch (e) {
+      if (e?.status !== 401 && e?.name !== 'AbortError') fail(e?.message || t('error.unknown'), null);
+    }
+  });
 
   const ref = openDialog({
     title: t('newguest.title'),
     testid: 'new-guest-dialog',
     acceptLabel: t('newguest.accept'),
     content: [
-      h('div', { class: 'field' }, h('label', { for: 'ng-template' }, t('newguest.template')), tmplIn, reason),
+      h('div', { class: 'field' }, h('label', { for: 'ng-mode' }, t('importdisk.mode')), modeIn),
+      tmplField,
+      imp.el,
       h('div', { class: 'field' }, h('label', { for: 'ng-name' }, t('newguest.name')), nameIn,
         h('p', { class: 'hint' }, t('newguest.nameHint'))),
       h('div', { class: 'field' }, h('label', { for: 'ng-vcpus' }, t('newguest.vcpus')), cpuIn),
@@ -87,8 +111,9 @@ async function open(o) {
       err,
     ],
     focus: tmplIn,
-    canAccept: () => Boolean(selected()),
+    canAccept: () => (importing() ? Boolean(importBody(imp.values())) : Boolean(selected())),
     onAccept: async () => {
+      if (importing()) return acceptImport();
       const tm = selected();
       if (!tm) return fail(t('newguest.noTemplate'), tmplIn);
       const vcpus = Number(cpuIn.value);
@@ -105,7 +130,22 @@ async function open(o) {
       }
     },
   });
+  async function acceptImport() {
+    const vcpus = cpuIn.value === '' ? 0 : Number(cpuIn.value);
+    const memory = memIn.value === '' ? 0 : Number(memIn.value);
+    if (!Number.isInteger(vcpus) || vcpus < 0) return fail(t('newguest.vcpusInvalid'), cpuIn);
+    if (!Number.isInteger(memory) || (memory !== 0 && memory < 16)) return fail(t('newguest.memoryInvalid'), memIn);
+    const body = importBody({ ...imp.values(), name: nameIn.value.trim(), vcpus, memory, start: startIn.checked });
+    if (!body) return fail(t('importdisk.noVolume'), null);
+    try {
+      return await importApi.importVM(body);
+    } catch (e) {
+      if (e?.status === 401) return null;
+      return fail(e?.message || t('error.unknown'), nameIn);
+    }
+  }
   ref.result.then((task) => {
+    imp.close();
     if (task?.id) showTask(task);
   });
 

@@ -9,6 +9,7 @@ import clone from './en.clone.js';
 import templates from './en.templates.js';
 import volops from './en.volops.js';
 import newguest from './en.newguest.js';
+import importdisk from './en.importdisk.js';
 
 export default {
   // Shared
@@ -611,4 +612,6 @@ export default {
   ...clone,
   // New guest from a template: en.newguest.js
   ...newguest,
+  // Import a disk in the New guest dialog: en.importdisk.js
+  ...importdisk,
 };

@@ -9,6 +9,7 @@ import clone from './pt-BR.clone.js';
 import templates from './pt-BR.templates.js';
 import volops from './pt-BR.volops.js';
 import newguest from './pt-BR.newguest.js';
+import importdisk from './pt-BR.importdisk.js';
 
 export default {
   // Shared
@@ -610,4 +611,6 @@ export default {
   ...clone,
   // New guest from a template: pt-BR.newguest.js
   ...newguest,
+  // Import a disk in the New guest dialog: pt-BR.importdisk.js
+  ...importdisk,
 };

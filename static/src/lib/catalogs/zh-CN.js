@@ -8,6 +8,7 @@ import clone from './zh-CN.clone.js';
 import templates from './zh-CN.templates.js';
 import volops from './zh-CN.volops.js';
 import newguest from './zh-CN.newguest.js';
+import importdisk from './zh-CN.importdisk.js';
 
 export default {
   // Shared
@@ -607,4 +608,6 @@ export default {
   ...clone,
   // New guest from a template: zh-CN.newguest.js
   ...newguest,
+  // Import a disk in the New guest dialog: zh-CN.importdisk.js
+  ...importdisk,
 };

@@ -2,7 +2,7 @@
 
 export default {
   'newguest.open': 'New guest',
-  'newguest.title': 'New guest from a template',
+  'newguest.title': 'New guest',
   'newguest.accept': 'Create',
   'newguest.template': 'Template',
   'newguest.unusable': '{name} (cannot be used: {reason})',

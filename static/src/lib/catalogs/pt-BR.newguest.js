@@ -2,7 +2,7 @@
 
 export default {
   'newguest.open': 'Novo convidado',
-  'newguest.title': 'Novo convidado a partir de um modelo',
+  'newguest.title': 'Novo convidado',
   'newguest.accept': 'Criar',
   'newguest.template': 'Modelo',
   'newguest.unusable': '{name} (não pode ser usado: {reason})',

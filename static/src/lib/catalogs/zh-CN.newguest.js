@@ -2,7 +2,7 @@
 
 export default {
   'newguest.open': '新建客户机',
-  'newguest.title': '从模板新建客户机',
+  'newguest.title': '新建客户机',
   'newguest.accept': '创建',
   'newguest.template': '模板',
   'newguest.unusable': '{name}（无法使用：{reason}）',

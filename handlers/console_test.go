@@ -402,7 +402,10 @@ func TestConsoleProxy(t *testing.T) {
 	// vnc's guest side is a socket (pooled buffers), serial's a stream.
 	for _, kind := range []string{"vnc", "serial"} {
 		t.Run("bytes both ways, audited: "+kind, func(t *testing.T) {
-			e, fake := setup(t, func(o *Options) { o.Console.Keepalive = 250 * time.Millisecond })
+			// A ping unanswered within one period closes the console: the
+			// period must outlast a loaded machine's round trip (under the
+			// race detector, with other suites running, 250 ms did not).
+			e, fake := setup(t, func(o *Options) { o.Console.Keepalive = time.Second })
 			op := e.as("local", "op")
 			ws := op.connect(t, op.ticket(t, consoleGuest, kind))
 			guest := fake.next(t)
@@ -433,8 +436,8 @@ func TestConsoleProxy(t *testing.T) {
 				t.Fatal("burst corrupted")
 			}
 			// Several keepalive periods pass while the browser reads (and so answers pings).
-			go func() { time.Sleep(500 * time.Millisecond); guest.Close() }()
-			closedWith(t, ws, websocket.StatusNormalClosure, "console closed", 5*time.Second)
+			go func() { time.Sleep(2500 * time.Millisecond); guest.Close() }()
+			closedWith(t, ws, websocket.StatusNormalClosure, "console closed", 8*time.Second)
 
 			eventually(t, "open and close audited", func() bool { return len(auditActions(t, e, "vm.console.close")) == 1 })
 			open, closed := auditActions(t, e, "vm.console.open"), auditActions(t, e, "vm.console.close")

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +91,9 @@ func benchUpload(bin string, runs int, chunk int64) error {
 		return nil
 	}
 	var cps, virshs, tusOne, tusChunks []time.Duration
+	// The CPU each party spends per upload: on a machine with few cores
+	// the portal's path (client, server, libvirtd) is bound by it.
+	var cpuVirsh, cpuTus []cpuUse
 	for i := range runs {
 		name := func(kind string) string { return fmt.Sprintf("%s-%d.img", kind, i) }
 		d, err := timed(func() error { return exec.Command("cp", src, filepath.Join(dir, name("cp"))).Run() })
@@ -102,10 +106,15 @@ func benchUpload(bin string, runs int, chunk int64) error {
 		if err := virsh("vol-create-as", pool, name("virsh"), strconv.Itoa(uploadBytes), "--format", "raw"); err != nil {
 			return err
 		}
-		d, err = timed(func() error { return virsh("vol-upload", "--pool", pool, name("virsh"), src) })
+		var use cpuUse
+		use, err = measureCPU(0, func() error {
+			d, err = timed(func() error { return virsh("vol-upload", "--pool", pool, name("virsh"), src) })
+			return err
+		})
 		if err != nil {
 			return err
 		}
+		cpuVirsh = append(cpuVirsh, use)
 		virshs = append(virshs, d)
 		_ = virsh("vol-delete", "--pool", pool, name("virsh"))
 
@@ -114,9 +123,15 @@ func benchUpload(bin string, runs int, chunk int64) error {
 			chunk int64
 			into  *[]time.Duration
 		}{{"tus", 0, &tusOne}, {"tuschunks", chunk, &tusChunks}} {
-			d, err = timed(func() error { return srv.tusChild(pool, name(v.kind), src, v.chunk) })
+			use, err := measureCPU(srv.cmd.Process.Pid, func() error {
+				d, err = timed(func() error { return srv.tusChild(pool, name(v.kind), src, v.chunk) })
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.kind, err)
+			}
+			if v.chunk == 0 {
+				cpuTus = append(cpuTus, use)
 			}
 			*v.into = append(*v.into, d)
 			_ = virsh("vol-delete", "--pool", pool, name(v.kind))
@@ -132,6 +147,18 @@ func benchUpload(bin string, runs int, chunk int64) error {
 	fmt.Printf("  tus, %d MiB PATCHes       %s\n", chunk>>20, rate(ch))
 	fmt.Printf("  cp into the pool folder   %s   (baseline, same run)\n", rate(cp))
 	fmt.Printf("  virsh vol-upload          %s   (baseline, same run)\n", rate(vs))
+	sum := func(us []cpuUse, f func(cpuUse) time.Duration) string {
+		var ds []time.Duration
+		for _, u := range us {
+			ds = append(ds, f(u))
+		}
+		return fmt.Sprintf("%5.2f s", percentile(ds, .5).Seconds())
+	}
+	child := func(u cpuUse) time.Duration { return u.child }
+	fmt.Printf("  CPU per GiB, tus one PATCH: client %s, portal %s, libvirtd %s   (median; the machine has %d cores)\n",
+		sum(cpuTus, child), sum(cpuTus, func(u cpuUse) time.Duration { return u.server }), sum(cpuTus, func(u cpuUse) time.Duration { return u.daemon }), runtime.NumCPU())
+	fmt.Printf("  CPU per GiB, virsh:         virsh  %s,                 libvirtd %s   (baseline, same run)\n",
+		sum(cpuVirsh, child), sum(cpuVirsh, func(u cpuUse) time.Duration { return u.daemon }))
 	best := min(one, ch)
 	fmt.Printf("  speed tus/cp              %.2f   (goal: >= 0.7)\n", cp.Seconds()/best.Seconds())
 	fmt.Printf("  speed tus/virsh           %.2f   (goal: >= 1)\n", vs.Seconds()/best.Seconds())

@@ -24,7 +24,9 @@ const PARALLEL = 2;
  *   key: string, host: string, pool: string, name: string, size: number, sent: number,
  *   state: 'queued'|'uploading'|'retrying'|'paused'|'done'|'failed'|'cancelled'|'unfinished',
  *   error: string, file: File|null, upload: any, url: string, meter: ReturnType<typeof rateMeter>,
+ *   refused?: boolean,
  * }} Item
+ *   refused: turned down before a byte was sent; resuming cannot help
  */
 
 /** @type {Map<string, Item>} */
@@ -213,7 +215,7 @@ export function uploader(o) {
       const it = {
         key: `u${++seq}`, host: o.host, pool: pool.name, name: file.name, size: file.size, sent: 0,
         state: problem ? 'failed' : 'queued', error: problem ? t(problem.key, problem.params) : '',
-        file, upload: null, url: '', meter: rateMeter(),
+        file, upload: null, url: '', meter: rateMeter(), refused: Boolean(problem),
       };
       items.set(it.key, it);
     }
@@ -236,10 +238,10 @@ export function uploader(o) {
       progress.set(it.size ? (100 * it.sent) / it.size : 0, t('uploads.sent', { sent: formatBytes(it.sent), size: formatBytes(it.size) }));
       setText(status, statusText(it));
       status.classList.toggle('field-error', it.state === 'failed');
-      const wanted = buttonsFor(it.state).join(',');
-      if (wanted === shown) return;
-      shown = wanted;
-      btns.replaceChildren(...buttonsFor(it.state).map((b) => button(it, b)));
+      const kinds = it.refused ? ['dismiss'] : buttonsFor(it.state);
+      if (kinds.join(',') === shown) return;
+      shown = kinds.join(',');
+      btns.replaceChildren(...kinds.map((b) => button(it, b)));
     };
     update();
     return { li, update };

@@ -262,7 +262,10 @@ func TestGuestCloneKilledOnKVM(t *testing.T) {
 	conn, uri := kvm(t)
 	pool := clName("kill")
 	dir := clPool(t, conn, pool, 0)
-	writeVolume(t, conn, pool, dir, "big.raw", 768<<20)
+	// Large enough that the copy (from the page cache, on a quiet machine
+	// well over 1 GB/s) lasts several of the task's 250 ms progress ticks:
+	// with 768 MiB a fresh run saw the copy end before a tick.
+	writeVolume(t, conn, pool, dir, "big.raw", 2<<30)
 	guest := clGuest(t, conn, clNetwork(t, conn), pool+"/big.raw")
 	data := t.TempDir()
 	srv := startVolServer(t, uri, data)
@@ -275,7 +278,7 @@ func TestGuestCloneKilledOnKVM(t *testing.T) {
 		admin.call("GET", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), nil, &cur)
 		return cur.Status == "running" && cur.Progress > 0
 	})
-	if cur.Progress >= 99 || !strings.Contains(cur.Message, "MiB of 768.0 MiB") {
+	if cur.Progress >= 99 || !strings.Contains(cur.Message, "MiB of 2048.0 MiB") {
 		t.Fatalf("progress while copying: %d %q", cur.Progress, cur.Message)
 	}
 	t.Logf("killed at %d%%: %s", cur.Progress, cur.Message)

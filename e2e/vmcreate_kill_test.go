@@ -19,7 +19,7 @@ func TestCreateKilledOnKVM(t *testing.T) {
 	conn, uri := kvm(t)
 	pool := "vpe2e-vx-" + randomHex()[:8] + "-kill"
 	dir := clPool(t, conn, pool, 0)
-	writeVolume(t, conn, pool, dir, "big.raw", 768<<20)
+	writeVolume(t, conn, pool, dir, "big.raw", 2<<30) // long enough a copy to be caught under way on a quiet machine
 	data := t.TempDir()
 	srv := startVolServer(t, uri, data)
 	admin := srv.login(t)
@@ -27,7 +27,7 @@ func TestCreateKilledOnKVM(t *testing.T) {
 	tp := api.Template{Name: pool, OS: api.TemplateOS{ShortID: "generic"}, VCPUs: 1, MaxVCPUs: 1, MemoryMiB: 64, MaxMemoryMiB: 64,
 		Firmware: "bios", Graphics: "none", BootOrder: []string{"hd"},
 		Source: api.TemplateSource{Kind: api.SourceDisk, Pool: pool, Volume: "big.raw"},
-		Disks:  []api.TemplateDisk{{Pool: pool, Size: 768 << 20, Format: "raw", Bus: "virtio"}}}
+		Disks:  []api.TemplateDisk{{Pool: pool, Size: 2 << 30, Format: "raw", Bus: "virtio"}}}
 	var made api.Template
 	if st := admin.call("POST", "/api/v1/templates", tp, &made); st != 201 || len(made.Problems) != 0 {
 		t.Fatalf("template: %d %+v", st, made)

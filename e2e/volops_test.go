@@ -405,7 +405,7 @@ func TestVolumeOpsOnKVM(t *testing.T) {
 func TestVolumeCloneKilledOnKVM(t *testing.T) {
 	conn, uri := kvm(t)
 	pool, dir := voPool(t, conn, "kill")
-	writeVolume(t, conn, pool, dir, "big.raw", 768<<20)
+	writeVolume(t, conn, pool, dir, "big.raw", 2<<30) // long enough a copy to be caught under way on a quiet machine
 	data := t.TempDir()
 	srv := startVolServer(t, uri, data)
 	admin := srv.login(t)
@@ -417,7 +417,7 @@ func TestVolumeCloneKilledOnKVM(t *testing.T) {
 		admin.call("GET", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), nil, &cur)
 		return cur.Status == "running" && cur.Progress > 0
 	})
-	if cur.Progress >= 100 || !strings.Contains(cur.Message, "MiB of 768.0 MiB") {
+	if cur.Progress >= 100 || !strings.Contains(cur.Message, "MiB of 2048.0 MiB") {
 		t.Fatalf("progress while copying: %d %q", cur.Progress, cur.Message)
 	}
 	t.Logf("killed at %d%%: %s", cur.Progress, cur.Message)

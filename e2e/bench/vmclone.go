@@ -7,7 +7,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,40 +28,11 @@ func benchGuestClone(bin, uri string, runs int) error {
 	}
 	defer conn.Close()
 	name := fmt.Sprintf("vpe2e-cl-bench-%d", os.Getpid())
-	dir, err := os.MkdirTemp("", name+"-")
+	sp, dir, done, err := clonePool(conn, name, 10)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	doc, _ := (&libvirtxml.StoragePool{Type: "dir", Name: name, Target: &libvirtxml.StoragePoolTarget{Path: dir}}).Marshal()
-	sp, err := conn.StoragePoolCreateXML(doc, 0)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = sp.Destroy(); _ = sp.Free() }()
-	// 200 MiB of incompressible data at the start of a 1 GiB raw file,
-	// converted to qcow2: 200 MiB allocated.
-	raw := filepath.Join(dir, "seed.raw")
-	f, err := os.Create(raw)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 200<<20)
-	_, _ = rand.NewChaCha8([32]byte{10}).Read(buf)
-	if _, err := f.Write(buf); err != nil {
-		return err
-	}
-	if err := f.Truncate(1 << 30); err != nil {
-		return err
-	}
-	f.Close()
-	if out, err := exec.Command("qemu-img", "convert", "-O", "qcow2", raw, filepath.Join(dir, "src.qcow2")).CombinedOutput(); err != nil {
-		return fmt.Errorf("qemu-img: %v: %s", err, out)
-	}
-	os.Remove(raw)
-	if err := sp.Refresh(0); err != nil {
-		return err
-	}
+	defer done()
 	guest := func(n, disk string) *libvirtxml.Domain {
 		return &libvirtxml.Domain{Type: "qemu", Name: n,
 			Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"}, VCPU: &libvirtxml.DomainVCPU{Value: 1},

@@ -68,40 +68,11 @@ func benchClone(bin, uri string, runs int) error {
 	}
 	defer conn.Close()
 	pool := fmt.Sprintf("vpe2e-vo-bench-%d", os.Getpid())
-	dir, err := os.MkdirTemp("", pool+"-")
+	sp, _, done, err := clonePool(conn, pool, 9)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	doc, _ := (&libvirtxml.StoragePool{Type: "dir", Name: pool, Target: &libvirtxml.StoragePoolTarget{Path: dir}}).Marshal()
-	sp, err := conn.StoragePoolCreateXML(doc, 0)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = sp.Destroy(); _ = sp.Free() }()
-	// 200 MiB of incompressible data at the start of a 1 GiB raw file,
-	// converted to qcow2: 200 MiB allocated.
-	raw := filepath.Join(dir, "seed.raw")
-	f, err := os.Create(raw)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 200<<20)
-	_, _ = rand.NewChaCha8([32]byte{9}).Read(buf)
-	if _, err := f.Write(buf); err != nil {
-		return err
-	}
-	if err := f.Truncate(1 << 30); err != nil {
-		return err
-	}
-	f.Close()
-	if out, err := exec.Command("qemu-img", "convert", "-O", "qcow2", raw, filepath.Join(dir, "src.qcow2")).CombinedOutput(); err != nil {
-		return fmt.Errorf("qemu-img: %v: %s", err, out)
-	}
-	os.Remove(raw)
-	if err := sp.Refresh(0); err != nil {
-		return err
-	}
+	defer done()
 
 	p, err := startPortalOn(bin, uri)
 	if err != nil {
@@ -368,4 +339,42 @@ func coldList(p *portal, hc *http.Client, url string) (time.Duration, error) {
 		d = append(d, time.Since(t0))
 	}
 	return percentile(d, .5), nil
+}
+
+// clonePool makes a transient dir pool in a temp folder holding
+// src.qcow2: a 1 GiB qcow2 whose first 200 MiB are incompressible data
+// (200 MiB allocated), the source of the clone benchmarks. done removes it.
+func clonePool(conn *libvirt.Connect, name string, seed byte) (sp *libvirt.StoragePool, dir string, done func(), err error) {
+	dir, err = os.MkdirTemp("", name+"-")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	doc, _ := (&libvirtxml.StoragePool{Type: "dir", Name: name, Target: &libvirtxml.StoragePoolTarget{Path: dir}}).Marshal()
+	sp, err = conn.StoragePoolCreateXML(doc, 0)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "", nil, err
+	}
+	done = func() { _ = sp.Destroy(); _ = sp.Free(); os.RemoveAll(dir) }
+	raw := filepath.Join(dir, "seed.raw")
+	buf := make([]byte, 200<<20)
+	_, _ = rand.NewChaCha8([32]byte{seed}).Read(buf)
+	if err := os.WriteFile(raw, buf, 0o644); err != nil {
+		done()
+		return nil, "", nil, err
+	}
+	if err := os.Truncate(raw, 1<<30); err != nil {
+		done()
+		return nil, "", nil, err
+	}
+	if out, err := exec.Command("qemu-img", "convert", "-O", "qcow2", raw, filepath.Join(dir, "src.qcow2")).CombinedOutput(); err != nil {
+		done()
+		return nil, "", nil, fmt.Errorf("qemu-img: %v: %s", err, out)
+	}
+	os.Remove(raw)
+	if err := sp.Refresh(0); err != nil {
+		done()
+		return nil, "", nil, err
+	}
+	return sp, dir, done, nil
 }

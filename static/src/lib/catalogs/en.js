@@ -4,6 +4,7 @@
 
 import resources from './en.resources.js';
 import pools from './en.pools.js';
+import audit from './en.audit.js';
 import uploads from './en.uploads.js';
 import clone from './en.clone.js';
 import templates from './en.templates.js';
@@ -446,59 +447,6 @@ export default {
   'host.modeNormal': 'Normal',
   'host.demoText': 'This is a demo host: the guests are simulated and nothing runs for real.',
 
-  // Audit log
-  'audit.title': 'Audit log',
-  'audit.summary': 'Sign-ins and changes, newest first.',
-  'audit.loading': 'Loading the audit log…',
-  'audit.loadFailed': 'Could not load the audit log: {message}',
-  'audit.empty': 'No events yet.',
-  'audit.emptyFiltered': 'No events match these filters.',
-  'audit.fixFilters': 'Correct the marked filters to see events.',
-  'audit.count': { one: '{count} event shown', other: '{count} events shown' },
-  'audit.scanned': 'Looked through the events back to {time}; older ones may match too.',
-  'audit.more': 'Show older events',
-  'audit.filters': 'Filter the audit log',
-  'audit.filter.presets': 'Show',
-  'audit.filter.more': 'More filters',
-  'audit.preset.all': 'Everything',
-  'audit.preset.logins': 'Sign-ins',
-  'audit.preset.guests': 'Guest actions',
-  'audit.preset.access': 'Access changes',
-  'audit.filter.user': 'User',
-  'audit.filter.userPlaceholder': 'realm:name',
-  'audit.filter.userHint': 'For example local:admin; a bare name needs a realm.',
-  'audit.filter.userAmbiguous': 'Write the user as realm:name, or choose a realm.',
-  'audit.filter.realm': 'Realm',
-  'audit.filter.anyRealm': 'Any realm',
-  'audit.filter.action': 'Action',
-  'audit.filter.actionHint': 'An action, or the start of one followed by *.',
-  'audit.filter.target': 'Target',
-  'audit.filter.targetHint': 'For example vm:web01, or vm:web* for every match.',
-  'audit.filter.result': 'Result',
-  'audit.filter.anyResult': 'Any result',
-  'audit.filter.result.ok': 'Succeeded',
-  'audit.filter.result.error': 'Failed',
-  'audit.filter.result.denied': 'Denied',
-  'audit.filter.since': 'From',
-  'audit.filter.until': 'To',
-  'audit.filter.rangeInvalid': '“To” must be after “From”.',
-  'audit.filter.active': { one: '{count} filter', other: '{count} filters' },
-  'audit.filter.apply': 'Apply',
-  'audit.filter.clear': 'Clear filters',
-  'audit.result.ok': 'OK',
-  'audit.result.error': 'Error',
-  'audit.result.errorCode': 'Error · {code}',
-  'audit.result.denied': 'Denied',
-  'audit.result.deniedCode': 'Denied · {code}',
-  'audit.openGuest': 'Open the guest {name}',
-  'audit.time': 'Time',
-  'audit.actor': 'Who',
-  'audit.action': 'Action',
-  'audit.target': 'Target',
-  'audit.result': 'Result',
-  'audit.client': 'Client',
-  'audit.unknownActor': 'unknown',
-
   // Sections of later releases
   'soon.title': 'Coming in a later release',
   'soon.templates': 'Templates will let you create guests from a prepared OS image in a few clicks.',
@@ -603,6 +551,8 @@ export default {
   ...resources,
   // Pool management, network autostart and VLAN: en.pools.js
   ...pools,
+  // Audit log: en.audit.js
+  ...audit,
   ...uploads,
   // Templates (issue 10): en.templates.js
   ...templates,

@@ -4,6 +4,7 @@
 
 import resources from './pt-BR.resources.js';
 import pools from './pt-BR.pools.js';
+import audit from './pt-BR.audit.js';
 import uploads from './pt-BR.uploads.js';
 import clone from './pt-BR.clone.js';
 import templates from './pt-BR.templates.js';
@@ -445,59 +446,6 @@ export default {
   'host.modeNormal': 'Normal',
   'host.demoText': 'Este é um host de demonstração: as máquinas são simuladas e nada executa de verdade.',
 
-  // Audit log
-  'audit.title': 'Registro de auditoria',
-  'audit.summary': 'Logins e alterações, os mais recentes primeiro.',
-  'audit.loading': 'Carregando o registro de auditoria…',
-  'audit.loadFailed': 'Não foi possível carregar o registro de auditoria: {message}',
-  'audit.empty': 'Nenhum evento ainda.',
-  'audit.emptyFiltered': 'Nenhum evento corresponde a estes filtros.',
-  'audit.fixFilters': 'Corrija os filtros marcados para ver eventos.',
-  'audit.count': { one: '{count} evento exibido', other: '{count} eventos exibidos' },
-  'audit.scanned': 'Eventos examinados até {time}; os mais antigos também podem corresponder.',
-  'audit.more': 'Mostrar eventos mais antigos',
-  'audit.filters': 'Filtrar o registro de auditoria',
-  'audit.filter.presets': 'Mostrar',
-  'audit.filter.more': 'Mais filtros',
-  'audit.preset.all': 'Tudo',
-  'audit.preset.logins': 'Logins',
-  'audit.preset.guests': 'Ações em máquinas',
-  'audit.preset.access': 'Alterações de acesso',
-  'audit.filter.user': 'Usuário',
-  'audit.filter.userPlaceholder': 'domínio:nome',
-  'audit.filter.userHint': 'Por exemplo local:admin; um nome sozinho precisa de um domínio.',
-  'audit.filter.userAmbiguous': 'Escreva o usuário como domínio:nome, ou escolha um domínio.',
-  'audit.filter.realm': 'Domínio',
-  'audit.filter.anyRealm': 'Qualquer domínio',
-  'audit.filter.action': 'Ação',
-  'audit.filter.actionHint': 'Uma ação, ou o início de uma seguido de *.',
-  'audit.filter.target': 'Alvo',
-  'audit.filter.targetHint': 'Por exemplo vm:web01, ou vm:web* para todas as correspondências.',
-  'audit.filter.result': 'Resultado',
-  'audit.filter.anyResult': 'Qualquer resultado',
-  'audit.filter.result.ok': 'Com sucesso',
-  'audit.filter.result.error': 'Com falha',
-  'audit.filter.result.denied': 'Negado',
-  'audit.filter.since': 'De',
-  'audit.filter.until': 'Até',
-  'audit.filter.rangeInvalid': '“Até” precisa ser depois de “De”.',
-  'audit.filter.active': { one: '{count} filtro', other: '{count} filtros' },
-  'audit.filter.apply': 'Aplicar',
-  'audit.filter.clear': 'Limpar filtros',
-  'audit.result.ok': 'OK',
-  'audit.result.error': 'Erro',
-  'audit.result.errorCode': 'Erro · {code}',
-  'audit.result.denied': 'Negado',
-  'audit.result.deniedCode': 'Negado · {code}',
-  'audit.openGuest': 'Abrir a máquina {name}',
-  'audit.time': 'Hora',
-  'audit.actor': 'Quem',
-  'audit.action': 'Ação',
-  'audit.target': 'Alvo',
-  'audit.result': 'Resultado',
-  'audit.client': 'Cliente',
-  'audit.unknownActor': 'desconhecido',
-
   // Sections of later releases
   'soon.title': 'Chega numa versão futura',
   'soon.templates': 'Modelos permitirão criar máquinas a partir de uma imagem de SO preparada em poucos cliques.',
@@ -602,6 +550,8 @@ export default {
   ...resources,
   // Pool management, network autostart and VLAN: pt-BR.pools.js
   ...pools,
+  // Audit log: pt-BR.audit.js
+  ...audit,
   ...uploads,
   // Templates (issue 10): pt-BR.templates.js
   ...templates,

@@ -3,6 +3,7 @@
 
 import resources from './zh-CN.resources.js';
 import pools from './zh-CN.pools.js';
+import audit from './zh-CN.audit.js';
 import uploads from './zh-CN.uploads.js';
 import clone from './zh-CN.clone.js';
 import templates from './zh-CN.templates.js';
@@ -442,59 +443,6 @@ export default {
   'host.modeNormal': '正常',
   'host.demoText': '这是演示主机：虚拟机均为模拟，并没有真正运行。',
 
-  // Audit log
-  'audit.title': '审计日志',
-  'audit.summary': '登录和变更记录，最新的在前。',
-  'audit.loading': '正在加载审计日志…',
-  'audit.loadFailed': '无法加载审计日志：{message}',
-  'audit.empty': '还没有事件。',
-  'audit.emptyFiltered': '没有符合这些筛选条件的事件。',
-  'audit.fixFilters': '请修正标记的筛选条件以查看事件。',
-  'audit.count': { other: '显示 {count} 个事件' },
-  'audit.scanned': '已查找到 {time} 的事件；更早的事件也可能匹配。',
-  'audit.more': '显示更早的事件',
-  'audit.filters': '筛选审计日志',
-  'audit.filter.presets': '显示',
-  'audit.filter.more': '更多筛选',
-  'audit.preset.all': '全部',
-  'audit.preset.logins': '登录',
-  'audit.preset.guests': '虚拟机操作',
-  'audit.preset.access': '权限变更',
-  'audit.filter.user': '用户',
-  'audit.filter.userPlaceholder': '域:名称',
-  'audit.filter.userHint': '例如 local:admin；只写名称时需要选择域。',
-  'audit.filter.userAmbiguous': '请将用户写成 域:名称，或选择一个域。',
-  'audit.filter.realm': '域',
-  'audit.filter.anyRealm': '任意域',
-  'audit.filter.action': '操作',
-  'audit.filter.actionHint': '一个操作，或操作的开头加 *。',
-  'audit.filter.target': '对象',
-  'audit.filter.targetHint': '例如 vm:web01，或用 vm:web* 匹配所有。',
-  'audit.filter.result': '结果',
-  'audit.filter.anyResult': '任意结果',
-  'audit.filter.result.ok': '成功',
-  'audit.filter.result.error': '失败',
-  'audit.filter.result.denied': '被拒绝',
-  'audit.filter.since': '从',
-  'audit.filter.until': '到',
-  'audit.filter.rangeInvalid': '“到”必须晚于“从”。',
-  'audit.filter.active': { other: '{count} 个筛选条件' },
-  'audit.filter.apply': '应用',
-  'audit.filter.clear': '清除筛选',
-  'audit.result.ok': '成功',
-  'audit.result.error': '错误',
-  'audit.result.errorCode': '错误 · {code}',
-  'audit.result.denied': '被拒绝',
-  'audit.result.deniedCode': '被拒绝 · {code}',
-  'audit.openGuest': '打开虚拟机 {name}',
-  'audit.time': '时间',
-  'audit.actor': '执行者',
-  'audit.action': '操作',
-  'audit.target': '对象',
-  'audit.result': '结果',
-  'audit.client': '客户端',
-  'audit.unknownActor': '未知',
-
   // Sections of later releases
   'soon.title': '将在后续版本中推出',
   'soon.templates': '模板功能可让您几次点击即可从准备好的系统映像创建虚拟机。',
@@ -599,6 +547,8 @@ export default {
   ...resources,
   // Pool management, network autostart and VLAN: zh-CN.pools.js
   ...pools,
+  // Audit log: zh-CN.audit.js
+  ...audit,
   ...uploads,
   // Templates (issue 10): zh-CN.templates.js
   ...templates,

@@ -70,6 +70,7 @@ function start(it) {
       storeFingerprintForResuming: false,
       onUploadUrlAvailable: () => {
         it.url = it.upload.url;
+        notify(); // Cancel is offered from now on
       },
       onProgress: (sent) => {
         it.sent = sent;
@@ -238,7 +239,10 @@ export function uploader(o) {
       progress.set(it.size ? (100 * it.sent) / it.size : 0, t('uploads.sent', { sent: formatBytes(it.sent), size: formatBytes(it.size) }));
       setText(status, statusText(it));
       status.classList.toggle('field-error', it.state === 'failed');
-      const kinds = it.refused ? ['dismiss'] : buttonsFor(it.state);
+      // While the creation is in flight there is no address to delete yet:
+      // a cancel then would leave the server's upload behind.
+      const creating = !it.url && (it.state === 'uploading' || it.state === 'retrying');
+      const kinds = it.refused ? ['dismiss'] : buttonsFor(it.state).filter((k) => k !== 'cancel' || !creating);
       if (kinds.join(',') === shown) return;
       shown = kinds.join(',');
       btns.replaceChildren(...kinds.map((b) => button(it, b)));

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/virtportal/virtportal/api"
 	"github.com/virtportal/virtportal/fault"
@@ -41,6 +42,8 @@ type OpsHost interface {
 	CreateVolume(ctx context.Context, pool string, req api.VolumeRequest) (api.Volume, error)
 	FillVolume(ctx context.Context, pool, name string, r io.Reader, length uint64, progress func(done uint64)) error
 	DeleteBuiltVolume(ctx context.Context, ident string) error
+	// WaitReady waits until the host's libvirt connection is up.
+	WaitReady(ctx context.Context) error
 	// CheckImageSafe refuses an image whose header names other files.
 	CheckImageSafe(ctx context.Context, pool, name string) error
 }
@@ -86,6 +89,13 @@ func NewOps(r *tasks.Runner, s *Service, host string, h OpsHost, opt OpsOptions)
 	r.RegisterCleaner(ResourceVolumeCopy, func(ctx context.Context, rec store.TaskResource) error {
 		if rec.Host != host {
 			return CodeWrongHost.New("host %q is not managed here", rec.Host)
+		}
+		// At start libvirt may not be connected yet, and may still be
+		// filling the copy the killed process asked for: wait, then delete.
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := h.WaitReady(wctx); err != nil {
+			return err
 		}
 		return h.DeleteBuiltVolume(ctx, rec.Ident)
 	})

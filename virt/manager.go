@@ -31,6 +31,11 @@ type Config struct {
 	// OSInfo is the osinfo database ISOs are recognised by; nil: every
 	// ISO's OS is unknown, reason osinfo_unavailable.
 	OSInfo *osinfo.DB
+	// StreamUploads sends every upload through libvirt's volume stream,
+	// also where the portal could write a local file pool's volume itself
+	// (uploadfile.go): what a remote host does, for tests and for sites
+	// that want it.
+	StreamUploads bool
 }
 
 // Kinds of Event.

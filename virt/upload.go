@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"syscall"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -61,8 +63,9 @@ func (m *Manager) CreateUploadVolume(ctx context.Context, pool, name, format str
 			Capacity:   &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: size},
 			Allocation: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: 0},
 		}
+		x.Target = &libvirtxml.StorageVolumeTarget{Permissions: m.ownedPermissions(poolType(p))}
 		if format != "" {
-			x.Target = &libvirtxml.StorageVolumeTarget{Format: &libvirtxml.StorageVolumeTargetFormat{Type: format}}
+			x.Target.Format = &libvirtxml.StorageVolumeTargetFormat{Type: format}
 		}
 		doc, err := x.Marshal()
 		if err != nil {
@@ -102,7 +105,19 @@ func (m *Manager) DeleteUploadVolume(ctx context.Context, pool, name string) err
 func (m *Manager) UploadVolume(ctx context.Context, pool, name string, offset, length uint64, src io.Reader) (int64, error) {
 	defer m.volumesChanged() // listings show the new volume and its allocation at once
 	var written int64
-	err := m.withVolume(ctx, pool, name, func(_ *libvirt.StoragePool, v *libvirt.StorageVol) error {
+	err := m.withVolume(ctx, pool, name, func(p *libvirt.StoragePool, v *libvirt.StorageVol) error {
+		if f := m.ownFile(poolType(p), v); f != nil {
+			n, err := writeFile(f, offset, length, src)
+			written = n
+			var pe *os.PathError
+			switch {
+			case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+				return CodeInsufficientSpace.Wrap(err, "pool %q is full", pool)
+			case errors.As(err, &pe): // the file's error, not the client's
+				return m.storageFail("upload volume", pool, name, err)
+			}
+			return err
+		}
 		c, err := m.acquire()
 		if err != nil {
 			return err

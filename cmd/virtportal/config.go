@@ -96,6 +96,7 @@ type Config struct {
 		MaxSize       ByteSize      `yaml:"max_size" usage:"largest upload accepted (e.g. 64GiB)"`
 		Expiry        time.Duration `yaml:"expiry" usage:"an unfinished upload untouched this long is deleted with its partial volume"`
 		SweepInterval time.Duration `yaml:"sweep_interval" usage:"how often expired uploads are looked for"`
+		ViaStream     bool          `yaml:"via_stream" usage:"write every upload through libvirt's volume stream, also into a local file pool the portal could write at copy speed (a remote host always uses the stream)"`
 	} `yaml:"uploads"`
 	// Clone tunes guest clones (issue 10).
 	Clone struct {

@@ -194,7 +194,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	} else {
 		log.Info("osinfo database loaded", "path", osdb.Path(), "entries", osdb.Len(), "skipped_media", osdb.Skipped)
 	}
-	vm := virt.New(virt.Config{URI: cfg.Libvirt.URI, Host: host.Name, StatsInterval: cfg.Libvirt.StatsInterval, Logger: log, OSInfo: osdb})
+	vm := virt.New(virt.Config{URI: cfg.Libvirt.URI, Host: host.Name, StatsInterval: cfg.Libvirt.StatsInterval, Logger: log, OSInfo: osdb,
+		StreamUploads: cfg.Uploads.ViaStream})
 	if err := vm.Start(ctx); err != nil {
 		return err
 	}

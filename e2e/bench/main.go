@@ -121,17 +121,17 @@ func startPortal(bin string, fx virt.FixtureOptions, users map[string]bool) (*po
 
 // startPortalOn starts the server on a real libvirt URI with one admin,
 // "bench".
-func startPortalOn(bin, uri string) (*portal, error) {
+func startPortalOn(bin, uri string, args ...string) (*portal, error) {
 	dir, err := os.MkdirTemp("", "virtportal-bench-")
 	if err != nil {
 		return nil, err
 	}
-	return startPortalIn(bin, dir, uri, map[string]bool{"bench": true}, 2*time.Minute)
+	return startPortalIn(bin, dir, uri, map[string]bool{"bench": true}, 2*time.Minute, args...)
 }
 
 // startPortalIn adds the users to the data directory dir, starts the
 // server on uri and waits until it is ready.
-func startPortalIn(bin, dir, uri string, users map[string]bool, ready time.Duration) (*portal, error) {
+func startPortalIn(bin, dir, uri string, users map[string]bool, ready time.Duration, extra ...string) (*portal, error) {
 	p := &portal{dir: dir, uri: uri}
 	for name, admin := range users {
 		args := []string{"user", "add", "--password-stdin", "--data-dir", dir}
@@ -148,6 +148,7 @@ func startPortalIn(bin, dir, uri string, users map[string]bool, ready time.Durat
 	if os.Geteuid() == 0 {
 		args = append(args, "--allow-root")
 	}
+	args = append(args, extra...)
 	p.cmd = exec.Command(bin, args...)
 	logf, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {

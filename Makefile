@@ -11,13 +11,16 @@ GO_LDFLAGS  := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin/virtportal
 HELPER      := bin/virtportal-helper
+# The Debian package: 0.0.<commits>+g<commit>[+dirty], as dpkg orders them.
+DEB_VERSION := $(shell echo "0.0.$$(git rev-list --count HEAD 2>/dev/null || echo 0)+g$$(git rev-parse --short HEAD 2>/dev/null || echo none)$$(git diff --quiet HEAD 2>/dev/null || echo +dirty)")
+DEB         := dist/virtportal_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
 # Suites use the binaries built here instead of building their own.
-TEST_ENV    := VIRTPORTAL_BIN=$(CURDIR)/$(BIN) VIRTPORTAL_HELPER_BIN=$(CURDIR)/$(HELPER)
+TEST_ENV    := VIRTPORTAL_BIN=$(CURDIR)/$(BIN) VIRTPORTAL_HELPER_BIN=$(CURDIR)/$(HELPER) VIRTPORTAL_DEB=$(CURDIR)/$(DEB)
 DEMO_DIR    := .run/demo
 LISTEN      ?= 127.0.0.1:8080
 ROOT_FLAG   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help deps build web run test test-unit e2e bench lint clean
+.PHONY: help deps build web run test test-unit e2e bench lint clean deb
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +41,9 @@ build: web ## build bin/virtportal (the browser app embedded) and bin/virtportal
 	@scripts/deps.sh build
 	go build -ldflags '$(GO_LDFLAGS)' -o $(BIN) ./cmd/virtportal
 	go build -ldflags '$(GO_LDFLAGS)' -o $(HELPER) ./cmd/virtportal-helper
+
+deb: build ## the Debian package (server, helper, units, PAM service, config) in dist/
+	@scripts/mkdeb.sh $(DEB_VERSION) $(DEB)
 
 run: build ## start the portal in demo mode (test driver, sample guests, printed admin password)
 	@mkdir -p $(DEMO_DIR)
@@ -65,7 +71,7 @@ test-unit: build ## Go unit and integration tests (libvirt test driver, real sla
 	go test -run '^$$' -fuzz '^FuzzUserData$$' -fuzztime 50000x ./virt/cidata/
 	npm run --silent test:unit
 
-e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)
+e2e: deb ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)
 	@scripts/deps.sh libvirt browser
 	if scripts/libvirtd.sh status; then echo "using the libvirtd that is running"; own=0; \
 	else scripts/libvirtd.sh start; own=1; fi; \
@@ -93,4 +99,4 @@ lint: web ## gofmt, go vet, staticcheck
 	go run $(STATICCHECK) ./... && go run $(STATICCHECK) -tags e2e ./e2e/...
 
 clean: ## remove builds, demo data and test artifacts
-	rm -rf bin .run static/dist e2e/artifacts
+	rm -rf bin dist .run static/dist e2e/artifacts

@@ -56,7 +56,7 @@ func TestPAMLogin(t *testing.T) {
 	if err := os.Mkdir(pamDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	pamCopy(t, "../cmd/virtportal-helper/virtportal.pam", filepath.Join(pamDir, "virtportal"), 0o644)
+	pamCopy(t, "../packaging/virtportal.pam", filepath.Join(pamDir, "virtportal"), 0o644)
 	for _, inc := range []string{"common-auth", "common-account"} {
 		pamCopy(t, filepath.Join("/etc/pam.d", inc), filepath.Join(pamDir, inc), 0o644)
 	}

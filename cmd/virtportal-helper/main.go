@@ -145,7 +145,7 @@ func newPAMHandler(o options) (*pamHandler, error) {
 	h := &pamHandler{service: o.service, serviceFile: filepath.Join(dir, o.service), minUID: max(uint32(o.minUID), 1)}
 	fi, err := os.Stat(h.serviceFile)
 	if err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("PAM service file %s is missing (install cmd/virtportal-helper/virtportal.pam there); "+
+		return nil, fmt.Errorf("PAM service file %s is missing (the package installs packaging/virtportal.pam there); "+
 			"refusing to start, since PAM would silently use the \"other\" service instead", h.serviceFile)
 	}
 	if dir != "/etc/pam.d" {

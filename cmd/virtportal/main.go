@@ -27,6 +27,7 @@ Usage:
                                            make an API token (secret printed once)
   virtportal token list [--user R:N]       list API tokens
   virtportal token revoke ID               revoke an API token
+  virtportal doctor [--config F]           check an installation (run it as the service user)
   virtportal version                       print the version
 `
 
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return userCmd(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "doctor":
+		return doctor(ctx, args[1:], stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "virtportal", version)
 		return nil
@@ -112,6 +115,8 @@ func help(ctx context.Context, path []string, stdout io.Writer, getenv func(stri
 		err = migrate(ctx, []string{"-h"}, stdout, stdout, getenv)
 	case path[0] == "version":
 		fmt.Fprint(stdout, versionUsage)
+	case path[0] == "doctor":
+		err = doctor(ctx, []string{"-h"}, stdout, stdout, getenv)
 	case path[0] == "user" && len(path) >= 2 && userSubs[path[1]] != "":
 		err = userCmd(ctx, []string{path[1], "-h"}, nil, stdout, stdout, getenv)
 	case path[0] == "user":

@@ -7,7 +7,7 @@ set -euo pipefail
 declare -A groups=(
   [build]="pkg-config libvirt-dev libpam0g-dev osinfo-db"
   [libvirt]="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base iptables lvm2"
-  [browser]="chromium"
+  [browser]="chromium fonts-wqy-microhei"
   [ldap]="slapd ldap-utils"
   [websockify]="websockify"
 )

@@ -21,6 +21,7 @@ import { closeMenu, isMenuOpenFor, repositionMenu, toggleMenu, updateMenu } from
 import { createThumbs } from '../ui/thumbs.js';
 import { COLUMNS, Row, rowPrototype } from './guestrow.js';
 import { newGuestButton } from './newguest.js';
+import { helpButton } from '../ui/help.js';
 
 export { graphicsLabel, setUsage } from './guestrow.js';
 
@@ -124,7 +125,7 @@ export function mountGuests(main, ctx) {
   const page = h('section', { class: 'page page-guests', 'aria-labelledby': 'guests-title' },
     h('header', { class: 'page-head' },
       h('div', { class: 'page-heading' }, heading, summary),
-      refreshNote, newGuest.el),
+      refreshNote, helpButton('guests'), newGuest.el),
     errorBanner, shortBanner,
     h('div', { class: 'toolbar' }, searchBox, filters, sortBox),
     h('div', { class: 'list-meta' }, count, staleTag),

@@ -12,6 +12,7 @@ import { t } from '../lib/i18n.js';
 import { FORM_KINDS, NETWORK_NAME_MAX, hasSubnet, interfacesFor, networkNameProblem, parseSubnet, rangeProblem } from '../lib/networks.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
 import { toast } from '../ui/toast.js';
+import { helpButton } from '../ui/help.js';
 
 const KIND = {
   nat: 'networks.kind.nat', isolated: 'networks.kind.isolated', routed: 'networks.kind.routed',
@@ -35,7 +36,7 @@ export function mountNetworks(main) {
     icon('alert', 'banner-icon'), h('span', { class: 'banner-text' }, t('networks.leases.unsupported')));
 
   main.replaceChildren(h('section', { class: 'page page-networks', 'aria-labelledby': 'networks-title' },
-    h('header', { class: 'page-head' }, h('div', { class: 'page-heading' }, heading, summary), createBtn),
+    h('header', { class: 'page-head' }, h('div', { class: 'page-heading' }, heading, summary), helpButton('networks'), createBtn),
     errorBox, leasesNote, list));
 
   let host = '';

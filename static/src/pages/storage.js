@@ -18,6 +18,7 @@ import { createPoolActions } from './poolactions.js';
 import { uploader } from './uploader.js';
 import { openFromURL, volumeActions } from './volumeactions.js';
 import { toast } from '../ui/toast.js';
+import { helpButton } from '../ui/help.js';
 
 const COLUMNS = [
   { id: 'name', label: 'storage.volume.name', value: (v) => v.name },
@@ -80,7 +81,7 @@ export function mountStorage(main, ctx) {
   // The ISO library, for those who may read volumes (pool.read).
   const isoSlot = h('div', { class: 'iso-slot' });
   main.replaceChildren(h('section', { class: 'page page-storage', 'aria-labelledby': 'storage-title' },
-    h('header', { class: 'page-head' }, h('div', { class: 'page-heading' }, heading, summary), poolActs.newButton),
+    h('header', { class: 'page-head' }, h('div', { class: 'page-heading' }, heading, summary), helpButton('storage'), poolActs.newButton),
     errorBox,
     h('section', { class: 'card card-wide', 'aria-labelledby': 'pools-title' },
       h('h2', { id: 'pools-title' }, icon('disk'), t('storage.pools')), poolList),

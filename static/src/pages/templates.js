@@ -11,6 +11,7 @@ import { t } from '../lib/i18n.js';
 import { applyDefaults, DISK_BUSES, formOf, GRAPHICS, NIC_MODELS, SOURCE_KINDS, templateBody, templatesApi, topologies } from '../lib/templates.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
 import { toast } from '../ui/toast.js';
+import { helpButton } from '../ui/help.js';
 
 const GFX = { vnc: 'templates.graphics.vnc', spice: 'templates.graphics.spice', none: 'templates.graphics.none' };
 const SOURCE = { none: 'templates.source.none', iso: 'templates.source.iso', cloud_image: 'templates.source.cloud_image', disk: 'templates.source.disk' };
@@ -28,7 +29,7 @@ export function mountTemplates(main) {
   const list = h('div', { class: 'net-grid', role: 'list', 'data-testid': 'template-list' },
     h('div', { class: 'state-panel', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('templates.loading')));
   main.replaceChildren(h('section', { class: 'page page-templates', 'aria-labelledby': 'templates-title' },
-    h('header', { class: 'page-head' }, h('div', { class: 'page-heading' }, heading, summary), createBtn),
+    h('header', { class: 'page-head' }, h('div', { class: 'page-heading' }, heading, summary), helpButton('templates'), createBtn),
     errorBox, list));
 
   let host = '';

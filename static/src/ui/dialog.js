@@ -15,7 +15,7 @@ let seq = 0;
  * Open a dialog.
  * @template R
  * @param {{title: string, body?: string, content?: Node|Node[]|null, wide?: boolean, testid?: string,
- *          acceptLabel: string, cancelLabel?: string, danger?: boolean, testids?: {accept?: string, cancel?: string},
+ *          acceptLabel: string, cancelLabel?: string|null, danger?: boolean, testids?: {accept?: string, cancel?: string},
  *          focus?: 'cancel'|'accept'|HTMLElement, cancelValue?: R,
  *          onAccept?: () => R|undefined|Promise<R|undefined>, canAccept?: () => boolean}} opts
  *   focus: what has the focus first (cancel: the safe choice, the default for danger);
@@ -26,7 +26,8 @@ let seq = 0;
 export function openDialog(opts) {
   const id = `dlg-${++seq}`;
   const cancelValue = /** @type {R} */ (opts.cancelValue ?? null);
-  const cancel = h('button', { type: 'button', class: 'btn', 'data-testid': opts.testids?.cancel ?? 'dialog-cancel' },
+  // cancelLabel null: a dialog with one button (help), closed by it or Escape.
+  const cancel = h('button', { type: 'button', class: 'btn', 'data-testid': opts.testids?.cancel ?? 'dialog-cancel', hidden: opts.cancelLabel === null },
     opts.cancelLabel ?? t('common.cancel'));
   const accept = h('button', {
     type: 'submit', class: 'btn ' + (opts.danger ? 'btn-danger' : 'btn-primary'), 'data-testid': opts.testids?.accept ?? 'dialog-accept',

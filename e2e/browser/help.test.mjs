@@ -1,0 +1,81 @@
+// The portal in English, Brazilian Portuguese and Simplified Chinese (the
+// browser's language), each page's help button opening that page's help in
+// the same language; wide and narrow windows, with screenshots.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser, login, screenshot, watch } from './lib/browser.mjs';
+import { startServer } from './lib/server.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const LANGS = ['en', 'pt-BR', 'zh-CN'];
+const PAGES = [
+  { area: 'guests', path: '/guests', ready: 'vm-row' },
+  { area: 'storage', path: '/storage', ready: 'pool-card' },
+  { area: 'networks', path: '/networks', ready: 'network-card' },
+  { area: 'templates', path: '/templates', ready: 'template-card' },
+];
+
+async function book(lang) {
+  return (await import(`../../static/src/help/${lang}.js`)).default;
+}
+
+async function catalog(lang) {
+  return (await import(`../../static/src/lib/catalogs/${lang}.js`)).default;
+}
+
+describe('languages and help', () => {
+  for (const lang of LANGS) {
+    it(`shows the portal and its help in ${lang}`, async () => {
+      const help = await book(lang);
+      const strings = await catalog(lang);
+      for (const width of [1440, 390]) {
+        const context = await browser.newContext({
+          viewport: { width, height: width > 600 ? 900 : 844 }, locale: lang, colorScheme: 'light',
+        });
+        const page = await context.newPage();
+        const problems = watch(page);
+        await login(page, server.url, 'admin', server.password);
+        assert.equal(await page.evaluate(() => document.documentElement.lang), lang, 'the page speaks the browser\u2019s language');
+        for (const p of PAGES) {
+          await page.goto(server.url + p.path);
+          await page.getByTestId(p.ready).first().waitFor();
+          if (width > 600) {
+            assert.equal((await page.getByTestId('nav-storage').textContent()).trim(), strings['nav.storage']);
+          }
+          await page.getByTestId('help-button').click();
+          const dialog = page.getByTestId('help-dialog');
+          await dialog.waitFor();
+          assert.equal((await dialog.locator('.dialog-title').textContent()).trim(), help[p.area].title);
+          assert.equal(await page.getByTestId('help-body').getAttribute('lang'), lang);
+          const first = help[p.area].body.find((b) => typeof b === 'string');
+          assert.ok((await page.getByTestId('help-body').textContent()).includes(first), `${lang}/${p.area}: the help's text`);
+          if (p.area === 'storage' || (p.area === 'guests' && width < 600)) {
+            await screenshot(page, `help-${p.area}-${lang}-${width}`);
+          }
+          // Closed by its one button; nothing else is left on the page.
+          assert.equal(await dialog.getByTestId('dialog-cancel').isVisible(), false);
+          await dialog.getByTestId('dialog-accept').click();
+          await dialog.waitFor({ state: 'detached' });
+        }
+        await page.goto(server.url + '/guests');
+        await page.getByTestId('vm-row').first().waitFor();
+        await screenshot(page, `lang-guests-${lang}-${width}`);
+        assert.deepEqual(problems, [], `${lang} at ${width}px: console errors or failed requests`);
+        await context.close();
+      }
+    });
+  }
+});

@@ -1,29 +1,24 @@
-// API error codes → text a person reads. The codes are API (listed in the
-// OpenAPI document); a code with a catalog key `error.code.<code>` is
-// translated, any other shows the server's own message. Generic codes whose
-// server message says more than a fixed sentence could (bad_request,
-// unprocessable, conflict, not_found, invalid_name) keep the server's text.
+// API error codes → text a person reads. The codes are API: every code the
+// server defines is in apicodes.json (kept equal to the server's registry by
+// a Go test) and has a sentence `error.code.<code>` in every catalog (the
+// catalogs' tests check). For the codes in DETAIL_CODES the server's own
+// message names what is wrong (the field, the guests using a pool): English
+// shows it as it is, other languages after the translated sentence.
 
-import { hasKey, t } from './i18n.js';
+import API_CODES from './apicodes.json' with { type: 'json' };
+import { getLocale, hasKey, t } from './i18n.js';
 
-/** The codes the catalogs translate (each has `error.code.<code>` in en.js). */
-export const ERROR_CODES = Object.freeze([
-  'unauthorized', 'forbidden', 'csrf', 'bad_origin', 'too_many_requests', 'unavailable', 'busy', 'internal',
-  'timeout', 'too_large', 'not_supported', 'token_used', 'token_expired', 'guest_running', 'guest_not_found',
-  'name_taken', 'task_not_found', 'interrupted', 'cancelled',
-  'pool_not_found', 'pool_exists', 'pool_active', 'pool_inactive', 'volume_not_found', 'volume_exists',
-  'volume_shrink', 'insufficient_space', 'network_not_found', 'network_exists', 'network_active', 'network_inactive',
-  'no_free_subnet', 'leases_not_supported', 'volume_read_not_supported',
-  // volume operations
-  'volume_wipe_not_supported', 'volume_upload_not_supported', 'volume_clone_across_not_supported', 'volume_building', 'url_scheme_refused',
-  'url_address_refused', 'url_size_unknown', 'url_too_many_redirects',
-  // guest clones
-  'clone_no_space', 'clone_changed', 'guest_exists',
-  // uploads
-  'upload_too_large', 'upload_insufficient_space', 'upload_exists', 'upload_not_found', 'upload_locked', 'upload_offset_mismatch',
-  'volume_write_not_supported', 'volume_download_not_supported', 'image_references_files',
-  // new guests (template_unusable and pool_too_small keep the server's text: it names what is missing)
-  'guest_exists', 'guest_name_busy', 'templates_unavailable',
+/** Every code the server may answer; each has `error.code.<code>` in the catalogs. */
+export const ERROR_CODES = Object.freeze([...API_CODES]);
+
+/** Codes whose server message says more than the fixed sentence can. */
+export const DETAIL_CODES = new Set([
+  'bad_request', 'unprocessable', 'conflict', 'not_found', 'invalid_name', 'invalid_capacity', 'invalid_subnet',
+  'invalid_dhcp_range', 'invalid_vlan', 'invalid_pool_path', 'invalid_pool_source', 'invalid_template', 'invalid_grants',
+  'cloud_init_invalid', 'guest_spec_invalid', 'import_invalid', 'vm_create_bad_override', 'template_unusable',
+  'pool_too_small', 'pool_setup_failed', 'pool_in_use', 'network_in_use', 'volume_in_use', 'guest_state', 'pool_state',
+  'volume_delete_failed', 'url_bad_status', 'url_fetch_failed', 'subnet_overlap', 'no_display', 'unknown_state',
+  'unknown_sort', 'too_many_grants',
 ]);
 
 /**
@@ -34,6 +29,9 @@ export const ERROR_CODES = Object.freeze([
  * @returns {string}
  */
 export function errorText(code, message) {
-  if (code && hasKey(`error.code.${code}`)) return t(`error.code.${code}`);
+  if (code && hasKey(`error.code.${code}`)) {
+    if (!message || !DETAIL_CODES.has(code)) return t(`error.code.${code}`);
+    return getLocale() === 'en' ? message : t('error.withDetail', { text: t(`error.code.${code}`), detail: message });
+  }
   return message || t('error.unknown');
 }

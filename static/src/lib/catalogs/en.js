@@ -11,6 +11,7 @@ import templates from './en.templates.js';
 import volops from './en.volops.js';
 import newguest from './en.newguest.js';
 import importdisk from './en.importdisk.js';
+import errors from './en.errors.js';
 import help from './en.help.js';
 
 export default {
@@ -35,6 +36,7 @@ export default {
   'error.network': 'Cannot reach the server. Check your connection and try again.',
   'error.http': 'The server answered with an unexpected error (HTTP {status}).',
   'error.unknown': 'Something went wrong. Please try again.',
+  'error.withDetail': '{text} ({detail})',
   // API error codes (lib/errors.js ERROR_CODES); other codes show the server's message
   'error.code.unauthorized': 'You are not signed in, or your session has ended.',
   'error.code.forbidden': 'You are not allowed to do this.',
@@ -51,7 +53,6 @@ export default {
   'error.code.token_expired': 'This one-time ticket has expired. Ask for a new one.',
   'error.code.guest_running': 'The guest is running. Shut it down or power it off first.',
   'error.code.guest_not_found': 'There is no such guest, or you may not see it.',
-  'error.code.name_taken': 'This name is already taken. Choose another one.',
   'error.code.task_not_found': 'There is no such task, or you may not see it.',
   'error.code.interrupted': 'The task was interrupted when the server restarted. What it had started was undone.',
   'error.code.cancelled': 'The task was cancelled.',
@@ -565,6 +566,8 @@ export default {
   ...newguest,
   // Import a disk in the New guest dialog: en.importdisk.js
   ...importdisk,
+  // The other API error codes: en.errors.js
+  ...errors,
   // The help button and dialog: en.help.js
   ...help,
 };

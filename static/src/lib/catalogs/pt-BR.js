@@ -11,6 +11,7 @@ import templates from './pt-BR.templates.js';
 import volops from './pt-BR.volops.js';
 import newguest from './pt-BR.newguest.js';
 import importdisk from './pt-BR.importdisk.js';
+import errors from './pt-BR.errors.js';
 import help from './pt-BR.help.js';
 
 export default {
@@ -35,6 +36,7 @@ export default {
   'error.network': 'Não foi possível falar com o servidor. Verifique sua conexão e tente de novo.',
   'error.http': 'O servidor respondeu com um erro inesperado (HTTP {status}).',
   'error.unknown': 'Algo deu errado. Tente de novo.',
+  'error.withDetail': '{text} ({detail})',
   'error.code.unauthorized': 'Você não está conectado, ou sua sessão terminou.',
   'error.code.forbidden': 'Você não tem permissão para fazer isso.',
   'error.code.csrf': 'O token de segurança da página está ausente ou desatualizado. Recarregue a página e tente de novo.',
@@ -50,7 +52,6 @@ export default {
   'error.code.token_expired': 'Este tíquete de uso único expirou. Peça um novo.',
   'error.code.guest_running': 'A máquina virtual está em execução. Desligue-a primeiro.',
   'error.code.guest_not_found': 'Essa máquina virtual não existe, ou você não pode vê-la.',
-  'error.code.name_taken': 'Este nome já está em uso. Escolha outro.',
   'error.code.task_not_found': 'Essa tarefa não existe, ou você não pode vê-la.',
   'error.code.interrupted': 'A tarefa foi interrompida quando o servidor reiniciou. O que ela havia começado foi desfeito.',
   'error.code.cancelled': 'A tarefa foi cancelada.',
@@ -564,6 +565,8 @@ export default {
   ...newguest,
   // Import a disk in the New guest dialog: pt-BR.importdisk.js
   ...importdisk,
+  // The other API error codes: pt-BR.errors.js
+  ...errors,
   // The help button and dialog: pt-BR.help.js
   ...help,
 };

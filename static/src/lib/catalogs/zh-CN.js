@@ -10,6 +10,7 @@ import templates from './zh-CN.templates.js';
 import volops from './zh-CN.volops.js';
 import newguest from './zh-CN.newguest.js';
 import importdisk from './zh-CN.importdisk.js';
+import errors from './zh-CN.errors.js';
 import help from './zh-CN.help.js';
 
 export default {
@@ -34,6 +35,7 @@ export default {
   'error.network': '无法连接服务器。请检查网络连接后重试。',
   'error.http': '服务器返回了意外错误（HTTP {status}）。',
   'error.unknown': '出了点问题，请重试。',
+  'error.withDetail': '{text}（{detail}）',
   'error.code.unauthorized': '您尚未登录，或会话已结束。',
   'error.code.forbidden': '您无权执行此操作。',
   'error.code.csrf': '页面的安全令牌缺失或已过期。请刷新页面后重试。',
@@ -49,7 +51,6 @@ export default {
   'error.code.token_expired': '此一次性票据已过期。请重新申请。',
   'error.code.guest_running': '虚拟机正在运行。请先关机或强制断电。',
   'error.code.guest_not_found': '该虚拟机不存在，或您无权查看。',
-  'error.code.name_taken': '该名称已被占用。请换一个。',
   'error.code.task_not_found': '该任务不存在，或您无权查看。',
   'error.code.interrupted': '服务器重启时任务被中断。任务已开始的操作均已撤销。',
   'error.code.cancelled': '任务已取消。',
@@ -561,6 +562,8 @@ export default {
   ...newguest,
   // Import a disk in the New guest dialog: zh-CN.importdisk.js
   ...importdisk,
+  // The other API error codes: zh-CN.errors.js
+  ...errors,
   // The help button and dialog: zh-CN.help.js
   ...help,
 };

@@ -5,21 +5,14 @@
 // new guest with new disks and MACs.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { apiGet, launchBrowser, login, screenshot, watch, waitFor } from './lib/browser.mjs';
-import { startServer } from './lib/server.mjs';
+import { describe, it } from 'node:test';
+import { apiGet, login, screenshot, waitFor, watch, withDemo } from './lib/browser.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withDemo((s, b) => {
+  server = s;
+  browser = b;
 });
 
 describe('guest clone', () => {

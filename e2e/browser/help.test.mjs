@@ -3,21 +3,14 @@
 // the same language; wide and narrow windows, with screenshots.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { launchBrowser, login, screenshot, watch } from './lib/browser.mjs';
-import { startServer } from './lib/server.mjs';
+import { describe, it } from 'node:test';
+import { login, screenshot, watch, withDemo } from './lib/browser.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withDemo((s, b) => {
+  server = s;
+  browser = b;
 });
 
 const PAGES = [

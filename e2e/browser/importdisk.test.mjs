@@ -3,21 +3,14 @@
 // from its pool, the OS chosen, and the guest appears around it.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { apiGet, apiSend, launchBrowser, login, screenshot, watch, waitFor } from './lib/browser.mjs';
-import { startServer } from './lib/server.mjs';
+import { describe, it } from 'node:test';
+import { apiGet, apiSend, login, screenshot, waitFor, watch, withDemo } from './lib/browser.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withDemo((s, b) => {
+  server = s;
+  browser = b;
 });
 
 describe('import a disk', () => {

@@ -4,21 +4,14 @@
 // a template is newguest.after-templates.mjs (it needs the templates API).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { apiGet, launchBrowser, login, watch } from './lib/browser.mjs';
-import { startServer } from './lib/server.mjs';
+import { describe, it } from 'node:test';
+import { apiGet, login, watch, withDemo } from './lib/browser.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withDemo((s, b) => {
+  server = s;
+  browser = b;
 });
 
 describe('new guest button', () => {

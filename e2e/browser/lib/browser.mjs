@@ -4,7 +4,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { REPO } from './server.mjs';
+import { after, before } from 'node:test';
+import { REPO, startServer } from './server.mjs';
 
 export const ARTIFACTS = join(REPO, 'e2e', 'artifacts');
 
@@ -146,4 +147,24 @@ export async function advanceClock(page, tracker, ms, step = 100) {
  */
 export async function pauseClock(page) {
   await page.clock.pauseAt(await page.evaluate(() => Date.now() + 500));
+}
+
+/**
+ * Start the demo server (startServer(opts)) and a browser before a test
+ * file's first test and stop both after its last; set receives them.
+ * @param {(server: Awaited<ReturnType<typeof startServer>>, browser: import('playwright-core').Browser) => void} set
+ * @param {Parameters<typeof startServer>[0]} [opts]
+ */
+export function withDemo(set, opts) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer(opts);
+    browser = await launchBrowser();
+    set(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
 }

@@ -157,7 +157,7 @@ func TestSettingsRefused(t *testing.T) {
 		{"topology of a running guest", "web01", api.VMUpdate{Topology: &api.Topology{Sockets: 1, Cores: 1, Threads: 2}}, CodeMustBeShutOff, nil},
 		{"CPU mode of a running guest", "web01", api.VMUpdate{CPUMode: ptr(api.CPUHostModel)}, CodeMustBeShutOff, nil},
 		{"max memory of a running guest", "web01", api.VMUpdate{MaxMemoryMiB: ptr(uint64(1024))}, CodeMustBeShutOff, nil},
-		{"memory past the maximum without slots", "web01", api.VMUpdate{MemoryMiB: ptr(uint64(2049))}, CodeInvalidSettings, []string{"memory_mib"}},
+		{"memory past the maximum without slots", "web01", api.VMUpdate{MemoryMiB: ptr(uint64(2049))}, CodeNoMemorySlots, nil},
 		{"rename a running guest", "web01", api.VMUpdate{Name: ptr("web01-new")}, CodeMustBeShutOff, nil},
 		{"rename onto another guest", "web06", api.VMUpdate{Name: ptr("backup")}, CodeGuestExists, nil},
 	}
@@ -250,16 +250,16 @@ func TestRenameKeepsGrants(t *testing.T) {
 	if !slices.Contains(refs, m.Ref("web06-renamed")) || slices.Contains(refs, m.Ref("web06")) {
 		t.Fatalf("grant index: %v", refs)
 	}
-	seen := map[string]string{}
+	seen := map[string]bool{}
 	eventually(t, 5*time.Second, "undefined and defined events", func() bool {
 		for {
 			select {
 			case ev := <-evs:
-				seen[ev.Name] = ev.Kind
+				seen[ev.Name+" "+ev.Kind] = true
 				continue
 			default:
 			}
-			return seen["web06"] == EventUndefined && seen["web06-renamed"] == EventDefined
+			return seen["web06 "+EventUndefined] && seen["web06-renamed "+EventDefined]
 		}
 	})
 }

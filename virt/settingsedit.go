@@ -118,7 +118,7 @@ func planSettings(name string, cur api.VMSettings, live *api.VMSettings, persist
 		if live != nil {
 			from = live.VCPUs
 		}
-		set("vcpus", *u.VCPUs != from, api.AppliesNow)
+		set("vcpus", *u.VCPUs != from || *u.VCPUs != cur.VCPUs, api.AppliesNow)
 		n.VCPUs = *u.VCPUs
 	} else if n.VCPUs > n.MaxVCPUs {
 		n.VCPUs = n.MaxVCPUs
@@ -189,8 +189,14 @@ func planSettings(name string, cur api.VMSettings, live *api.VMSettings, persist
 			from = live.MemoryMiB
 		}
 		ceiling := n.MaxMemoryMiB
-		if live != nil && cur.MemorySlots > 0 && v > live.MaxMemoryMiB {
-			ceiling = cur.HotplugMaxMiB
+		plug := live != nil && v > live.MaxMemoryMiB
+		if plug {
+			// Past a running guest's maximum only memory slots help: up to
+			// their bound, or not at all (409 below).
+			ceiling = max(cur.HotplugMaxMiB, v)
+			if cur.MemorySlots > 0 {
+				ceiling = cur.HotplugMaxMiB
+			}
 		}
 		switch {
 		case v < MinGuestMemMiB:
@@ -200,9 +206,11 @@ func planSettings(name string, cur api.VMSettings, live *api.VMSettings, persist
 		case v > ceiling:
 			bad("memory_mib", "%d MiB is more than the maximum of %d MiB", v, ceiling)
 		}
-		set("memory_mib", v != from, api.AppliesNow)
+		// A balloon short of its target still counts as changed: the
+		// saved value and the target are what is asked for again.
+		set("memory_mib", v != from || v != cur.MemoryMiB, api.AppliesNow)
 		n.MemoryMiB = v
-		if live != nil && v > live.MaxMemoryMiB && v <= ceiling {
+		if plug && v <= ceiling {
 			if cur.MemorySlots == 0 {
 				needOff = append(needOff, "memory_mib")
 			}

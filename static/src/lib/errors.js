@@ -24,6 +24,8 @@ export const ERROR_CODES = Object.freeze([
   'volume_write_not_supported', 'volume_download_not_supported', 'image_references_files',
   // new guests (template_unusable and pool_too_small keep the server's text: it names what is missing)
   'guest_exists', 'guest_name_busy', 'templates_unavailable',
+  // Guest settings (issue 11).
+  'settings_invalid', 'guest_must_be_shut_off', 'no_memory_slots', 'live_change_failed',
 ]);
 
 /**

@@ -10,6 +10,7 @@ import templates from './zh-CN.templates.js';
 import volops from './zh-CN.volops.js';
 import newguest from './zh-CN.newguest.js';
 import importdisk from './zh-CN.importdisk.js';
+import vmsettings from './zh-CN.vmsettings.js';
 
 export default {
   // Shared
@@ -560,4 +561,6 @@ export default {
   ...newguest,
   // Import a disk in the New guest dialog: zh-CN.importdisk.js
   ...importdisk,
+  // The guest's Processor & memory and Devices tabs: zh-CN.vmsettings.js
+  ...vmsettings,
 };

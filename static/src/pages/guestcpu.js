@@ -69,6 +69,21 @@ export function settingsPatch(cur, next) {
   return body;
 }
 
+/**
+ * The words for the API's field names in "saved for the next boot" notes.
+ * @param {string[]} fields
+ */
+export function fieldNames(fields) {
+  const words = {
+    name: t('vmset.name'), title: t('vmset.title'), description: t('vmset.description'), autostart: t('vmset.autostart'),
+    vcpus: t('vmset.vcpus'), max_vcpus: t('vmset.maxVcpus'), topology: t('vmset.topology'), cpu_mode: t('vmset.cpuMode'),
+    memory_mib: t('vmset.memory'), max_memory_mib: t('vmset.maxMemory'), boot_order: t('vmset.bootOrder'), boot_menu: t('vmset.bootMenu'),
+    serial: t('vmdev.serial'),
+  };
+  const gfx = { type: t('vmdev.type'), listen: t('vmdev.listen'), keymap: t('vmdev.keymap'), password: t('vmdev.password') };
+  return fields.map((f) => words[f] ?? (f.startsWith('graphics') ? `${t('vmdev.graphics')}: ${gfx[f.split('.')[1]] ?? f}` : f)).join(', ');
+}
+
 /** A whole number from an input, or NaN (the server names what is wrong). */
 const num = (input) => (input.value.trim() === '' ? NaN : Number(input.value));
 
@@ -212,7 +227,7 @@ export function mountGuestCPU(panel, o) {
     demoNote.hidden = s.limits?.live_changes !== false;
     const pending = s.pending ?? [];
     pendingNote.hidden = pending.length === 0;
-    setText(pendingNote, t('vmset.pending', { fields: pending.join(', ') }));
+    setText(pendingNote, t('vmset.pending', { fields: fieldNames(pending) }));
     vcpus.input.value = String(s.vcpus);
     maxVcpus.input.value = String(s.max_vcpus);
     const top = s.topology ?? { sockets: s.max_vcpus, cores: 1, threads: 1 };
@@ -277,7 +292,7 @@ export function mountGuestCPU(panel, o) {
       if (gone) return;
       const applied = Object.entries(res.applied ?? {});
       const later = applied.filter(([, w]) => w === 'next_boot').map(([f]) => f);
-      toast(later.length ? t('vmset.savedNextBoot', { fields: later.join(', ') }) : t('vmset.saved'), { kind: 'success' });
+      toast(later.length ? t('vmset.savedNextBoot', { fields: fieldNames(later) }) : t('vmset.saved'), { kind: 'success' });
       if (patch.name && res.settings?.name === patch.name) {
         o.onRenamed?.(patch.name);
         return;

@@ -11,6 +11,7 @@ import { h, setText } from '../lib/dom.js';
 import { formatTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { isActive } from '../lib/vmstate.js';
+import { fieldNames } from './guestcpu.js';
 import { createField, createFormErrors } from '../ui/field.js';
 import { toast } from '../ui/toast.js';
 
@@ -65,7 +66,7 @@ async function send(name, patch, errors, button) {
   try {
     const res = await api.updateVMGraphics(name, patch);
     const later = Object.entries(res.applied ?? {}).filter(([, w]) => w === 'next_boot').map(([f]) => f);
-    toast(later.length ? t('vmset.savedNextBoot', { fields: later.join(', ') }) : t('vmset.saved'), { kind: 'success' });
+    toast(later.length ? t('vmset.savedNextBoot', { fields: fieldNames(later) }) : t('vmset.saved'), { kind: 'success' });
     return res.settings;
   } catch (err) {
     if (!errors.show(err)) {
@@ -91,7 +92,7 @@ export const graphicsSection = {
       hint: ctx.isAdmin ? t('vmdev.listenAdmin') : t('vmdev.listenUser') });
     const keymapF = createField({ name: gfield('keymap'), label: t('vmdev.keymap'), testid: 'field-graphics-keymap',
       options: [{ value: '', label: t('vmdev.keymapDefault') }, ...KEYMAPS.map((k) => ({ value: k, label: k }))] });
-    const pwF = createField({ name: gfield('password'), label: t('vmdev.password'), type: 'password', autocomplete: 'new-password',
+    const pwF = createField({ name: gfield('password'), label: t('vmdev.newPassword'), type: 'password', autocomplete: 'new-password',
       testid: 'field-graphics-password', maxLength: 60 });
     const validF = createField({ name: gfield('password_valid_to'), label: t('vmdev.validTo'), type: 'datetime-local',
       testid: 'field-graphics-valid-to', hint: t('vmdev.validToHint') });

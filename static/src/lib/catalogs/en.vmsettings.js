@@ -56,6 +56,7 @@ export default {
   'vmdev.keymap': 'Keymap',
   'vmdev.keymapDefault': 'Guest default',
   'vmdev.password': 'Password',
+  'vmdev.newPassword': 'New password',
   'vmdev.validTo': 'Valid until',
   'vmdev.validToHint': 'Empty: valid until changed.',
   'vmdev.clearPassword': 'Remove the password',

@@ -56,6 +56,7 @@ export default {
   'vmdev.keymap': 'Mapa de teclado',
   'vmdev.keymapDefault': 'Padrão do convidado',
   'vmdev.password': 'Senha',
+  'vmdev.newPassword': 'Nova senha',
   'vmdev.validTo': 'Válida até',
   'vmdev.validToHint': 'Vazio: válida até ser trocada.',
   'vmdev.clearPassword': 'Remover a senha',

@@ -56,6 +56,7 @@ export default {
   'vmdev.keymap': '键盘布局',
   'vmdev.keymapDefault': '虚拟机默认',
   'vmdev.password': '密码',
+  'vmdev.newPassword': '新密码',
   'vmdev.validTo': '有效期至',
   'vmdev.validToHint': '留空：在更改前一直有效。',
   'vmdev.clearPassword': '删除密码',

@@ -32,9 +32,9 @@ func benchVCPUs(bin, uri string, runs int) error {
 	defer conn.Close()
 	name := fmt.Sprintf("vpe1-bench-vcpu-%d", os.Getpid())
 	dom := &libvirtxml.Domain{Type: "qemu", Name: name,
-		Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
-		VCPU:   &libvirtxml.DomainVCPU{Placement: "static", Value: uint(2*runs + 1), Current: 1},
-		OS:     &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"}},
+		Memory:  &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
+		VCPU:    &libvirtxml.DomainVCPU{Placement: "static", Value: uint(2*runs + 1), Current: 1},
+		OS:      &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"}},
 		Devices: &libvirtxml.DomainDeviceList{},
 	}
 	if _, err := os.Stat("/dev/kvm"); err == nil {

@@ -263,3 +263,33 @@ func TestRenameKeepsGrants(t *testing.T) {
 		}
 	})
 }
+
+// Parallel edits of one guest are serialised: each answers, none is lost
+// half-way, and the saved configuration is one of the asked states.
+func TestSettingsParallel(t *testing.T) {
+	m := startFixture(t, FixtureOptions{})
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			var err error
+			if i%2 == 0 {
+				_, err = m.UpdateSettings(context.Background(), "web06", api.VMUpdate{VCPUs: ptr(1 + i%2), Title: ptr("t" + strings.Repeat("x", i%5))})
+			} else {
+				_, err = m.UpdateGraphics(context.Background(), "web06", api.VMGraphicsUpdate{Keymap: ptr([]string{"de", "fr"}[i%4/2])}, false)
+			}
+			errs <- err
+		}()
+	}
+	for range 40 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := m.Settings(context.Background(), "web06")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.VCPUs != 1 || !strings.HasPrefix(s.Title, "t") || (s.Graphics.Keymap != "de" && s.Graphics.Keymap != "fr") {
+		t.Fatalf("settings %+v", s)
+	}
+}

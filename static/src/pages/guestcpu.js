@@ -194,6 +194,7 @@ export function mountGuestCPU(panel, o) {
       const p = f.hint ?? hintOf(f);
       p.dataset.applies = when;
       setText(p, appliesText(when));
+      p.hidden = !o.canEdit;
       f.input.disabled = !o.canEdit || when === 'off';
     };
     hint(vcpus, 'vcpus');
@@ -211,8 +212,9 @@ export function mountGuestCPU(panel, o) {
     const bw = appliesWhen('boot_order', running);
     bootHint.dataset.applies = bw;
     setText(bootHint, appliesText(bw));
+    bootHint.hidden = !o.canEdit;
     for (const b of boots) b.input.disabled = !o.canEdit;
-    if (running && s.memory_slots > 0) setText(hintOf(memory), t('vmset.applies.hotplug', { max: formatMiB(s.hotplug_max_memory_mib) }));
+    if (o.canEdit && running && s.memory_slots > 0) setText(hintOf(memory), t('vmset.applies.hotplug', { max: formatMiB(s.hotplug_max_memory_mib) }));
   }
 
   function renderSMT() {

@@ -131,6 +131,8 @@ export const graphicsSection = {
       listenF.input.disabled = !ctx.canEdit;
       clearIn.disabled = !ctx.canEdit || !g.password_set;
       pwF.input.maxLength = typeF.input.value === 'vnc' ? VNC_PASSWORD_MAX : 60;
+      // Readers see what is set, not boxes they cannot use.
+      for (const x of [pwF.el, validF.el, clearRow, pwHint, typeHint]) x.hidden = !ctx.canEdit;
     }
     typeF.input.addEventListener('change', () => { pwF.input.maxLength = typeF.input.value === 'vnc' ? VNC_PASSWORD_MAX : 60; });
     form.addEventListener('submit', async (e) => {
@@ -173,6 +175,7 @@ export const serialSection = {
         input.checked = !!s.serial;
         input.disabled = !ctx.canEdit;
         setText(hint, bootHint(isActive(s.state)));
+        hint.hidden = !ctx.canEdit;
       },
       unmount() {},
     };

@@ -199,6 +199,28 @@ func TestVMSettingsOnKVM(t *testing.T) {
 			t.Fatal("the grants did not travel in the metadata")
 		}
 	})
+	t.Run("a named CPU model from the domain capabilities", func(t *testing.T) {
+		var s api.VMSettings
+		if st := user.call("GET", "/api/v1/vms/"+name+"-renamed/settings", nil, &s); st != 200 {
+			t.Fatalf("GET settings: %d", st)
+		}
+		if len(s.Limits.CPUModels) == 0 || s.Limits.MaxVCPUs < 2 || s.Limits.HostMemoryMiB == 0 {
+			t.Fatalf("limits %+v", s.Limits)
+		}
+		model := s.Limits.CPUModels[0]
+		var res api.VMUpdateResult
+		if st := user.call("PUT", "/api/v1/vms/"+name+"-renamed", api.VMUpdate{CPUMode: ptr(api.CPUCustom), CPUModel: ptr(model),
+			Topology: &api.Topology{Sockets: 1, Cores: 1, Threads: 2}}, &res); st != 200 {
+			t.Fatalf("PUT cpu model: %d", st)
+		}
+		saved := domXML(t, conn, name+"-renamed", true)
+		if saved.CPU == nil || saved.CPU.Model == nil || saved.CPU.Model.Value != model || saved.CPU.Topology.Threads != 2 {
+			t.Fatalf("saved CPU %+v", saved.CPU)
+		}
+		if st, b := user.raw("PUT", "/api/v1/vms/"+name+"-renamed", api.VMUpdate{CPUModel: ptr("No-Such-CPU")}); st != 422 || !strings.Contains(string(b), `"field":"cpu_model"`) {
+			t.Fatalf("unknown model: %d %s", st, b)
+		}
+	})
 }
 
 // TestMemoryHotplugOnKVM plugs a DIMM into a running guest with memory slots.

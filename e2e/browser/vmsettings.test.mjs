@@ -80,6 +80,14 @@ describe('guest settings tabs', () => {
     await page.getByTestId('vmset-pending').waitFor();
     assert.deepEqual((await settings(page, ON)).boot_order, ['cdrom', 'hd']);
     await screenshot(page, 'vmsettings-identity-running-wide', { fullPage: true });
+
+    // Rename a shut-off guest: the page follows it to its new address.
+    await openTab(page, 'backup', 'cpu', 'vmset-identity');
+    await page.getByTestId('field-name').fill('backup-renamed');
+    await page.getByTestId('vmset-id-save').click();
+    await page.waitForURL((u) => u.pathname === '/guests/backup-renamed');
+    await waitFor(page, () => document.querySelector('[data-testid=guest-name]')?.textContent === 'backup-renamed');
+    assert.equal((await apiGet(page, '/vms/backup')).status, 404);
     assert.deepEqual(problems, []);
     await context.close();
   });

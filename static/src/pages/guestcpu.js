@@ -291,14 +291,16 @@ export function mountGuestCPU(panel, o) {
     errors.clear();
     try {
       const res = await api.updateVM(settings.name, patch);
-      if (gone) return;
       const applied = Object.entries(res.applied ?? {});
       const later = applied.filter(([, w]) => w === 'next_boot').map(([f]) => f);
       toast(later.length ? t('vmset.savedNextBoot', { fields: fieldNames(later) }) : t('vmset.saved'), { kind: 'success' });
       if (patch.name && res.settings?.name === patch.name) {
+        // The old name's page may be gone already (the event stream said
+        // the guest was removed): follow the guest to its new address.
         o.onRenamed?.(patch.name);
         return;
       }
+      if (gone) return;
       fill(res.settings);
     } catch (err) {
       if (gone) return;

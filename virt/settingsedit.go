@@ -345,28 +345,55 @@ func (m *Manager) UpdateSettings(ctx context.Context, name string, u api.VMUpdat
 	return api.VMUpdateResult{Settings: s, Applied: p.applied}, nil
 }
 
-// applySettings makes the planned change: the saved configuration first
-// (so the live calls' own configuration half lands on it), then the
-// running guest.
+// applySettings makes the planned change. On a running guest the live
+// changes go first (the hypervisor is what refuses), each to the saved
+// configuration too; then the configuration-only fields, read afresh so
+// the live calls' configuration half is kept.
 func (m *Manager) applySettings(dom *libvirt.Domain, name string, g *guestDocs, p *settingsPlan) error {
 	running := g.live != nil
+	if running {
+		if err := m.applyLive(dom, name, g, p); err != nil {
+			return err
+		}
+	}
 	cfgFields := []string{"title", "description", "max_vcpus", "topology", "cpu_mode", "max_memory_mib", "boot_order", "boot_menu"}
 	if !running {
 		cfgFields = append(cfgFields, "vcpus", "memory_mib")
 	}
 	if g.persistent && slices.ContainsFunc(cfgFields, p.changed) {
-		cp := *p
+		cfg, cp := g.cfg, *p
 		if running {
-			// The live calls below change these in both definitions.
+			// The live calls changed these in both definitions already.
 			cp.applied = maps.Clone(p.applied)
 			delete(cp.applied, "vcpus")
 			delete(cp.applied, "memory_mib")
+			doc, err := dom.GetXMLDesc(libvirt.DOMAIN_XML_INACTIVE | libvirt.DOMAIN_XML_SECURE)
+			if err != nil {
+				return m.fail("read guest", name, err)
+			}
+			cfg = &libvirtxml.Domain{}
+			if err := cfg.Unmarshal(doc); err != nil {
+				return m.fail("read guest", name, err)
+			}
 		}
-		if err := editDomain(g.cfg, &cp); err != nil {
+		if err := editDomain(cfg, &cp); err != nil {
 			return err
 		}
-		if err := m.define(dom, name, g.cfg); err != nil {
+		if err := m.define(dom, name, cfg); err != nil {
 			return err
+		}
+	}
+	if running {
+		for _, md := range []struct {
+			field string
+			typ   libvirt.DomainMetadataType
+			value string
+		}{{"title", libvirt.DOMAIN_METADATA_TITLE, p.next.Title}, {"description", libvirt.DOMAIN_METADATA_DESCRIPTION, p.next.Description}} {
+			if p.changed(md.field) {
+				if err := dom.SetMetadata(md.typ, md.value, "", "", libvirt.DOMAIN_AFFECT_LIVE); err != nil {
+					return m.fail("set "+md.field, name, err)
+				}
+			}
 		}
 	}
 	if p.changed("autostart") {
@@ -374,23 +401,14 @@ func (m *Manager) applySettings(dom *libvirt.Domain, name string, g *guestDocs, 
 			return m.fail("set autostart", name, err)
 		}
 	}
-	if !running {
-		return nil
-	}
+	return nil
+}
+
+// applyLive changes a running guest's vCPUs and memory, live and saved.
+func (m *Manager) applyLive(dom *libvirt.Domain, name string, g *guestDocs, p *settingsPlan) error {
 	both := libvirt.DOMAIN_AFFECT_LIVE
 	if g.persistent {
 		both |= libvirt.DOMAIN_AFFECT_CONFIG
-	}
-	for _, md := range []struct {
-		field string
-		typ   libvirt.DomainMetadataType
-		value string
-	}{{"title", libvirt.DOMAIN_METADATA_TITLE, p.next.Title}, {"description", libvirt.DOMAIN_METADATA_DESCRIPTION, p.next.Description}} {
-		if p.changed(md.field) {
-			if err := dom.SetMetadata(md.typ, md.value, "", "", libvirt.DOMAIN_AFFECT_LIVE); err != nil {
-				return m.fail("set "+md.field, name, err)
-			}
-		}
 	}
 	if p.changed("vcpus") {
 		err := liveAndConfig(both, func(f libvirt.DomainModificationImpact) error {
@@ -401,7 +419,7 @@ func (m *Manager) applySettings(dom *libvirt.Domain, name string, g *guestDocs, 
 		}
 	}
 	if p.dimmMiB > 0 {
-		doc, err := dimmXML(p.dimmMiB, g.live)
+		doc, err := dimmXML(p.dimmMiB)
 		if err != nil {
 			return m.fail("memory hot-plug", name, err)
 		}
@@ -574,7 +592,7 @@ func editDomain(d *libvirtxml.Domain, p *settingsPlan) error {
 }
 
 // dimmXML is a DIMM of size MiB on the guest's first NUMA node.
-func dimmXML(sizeMiB uint64, _ *libvirtxml.Domain) (string, error) {
+func dimmXML(sizeMiB uint64) (string, error) {
 	node := uint(0)
 	md := libvirtxml.DomainMemorydev{Model: "dimm", Target: &libvirtxml.DomainMemorydevTarget{
 		Size: &libvirtxml.DomainMemorydevTargetSize{Value: uint(sizeMiB), Unit: "MiB"},

@@ -94,6 +94,15 @@ func (s *Server) routes() []Route {
 			Summary: "Add and remove grants", In: api.AccessPatch{}, Out: api.Access{}},
 		{Method: "GET", Path: "/api/v1/vms/:name/screenshot", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.screenshot, Summary: "A screenshot of the guest's display", Out: pngImage},
 
+		// Guest settings (issue 11): processor, memory, identity and boot;
+		// the display and the serial console. Managers edit, viewers read.
+		{Method: "GET", Path: "/api/v1/vms/:name/settings", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.getVMSettings,
+			Summary: "The guest's processor, memory, identity, boot, display and serial settings with the host's limits (passwords never: only whether one is set)", Out: api.VMSettings{}},
+		{Method: "PUT", Path: "/api/v1/vms/:name", Perm: perm("vm", "edit"), Scope: guestScope("name"), Audit: "vm.edit", Handle: s.putVM,
+			Summary: "Change the fields given (vCPUs, topology, CPU mode, memory, title, description, autostart, boot, name): live and saved together on a running guest, applied says now or next_boot; 422 settings_invalid naming each bad field (nothing changed), 409 guest_must_be_shut_off, no_memory_slots", In: api.VMUpdate{}, Out: api.VMUpdateResult{}},
+		{Method: "PUT", Path: "/api/v1/vms/:name/graphics", Perm: perm("vm", "edit"), Scope: guestScope("name"), Audit: "vm.edit.graphics", Handle: s.putVMGraphics,
+			Summary: "Change the display (vnc, spice, none; listen beyond 127.0.0.1 for administrators; keymap; password with expiry, live where libvirt can) and the serial console; type, listen, keymap and serial of a running guest apply at next boot", In: api.VMGraphicsUpdate{}, Out: api.VMUpdateResult{}},
+
 		// Guest clones (issue 10): admins and the guest's managers. The
 		// pre-check alone with dry_run; the clone itself is a task.
 		{Method: "POST", Path: "/api/v1/vms/:name/clone", Perm: perm("vm", "clone"), Scope: guestScope("name"), Audit: "vm.clone", Handle: s.cloneVM,

@@ -184,9 +184,10 @@ func (m *Manager) CheckConsole(ctx context.Context, name, kind string) error {
 // password (the portal has authorised the caller). When libvirt cannot hand
 // a socket over (a remote URI, a driver without it) it falls back to a TCP
 // connection to the listen address and port of the live XML; a VNC
-// password, if the guest has one, is then asked by the viewer.
+// password, if the guest has one, is then given by the portal itself
+// (vncauth.go) and the viewer is offered None: it never sees it.
 func (m *Manager) OpenGraphics(ctx context.Context, name string) (io.ReadWriteCloser, error) {
-	c, dom, d, err := m.liveGuest(ctx, name, 0)
+	c, dom, d, err := m.liveGuest(ctx, name, libvirt.DOMAIN_XML_SECURE)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +223,15 @@ func (m *Manager) OpenGraphics(ctx context.Context, name string) (io.ReadWriteCl
 	if err != nil {
 		m.log.Warn("graphics connection failed", "guest", name, "addr", addr, "err", err)
 		return nil, CodeDisplayUnavailable.New("the display of guest %q does not answer", name)
+	}
+	if pw := d.Devices.Graphics[idx].VNC.Passwd; pw != "" {
+		front, err := vncLogin(conn, pw, 10*time.Second)
+		if err != nil {
+			_ = conn.Close()
+			m.log.Warn("graphics login failed", "guest", name, "err", err)
+			return nil, CodeDisplayUnavailable.New("the display of guest %q refused the portal's login (has its password expired?)", name)
+		}
+		return front, nil
 	}
 	return conn, nil
 }

@@ -98,6 +98,8 @@ type Manager struct {
 
 	vols volCache // recent volume listings (volcache.go)
 
+	limits settingsLimits // the host's bounds for guest settings (settings.go)
+
 	pendMu  sync.Mutex
 	pending map[string]refreshKind
 	kick    chan struct{}

@@ -191,6 +191,11 @@ export const api = {
   createVM: (body) => request('POST', '/vms', { body }),
   listTemplates: (signal) => request('GET', '/templates', { signal }),
   getVM: (name, signal) => request('GET', `/vms/${enc(name)}`, { signal }),
+  // Guest settings (issue 11): processor, memory, identity, boot, display, serial.
+  vmSettings: (name, signal) => request('GET', `/vms/${enc(name)}/settings`, { signal }),
+  /** Only the fields given change: {settings, applied: {field: "now"|"next_boot"}} */
+  updateVM: (name, body) => request('PUT', `/vms/${enc(name)}`, { body }),
+  updateVMGraphics: (name, body) => request('PUT', `/vms/${enc(name)}/graphics`, { body }),
   vmAction: (name, action) => request('POST', `/vms/${enc(name)}/${enc(action)}`),
   vmAccess: (name, signal) => request('GET', `/vms/${enc(name)}/access`, { signal }),
   /** patch: {add: [{kind, realm, name, role}], remove: [{kind, realm, name}]} */

@@ -19,6 +19,8 @@ export const DETAIL_CODES = new Set([
   'pool_too_small', 'pool_setup_failed', 'pool_in_use', 'network_in_use', 'volume_in_use', 'guest_state', 'pool_state',
   'volume_delete_failed', 'url_bad_status', 'url_fetch_failed', 'subnet_overlap', 'no_display', 'unknown_state',
   'unknown_sort', 'too_many_grants',
+  // guest settings (issue 11): the message names the field or the reason
+  'settings_invalid', 'live_change_failed',
 ]);
 
 /**

@@ -18,6 +18,8 @@ import { closeMenu, isMenuOpenFor, toggleMenu, updateMenu } from '../ui/menu.js'
 import { createTabs } from '../ui/tabs.js';
 import { mountAccess } from './access.js';
 import { mountConsole } from './console.js';
+import { mountGuestCPU } from './guestcpu.js';
+import { mountGuestDevices } from './guestdevices.js';
 import { graphicsLabel, setUsage } from './guestrow.js';
 
 /** The overview's refresh (usage figures; states also come from the event stream). */
@@ -30,6 +32,8 @@ export const REFRESH_MS = 3000;
  */
 export const GUEST_TABS = Object.freeze([
   { id: 'overview', permission: null },
+  { id: 'cpu', permission: 'vm.read' },
+  { id: 'devices', permission: 'vm.read' },
   { id: 'console', permission: 'vm.console' },
   { id: 'access', permission: 'access.read' },
 ]);
@@ -111,6 +115,12 @@ export function mountGuest(main, ctx) {
   let access = null;
   /** @type {ReturnType<typeof mountConsole>|null} */
   let consoleView = null;
+  /** The mounted view of a settings tab (cpu, devices), if one is selected. */
+  let settingsView = null;
+  const SETTINGS_TABS = {
+    cpu: (panel) => mountGuestCPU(panel, { name, canEdit: can(vm, 'vm.edit'), onRenamed: (n) => ctx.navigate(`/guests/${encodeURIComponent(n)}?tab=cpu`) }),
+    devices: (panel) => mountGuestDevices(panel, { name, canEdit: can(vm, 'vm.edit'), isAdmin: vm?.my_role === 'admin' }),
+  };
   let consoleFocus = false;
   /** Tabs hidden for this guest (those its allowed_actions do not allow). */
   const hiddenTabs = new Set(ALL_TABS.filter((id) => id !== 'overview')); // until the guest's answer says
@@ -297,6 +307,7 @@ export function mountGuest(main, ctx) {
     renderUsage();
     renderBody();
     consoleView?.update(vm);
+    settingsView?.view.update(vm);
     setText(refreshNote, lastOk ? t('guests.updatedAt', { time: formatTime(lastOk) }) : '');
   }
 
@@ -312,6 +323,8 @@ export function mountGuest(main, ctx) {
     access = null;
     consoleView?.unmount();
     consoleView = null;
+    settingsView?.view.unmount();
+    settingsView = null;
   }
 
   function notFound() {
@@ -410,6 +423,8 @@ export function mountGuest(main, ctx) {
       selectTab(tabs[0]);
     } else if (tab === 'access' && !access) {
       showTab('access');
+    } else if (SETTINGS_TABS[tab] && !settingsView && !hiddenTabs.has(tab)) {
+      showTab(tab);
     }
   }
 
@@ -426,6 +441,15 @@ export function mountGuest(main, ctx) {
       panels.get('console').replaceChildren();
     }
     if (vm) renderActions();
+    if (settingsView && settingsView.id !== id) {
+      settingsView.view.unmount();
+      panels.get(settingsView.id).replaceChildren();
+      settingsView = null;
+    }
+    if (SETTINGS_TABS[id] && !settingsView && vm && !hiddenTabs.has(id)) {
+      // Mounted once the guest says what the caller may do (vm.edit).
+      settingsView = { id, view: SETTINGS_TABS[id](panels.get(id)) };
+    }
     if (id === 'access' && !access && vm && !hiddenTabs.has('access')) {
       // Mounted once the guest says the caller may read its grants.
       access = mountAccess(panels.get('access'), { name, canEdit: can(vm, 'access.write') });

@@ -13,6 +13,7 @@ import newguest from './en.newguest.js';
 import importdisk from './en.importdisk.js';
 import errors from './en.errors.js';
 import help from './en.help.js';
+import vmsettings from './en.vmsettings.js';
 
 export default {
   // Shared
@@ -570,4 +571,6 @@ export default {
   ...errors,
   // The help button and dialog: en.help.js
   ...help,
+  // The guest's Processor & memory and Devices tabs: en.vmsettings.js
+  ...vmsettings,
 };

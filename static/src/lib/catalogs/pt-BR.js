@@ -13,6 +13,7 @@ import newguest from './pt-BR.newguest.js';
 import importdisk from './pt-BR.importdisk.js';
 import errors from './pt-BR.errors.js';
 import help from './pt-BR.help.js';
+import vmsettings from './pt-BR.vmsettings.js';
 
 export default {
   // Shared
@@ -569,4 +570,6 @@ export default {
   ...errors,
   // The help button and dialog: pt-BR.help.js
   ...help,
+  // The guest's Processor & memory and Devices tabs: pt-BR.vmsettings.js
+  ...vmsettings,
 };

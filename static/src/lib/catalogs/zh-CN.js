@@ -12,6 +12,7 @@ import newguest from './zh-CN.newguest.js';
 import importdisk from './zh-CN.importdisk.js';
 import errors from './zh-CN.errors.js';
 import help from './zh-CN.help.js';
+import vmsettings from './zh-CN.vmsettings.js';
 
 export default {
   // Shared
@@ -566,4 +567,6 @@ export default {
   ...errors,
   // The help button and dialog: zh-CN.help.js
   ...help,
+  // The guest's Processor & memory and Devices tabs: zh-CN.vmsettings.js
+  ...vmsettings,
 };

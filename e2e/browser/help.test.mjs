@@ -15,6 +15,10 @@ withDemo((s, b) => {
 
 const PAGES = [
   { area: 'guests', path: '/guests', ready: 'vm-row' },
+  // A guest's page: the help follows the tab.
+  { area: 'guests', path: '/guests/db01', ready: 'guest-tabs' },
+  { area: 'access', path: '/guests/db01?tab=access', ready: 'guest-tabs' },
+  { area: 'console', path: '/guests/db01?tab=console', ready: 'guest-tabs' },
   { area: 'storage', path: '/storage', ready: 'pool-card' },
   { area: 'networks', path: '/networks', ready: 'network-card' },
   { area: 'templates', path: '/templates', ready: 'template-card' },
@@ -69,7 +73,7 @@ describe('languages and help', () => {
       const strings = await catalog(lang);
       for (const width of [1440, 390]) {
         const { context, page, problems } = await signedIn(lang, width);
-        const p = PAGES[width > 600 ? 1 : 0];
+        const p = PAGES[width > 600 ? 4 : 0];
         await openAndCheckHelp(page, lang, p, help, `help-${p.area}-${lang}-${width}`);
         await page.goto(server.url + '/guests');
         await page.getByTestId('vm-row').first().waitFor();

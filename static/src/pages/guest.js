@@ -21,6 +21,7 @@ import { mountConsole } from './console.js';
 import { mountGuestCPU } from './guestcpu.js';
 import { mountGuestDevices } from './guestdevices.js';
 import { graphicsLabel, setUsage } from './guestrow.js';
+import { helpButton } from '../ui/help.js';
 
 /** The overview's refresh (usage figures; states also come from the event stream). */
 export const REFRESH_MS = 3000;
@@ -138,7 +139,9 @@ export function mountGuest(main, ctx) {
   }, h('span', null, t('guest.moreActions')), icon('more'));
   const consoleButton = h('button', { type: 'button', class: 'btn', 'data-testid': 'vm-console-button', hidden: true },
     icon('screen'), h('span', null, t('console.open')));
-  const actions = h('div', { class: 'detail-actions' }, consoleButton, primary, menuButton);
+  // The help of what the page shows: the console's, the access list's, or guests'.
+  const help = helpButton(() => (tab === 'console' || tab === 'access' ? tab : 'guests'));
+  const actions = h('div', { class: 'detail-actions' }, help, consoleButton, primary, menuButton);
   const refreshNote = h('span', { class: 'refresh-note' });
 
   const errorText = h('span', { class: 'banner-text' });

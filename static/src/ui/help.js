@@ -8,7 +8,7 @@ import { openDialog } from './dialog.js';
 
 /**
  * A button that opens the help of an area.
- * @param {string} area one of HELP_AREAS
+ * @param {string|(() => string)} area one of HELP_AREAS, or what chooses one when clicked
  * @returns {HTMLButtonElement}
  */
 export function helpButton(area) {
@@ -17,7 +17,7 @@ export function helpButton(area) {
     'aria-haspopup': 'dialog', title: t('help.open'),
   }, icon('help'), h('span', { class: 'btn-label' }, t('help.button'))));
   btn.addEventListener('click', () => {
-    void openHelp(area);
+    void openHelp(typeof area === 'function' ? area() : area);
   });
   return btn;
 }

@@ -121,6 +121,14 @@ func (m *Manager) Snapshots(ctx context.Context, name string) (api.SnapshotList,
 		}
 		all = append(all, s)
 	}
+	// Oldest first (then by name: the creation time has seconds only), so
+	// that a depth-first walk from the roots puts parents before children.
+	slices.SortFunc(all, func(a, b api.Snapshot) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 	for i := range all {
 		byName[all[i].Name] = &all[i]
 		if all[i].Current {
@@ -132,8 +140,6 @@ func (m *Manager) Snapshots(ctx context.Context, name string) (api.SnapshotList,
 			p.Children = append(p.Children, s.Name)
 		}
 	}
-	// Depth first from the roots, oldest first, so parents precede children.
-	slices.SortFunc(all, func(a, b api.Snapshot) int { return a.Created.Compare(b.Created) })
 	var walk func(s *api.Snapshot)
 	seen := map[string]bool{}
 	walk = func(s *api.Snapshot) {
@@ -141,7 +147,12 @@ func (m *Manager) Snapshots(ctx context.Context, name string) (api.SnapshotList,
 			return
 		}
 		seen[s.Name] = true
-		slices.SortFunc(s.Children, func(a, b string) int { return byName[a].Created.Compare(byName[b].Created) })
+		slices.SortFunc(s.Children, func(a, b string) int {
+			if c := byName[a].Created.Compare(byName[b].Created); c != 0 {
+				return c
+			}
+			return strings.Compare(a, b)
+		})
 		out.Items = append(out.Items, *s)
 		for _, c := range s.Children {
 			walk(byName[c])

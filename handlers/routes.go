@@ -118,6 +118,15 @@ func (s *Server) routes() []Route {
 		{Method: "DELETE", Path: "/api/v1/vms/:name/snapshots/:snap", Perm: perm("vm", "snapshot"), Scope: guestScope("name"), Audit: "vm.snapshot.delete", Handle: s.deleteSnapshot,
 			Summary: "Delete a snapshot (its children move to its parent)", Status: 204, Timeout: 5 * time.Minute},
 
+		{Method: "GET", Path: "/api/v1/hosts/:host/devices", Perm: permHostDev, Scope: hostScope("host"), Handle: s.listHostDevices,
+			Summary: "The host's PCI and USB devices with IOMMU group, driver and the guests passing each through (administrators)", Out: api.HostDeviceList{}},
+		{Method: "GET", Path: "/api/v1/vms/:name/hostdevs", Perm: permHostDev, Scope: guestScope("name"), Handle: s.listGuestHostDevs,
+			Summary: "The host devices passed through to the guest (administrators)", Out: api.GuestHostDevList{}},
+		{Method: "POST", Path: "/api/v1/vms/:name/hostdevs", Perm: permHostDev, Scope: guestScope("name"), Audit: "vm.hostdev.attach", Handle: s.attachHostDev,
+			Summary: "Pass a host PCI (VFIO; 409 iommu_off while the IOMMU is off) or USB device through to the guest, live and saved (administrators)", In: api.HostDevAttach{}, Out: api.HostDevChange{}, Status: 201},
+		{Method: "DELETE", Path: "/api/v1/vms/:name/hostdevs/:dev", Perm: permHostDev, Scope: guestScope("name"), Audit: "vm.hostdev.detach", Handle: s.detachHostDev,
+			Summary: "Give a passed-through device back to the host (administrators)", Out: api.HostDevChange{}},
+
 		// Consoles: a one-time token for a guest, then the WebSocket, whose
 		// guest comes from the token (its handler decides vm:console itself).
 		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), Scope: guestScope("name"), Audit: "vm.console.token", Handle: s.consoleToken,

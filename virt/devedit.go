@@ -2,6 +2,7 @@ package virt
 
 import (
 	"errors"
+	"strings"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -12,6 +13,9 @@ import (
 
 // CodeDeviceRefused: the hypervisor refused a device change; its message says why.
 var CodeDeviceRefused = fault.Define("device_change_refused", fault.Conflict)
+
+// CodeHotplugUnsupported: the running guest's bus takes no hot-plugged device.
+var CodeHotplugUnsupported = fault.Define("guest_hotplug_unsupported", fault.Conflict)
 
 // devOp is a device operation of libvirt.
 type devOp int
@@ -110,11 +114,14 @@ func (m *Manager) configDevice(g *guestDoc, op devOp, doc string, mutate func(*l
 // names no host paths for NICs and helps the user (a model QEMU lacks, a
 // bus that cannot hot-plug).
 func (m *Manager) deviceFail(op, name string, err error) error {
+	var le libvirt.Error
+	if errors.As(err, &le) && le.Code == libvirt.ERR_INTERNAL_ERROR && le.Domain == libvirt.FROM_QEMU && strings.Contains(le.Message, "hotplug") {
+		// QEMU: "Bus 'pci.0' does not support hotplugging" (a guest without ACPI).
+		return CodeHotplugUnsupported.Wrap(err, "the guest's bus cannot hot-plug devices (a guest without ACPI cannot); shut the guest off to change it")
+	}
 	switch libvirtCode(err) {
 	case libvirt.ERR_OPERATION_UNSUPPORTED, libvirt.ERR_CONFIG_UNSUPPORTED, libvirt.ERR_OPERATION_FAILED,
 		libvirt.ERR_INVALID_ARG, libvirt.ERR_XML_ERROR:
-		var le libvirt.Error
-		errors.As(err, &le)
 		return CodeDeviceRefused.Wrap(err, "%s", le.Message)
 	}
 	return m.fail(op, name, err)

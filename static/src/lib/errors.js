@@ -24,6 +24,9 @@ export const ERROR_CODES = Object.freeze([
   'volume_write_not_supported', 'volume_download_not_supported', 'image_references_files',
   // new guests (template_unusable and pool_too_small keep the server's text: it names what is missing)
   'guest_exists', 'guest_name_busy', 'templates_unavailable',
+  // NICs, snapshots, host devices (issue 11; mac_in_use and snapshot_disk_format_unsupported keep the server's text: it names the guest or disk)
+  'iommu_off', 'nic_source_not_allowed', 'snapshot_uefi_unsupported', 'snapshot_memory_required', 'snapshot_exists', 'snapshot_no_disk',
+  'guest_hotplug_unsupported', 'invalid_mac',
 ]);
 
 /**

@@ -18,6 +18,8 @@ import { closeMenu, isMenuOpenFor, toggleMenu, updateMenu } from '../ui/menu.js'
 import { createTabs } from '../ui/tabs.js';
 import { mountAccess } from './access.js';
 import { mountConsole } from './console.js';
+import { mountGuestNICs } from './guestnics.js';
+import { mountGuestSnapshots } from './guestsnapshots.js';
 import { graphicsLabel, setUsage } from './guestrow.js';
 
 /** The overview's refresh (usage figures; states also come from the event stream). */
@@ -30,6 +32,8 @@ export const REFRESH_MS = 3000;
  */
 export const GUEST_TABS = Object.freeze([
   { id: 'overview', permission: null },
+  { id: 'network', permission: 'vm.read' }, // issue 11: guestnics.js
+  { id: 'snapshots', permission: 'vm.read' }, // issue 11: guestsnapshots.js
   { id: 'console', permission: 'vm.console' },
   { id: 'access', permission: 'access.read' },
 ]);
@@ -112,6 +116,10 @@ export function mountGuest(main, ctx) {
   /** @type {ReturnType<typeof mountConsole>|null} */
   let consoleView = null;
   let consoleFocus = false;
+  /** Tabs in modules of their own (issue 11): id → mount(panel, {name, vm}), and the mounted views. */
+  const MODULE_TABS = { network: mountGuestNICs, snapshots: mountGuestSnapshots };
+  /** @type {Map<string, {update: (vm: any) => void, unmount: () => void}>} */
+  const moduleViews = new Map();
   /** Tabs hidden for this guest (those its allowed_actions do not allow). */
   const hiddenTabs = new Set(ALL_TABS.filter((id) => id !== 'overview')); // until the guest's answer says
   let vm = null;
@@ -297,6 +305,8 @@ export function mountGuest(main, ctx) {
     renderUsage();
     renderBody();
     consoleView?.update(vm);
+    for (const view of moduleViews.values()) view.update(vm);
+    if (MODULE_TABS[tab] && !moduleViews.has(tab)) showTab(tab);
     setText(refreshNote, lastOk ? t('guests.updatedAt', { time: formatTime(lastOk) }) : '');
   }
 
@@ -312,6 +322,8 @@ export function mountGuest(main, ctx) {
     access = null;
     consoleView?.unmount();
     consoleView = null;
+    for (const view of moduleViews.values()) view.unmount();
+    moduleViews.clear();
   }
 
   function notFound() {
@@ -426,6 +438,13 @@ export function mountGuest(main, ctx) {
       panels.get('console').replaceChildren();
     }
     if (vm) renderActions();
+    for (const [other, view] of moduleViews) {
+      if (other === id) continue;
+      view.unmount();
+      moduleViews.delete(other);
+      panels.get(other).replaceChildren();
+    }
+    if (MODULE_TABS[id] && !moduleViews.has(id) && vm) moduleViews.set(id, MODULE_TABS[id](panels.get(id), { name, vm }));
     if (id === 'access' && !access && vm && !hiddenTabs.has('access')) {
       // Mounted once the guest says the caller may read its grants.
       access = mountAccess(panels.get('access'), { name, canEdit: can(vm, 'access.write') });

@@ -46,12 +46,12 @@ describe('guest page tabs', () => {
   it('shows the Console and Access tabs from the allowed_actions of the guest', () => {
     const vm = (...allowed) => ({ allowed_actions: allowed });
     // What the default policy gives an administrator, an auditor, an operator, a viewer.
-    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write')), ['overview', 'console', 'access']);
-    assert.deepEqual(guestTabs(vm('vm.read', 'access.read')), ['overview', 'access']);
-    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console')), ['overview', 'console']);
-    assert.deepEqual(guestTabs(vm('vm.read')), ['overview']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write')), ['overview', 'network', 'snapshots', 'console', 'access']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'access.read')), ['overview', 'network', 'snapshots', 'access']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console')), ['overview', 'network', 'snapshots', 'console']);
+    assert.deepEqual(guestTabs(vm('vm.read')), ['overview', 'network', 'snapshots']);
     // A custom policy: access without consoles.
-    assert.deepEqual(guestTabs(vm('vm.read', 'access.read', 'access.write')), ['overview', 'access']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'access.read', 'access.write')), ['overview', 'network', 'snapshots', 'access']);
     // Roles are no permission; nothing known yet: only the overview.
     assert.deepEqual(guestTabs({ my_role: 'admin' }), ['overview']);
     assert.deepEqual(guestTabs(null), ['overview']);

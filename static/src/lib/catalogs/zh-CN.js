@@ -10,6 +10,7 @@ import templates from './zh-CN.templates.js';
 import volops from './zh-CN.volops.js';
 import newguest from './zh-CN.newguest.js';
 import importdisk from './zh-CN.importdisk.js';
+import vmnics from './zh-CN.vmnics.js';
 
 export default {
   // Shared
@@ -560,4 +561,6 @@ export default {
   ...newguest,
   // Import a disk in the New guest dialog: zh-CN.importdisk.js
   ...importdisk,
+  // Guest NICs, snapshots, host devices (issue 11): zh-CN.vmnics.js
+  ...vmnics,
 };

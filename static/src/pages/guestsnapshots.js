@@ -106,15 +106,18 @@ export function mountGuestSnapshots(container, { name, vm }) {
         h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'snapshot-revert', onclick: () => revert(s) }, t('snapshots.revert')),
         h('button', { type: 'button', class: 'btn btn-sm btn-danger', 'data-testid': 'snapshot-delete', onclick: () => remove(s) }, t('snapshots.delete')))
         : null;
-      return h('li', {
+      const li = h('li', {
         class: 'snapshot' + (s.current ? ' is-current' : ''), 'data-testid': 'snapshot-row', 'data-name': s.name,
-        style: `--depth: ${depth.get(s.name) ?? 0}`, 'aria-current': s.current ? 'true' : null,
+        'aria-current': s.current ? 'true' : null,
       },
       h('div', { class: 'snapshot-main' },
         h('strong', { class: 'snapshot-name' }, s.name), ...tags,
         h('span', { class: 'muted' }, t('snapshots.taken', { time: formatDateTime(s.created) })),
         s.description ? h('p', { class: 'snapshot-desc' }, s.description) : null),
       actions);
+      // Through the CSSOM: the Content-Security-Policy refuses style attributes.
+      li.style.setProperty('--depth', String(depth.get(s.name) ?? 0));
+      return li;
     }));
   }
 

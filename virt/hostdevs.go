@@ -226,7 +226,7 @@ func (m *Manager) AttachHostDevice(ctx context.Context, name string, req api.Hos
 	if req.USBBy != "" && req.USBBy != "id" && req.USBBy != "address" {
 		return api.HostDevChange{}, CodeInvalidHostDev.New("usb_by is id or address")
 	}
-	g, err := m.openGuest(ctx, name)
+	g, err := m.editGuest(ctx, name)
 	if err != nil {
 		return api.HostDevChange{}, err
 	}
@@ -281,7 +281,7 @@ func (m *Manager) DetachHostDevice(ctx context.Context, name, id string) (api.Ho
 	if !hostDevIDRE.MatchString(id) {
 		return api.HostDevChange{}, CodeInvalidHostDev.New("a guest's host device is pci_DDDD_BB_SS_F, usb_VVVV_PPPP or usbaddr_B_D")
 	}
-	g, err := m.openGuest(ctx, name)
+	g, err := m.editGuest(ctx, name)
 	if err != nil {
 		return api.HostDevChange{}, err
 	}

@@ -2,9 +2,11 @@ package virt
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
+	"sync"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -68,9 +70,37 @@ type guestDoc struct {
 	live, cfg  *libvirtxml.Domain // cfg is live for a transient guest
 	active     bool
 	persistent bool
+	unlock     func() // the edit lock of editGuest; nil for a read
 }
 
-func (g *guestDoc) close() { _ = g.dom.Free(); release(g.c) }
+func (g *guestDoc) close() {
+	_ = g.dom.Free()
+	release(g.c)
+	if g.unlock != nil {
+		g.unlock()
+	}
+}
+
+// editLocks serialise device edits per manager and guest: each edit reads
+// a definition, changes it and writes it back (wholly, on drivers without
+// device calls), so two at once would lose one.
+var editLocks sync.Map // "%p/name" → *sync.Mutex
+
+// editGuest is openGuest holding the guest's edit lock until close.
+func (m *Manager) editGuest(ctx context.Context, name string) (*guestDoc, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	mu, _ := editLocks.LoadOrStore(fmt.Sprintf("%p/%s", m, name), &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	g, err := m.openGuest(ctx, name)
+	if err != nil {
+		mu.(*sync.Mutex).Unlock()
+		return nil, err
+	}
+	g.unlock = mu.(*sync.Mutex).Unlock
+	return g, nil
+}
 
 // openGuest reads a guest's definitions for an edit.
 func (m *Manager) openGuest(ctx context.Context, name string) (*guestDoc, error) {
@@ -334,7 +364,7 @@ func (m *Manager) newNIC(g *guestDoc, req api.NICRequest) (libvirtxml.DomainInte
 // AddNIC adds an interface: live and saved on a running guest, saved on a
 // shut-off one (or where the driver cannot hot-plug: applies next_boot).
 func (m *Manager) AddNIC(ctx context.Context, name string, req api.NICRequest) (api.NICChange, error) {
-	g, err := m.openGuest(ctx, name)
+	g, err := m.editGuest(ctx, name)
 	if err != nil {
 		return api.NICChange{}, err
 	}
@@ -373,7 +403,7 @@ func (m *Manager) UpdateNIC(ctx context.Context, name, mac string, req api.NICRe
 	if err := validLink(req.Link); err != nil {
 		return api.NICChange{}, err
 	}
-	g, err := m.openGuest(ctx, name)
+	g, err := m.editGuest(ctx, name)
 	if err != nil {
 		return api.NICChange{}, err
 	}
@@ -474,7 +504,7 @@ func (m *Manager) RemoveNIC(ctx context.Context, name, mac string) (api.NICChang
 	if err != nil {
 		return api.NICChange{}, err
 	}
-	g, err := m.openGuest(ctx, name)
+	g, err := m.editGuest(ctx, name)
 	if err != nil {
 		return api.NICChange{}, err
 	}

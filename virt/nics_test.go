@@ -210,3 +210,33 @@ func TestNICRefusals(t *testing.T) {
 		t.Fatalf("the guest changed:\n%s", got)
 	}
 }
+
+// Parallel adds on a driver that rewrites the whole definition lose none.
+func TestNICParallelAdds(t *testing.T) {
+	m := startFixture(t, FixtureOptions{Seed: 1})
+	ctx := context.Background()
+	const n = 12
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := m.AddNIC(ctx, "backup", api.NICRequest{Source: FixtureNetDefault})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := m.NICs(ctx, "backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, x := range l.Items {
+		seen[x.MAC] = true
+	}
+	if len(l.Items) != n+1 || len(seen) != n+1 {
+		t.Fatalf("%d NICs, %d distinct MACs; want %d", len(l.Items), len(seen), n+1)
+	}
+}

@@ -127,12 +127,9 @@ func (m *Manager) deviceFail(op, name string, err error) error {
 	return m.fail(op, name, err)
 }
 
-// stillLive reports whether a detached device is still in the live guest.
+// stillLive reports whether a detached NIC or host device is still in the
+// live guest (its OS has not released it yet).
 func (m *Manager) stillLive(g *guestDoc, doc string) bool {
-	var ifc libvirtxml.DomainInterface
-	if ifc.Unmarshal(doc) != nil || ifc.MAC == nil {
-		return false
-	}
 	x, err := g.dom.GetXMLDesc(0)
 	if err != nil {
 		return false
@@ -141,7 +138,24 @@ func (m *Manager) stillLive(g *guestDoc, doc string) bool {
 	if d.Unmarshal(x) != nil || d.Devices == nil {
 		return false
 	}
-	return findNIC(&d, ifc.MAC.Address) >= 0
+	var ifc libvirtxml.DomainInterface
+	if ifc.Unmarshal(doc) == nil && ifc.MAC != nil {
+		return findNIC(&d, ifc.MAC.Address) >= 0
+	}
+	var h libvirtxml.DomainHostdev
+	if h.Unmarshal(doc) != nil {
+		return false
+	}
+	want, ok := hostdevOf(h)
+	if !ok {
+		return false
+	}
+	for _, x := range d.Devices.Hostdevs {
+		if got, ok := hostdevOf(x); ok && got.ID == want.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // touched brings the index up to date after an edit (MACs, networks).

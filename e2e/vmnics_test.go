@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -229,6 +230,29 @@ func TestGuestSnapshotsOnKVM(t *testing.T) {
 	if st := admin.call("DELETE", base+"/s2", nil, nil); st != 204 {
 		t.Fatalf("delete: %d", st)
 	}
+
+	// A raw disk takes no internal snapshot and libvirt here cannot revert
+	// an external one: refused up front, and the list says why.
+	raw := nsName("raw")
+	rawDom := tinyDomain(raw)
+	rawDom.Devices.Disks = []libvirtxml.DomainDisk{{
+		Device: "disk", Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "raw"},
+		Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: "/var/lib/libvirt/images/" + raw + ".img"}},
+		Target: &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"},
+	}}
+	rawXML, _ := rawDom.Marshal()
+	rd, err := conn.DomainDefineXML(rawXML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rd.Undefine(); _ = rd.Free() })
+	eventually(t, "the portal sees "+raw, 10*time.Second, func() bool {
+		return admin.call("GET", "/api/v1/vms/"+raw, nil, nil) == 200
+	})
+	if st := admin.call("GET", "/api/v1/vms/"+raw+"/snapshots", nil, &l); st != 200 || l.Capabilities.Create || l.Capabilities.Reason != "snapshot_disk_format_unsupported" {
+		t.Fatalf("raw guest: %d %+v", st, l.Capabilities)
+	}
+	admin.refused("POST", "/api/v1/vms/"+raw+"/snapshots", api.SnapshotRequest{Name: "s1"}, 409, "snapshot_disk_format_unsupported", "vda", "raw")
 
 	// Host devices: listed; PCI passthrough refused, naming the IOMMU.
 	var hl api.HostDeviceList

@@ -296,6 +296,32 @@ func (m *Manager) macOwner(mac string) (string, bool) {
 	return "", false
 }
 
+// macOwnerOnHost names the guest whose live or saved definition has mac.
+func macOwnerOnHost(c *libvirt.Connect, mac string) (string, bool) {
+	doms, err := c.ListAllDomains(0)
+	if err != nil {
+		return "", false
+	}
+	owner := ""
+	for _, dom := range doms {
+		if owner == "" {
+			for _, flags := range []libvirt.DomainXMLFlags{0, libvirt.DOMAIN_XML_INACTIVE} {
+				doc, err := dom.GetXMLDesc(flags)
+				var d libvirtxml.Domain
+				if err != nil || d.Unmarshal(doc) != nil || d.Devices == nil {
+					continue
+				}
+				if findNIC(&d, mac) >= 0 {
+					owner, _ = dom.GetName()
+					break
+				}
+			}
+		}
+		_ = dom.Free()
+	}
+	return owner, owner != ""
+}
+
 // macUsed lists the MACs of the host's guests, from the index.
 func (m *Manager) macUsed() map[string]bool {
 	m.mu.RLock()
@@ -353,7 +379,14 @@ func (m *Manager) newNIC(g *guestDoc, req api.NICRequest) (libvirtxml.DomainInte
 		if findNIC(g.live, mac) >= 0 || findNIC(g.cfg, mac) >= 0 {
 			return ifc, CodeMACInUse.New("MAC %s is already used by guest %q", mac, g.name)
 		}
-		if owner, ok := m.macOwner(mac); ok {
+		owner, ok := m.macOwner(mac)
+		if !ok {
+			// The index holds what guests run with; a NIC saved for a
+			// running guest's next boot shows only in its saved
+			// definition: one bulk read of every guest settles it.
+			owner, ok = macOwnerOnHost(g.c, mac)
+		}
+		if ok {
 			return ifc, CodeMACInUse.New("MAC %s is already used by guest %q", mac, owner)
 		}
 	}

@@ -240,3 +240,17 @@ func TestNICParallelAdds(t *testing.T) {
 		t.Fatalf("%d NICs, %d distinct MACs; want %d", len(l.Items), len(seen), n+1)
 	}
 }
+
+// A MAC saved for a running guest's next boot (not in what it runs with,
+// nor in the index) is in use too.
+func TestNICMACSavedForNextBoot(t *testing.T) {
+	m := startFixture(t, FixtureOptions{Seed: 1})
+	ctx := context.Background()
+	if _, err := m.AddNIC(ctx, "vpn", api.NICRequest{Source: FixtureNetDefault, MAC: "52:54:00:aa:bb:03"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.AddNIC(ctx, "backup", api.NICRequest{Source: FixtureNetDefault, MAC: "52:54:00:aa:bb:03"})
+	if f := wantCode(t, err, CodeMACInUse); !strings.Contains(f.Message, `"vpn"`) {
+		t.Fatal(f.Message)
+	}
+}

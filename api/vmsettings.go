@@ -2,10 +2,10 @@ package api
 
 import "time"
 
-// Where a change of a guest's settings takes effect (VMUpdateResult.Applied).
+// Where a guest edit took effect (VMUpdateResult.Applied, NIC and disk answers).
 const (
-	AppliesNow      = "now"
-	AppliesNextBoot = "next_boot"
+	AppliesNow      = "now"       // live and in the saved configuration
+	AppliesNextBoot = "next_boot" // in the saved configuration only
 )
 
 // CPU modes a guest may have (VMSettings.CPUMode); "custom" names a model.

@@ -19,7 +19,8 @@ func TestAllowedActions(t *testing.T) {
 	if noConsole == policy.Policy {
 		t.Fatal("the default policy has no operator console line to remove")
 	}
-	all := []string{"vm.read", "vm.delete", "access.read", "access.write", "vm.clone", "vm.console", "vm.power", "vm.media", "vm.edit", "vm.snapshot"}
+	all := []string{"vm.read", "vm.delete", "access.read", "access.write", "vm.clone", "vm.console", "vm.power", "vm.media", "vm.edit", "vm.snapshot",
+		"hostdev.manage"} // issue 11: host device passthrough, administrators only
 	cases := []struct {
 		name, policy string
 		want         map[string][]string // user → allowed actions on the guest

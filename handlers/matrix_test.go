@@ -248,6 +248,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 						got = 'U'
 					case r.status == http.StatusForbidden:
 						got = 'F'
+					case r.status == http.StatusNotFound && matrixSubObject[r.errCode()]:
+						got = 'A' // the guest passed; the sub-object the path names is missing
 					case r.status == http.StatusNotFound:
 						got = 'H'
 					case r.status == http.StatusBadRequest && r.errCode() == "invalid_name":
@@ -261,6 +263,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 }
+
+// matrixSubObject are the 404 codes of objects inside a guest that the
+// matrix's paths name but the fixture lacks (issue 11: a snapshot named
+// like the guest): authorization passed before the handler looked.
+var matrixSubObject = map[string]bool{"snapshot_not_found": true}
 
 // matrixTemplate stores a template for the matrix and returns its id.
 func matrixTemplate(t *testing.T, e *env) int64 {

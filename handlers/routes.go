@@ -108,6 +108,34 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/vms/:name/clone", Perm: perm("vm", "clone"), Scope: guestScope("name"), Audit: "vm.clone", Handle: s.cloneVM,
 			Summary: "Clone a shut-off guest: dry_run answers the plan (per disk: where the copy goes, whether it fits; 200); otherwise a task (202) copying each disk with byte progress, with new UUID, MACs and name and the metadata (grants included) kept; 409 guest_running, clone_no_space (nothing copied)", In: api.VMClone{}, Out: api.Task{}, Status: 202},
 
+		// Guest NICs, snapshots and host devices (issue 11). NICs by MAC;
+		// a change answers where it applied (now or next_boot).
+		{Method: "GET", Path: "/api/v1/vms/:name/nics", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.listNICs,
+			Summary: "The guest's NICs, the models its platform takes (the default from its metadata), and the networks and NIC types the caller may use", Out: api.NICList{}},
+		{Method: "POST", Path: "/api/v1/vms/:name/nics", Perm: perm("vm", "edit"), Scope: guestScope("name"), Audit: "vm.nic.add", Handle: s.addNIC,
+			Summary: "Add a NIC (live and saved on a running guest): a libvirt network (host bridge or macvtap for administrators), a model, a MAC (generated when absent; 409 mac_in_use naming the guest)", In: api.NICRequest{}, Out: api.NICChange{}, Status: 201},
+		{Method: "PUT", Path: "/api/v1/vms/:name/nics/:mac", Perm: perm("vm", "edit"), Scope: guestScope("name"), Audit: "vm.nic.update", Handle: s.updateNIC,
+			Summary: "Change a NIC's network, model or link state (the link live; a new model at the next boot of a running guest)", In: api.NICRequest{}, Out: api.NICChange{}},
+		{Method: "DELETE", Path: "/api/v1/vms/:name/nics/:mac", Perm: perm("vm", "edit"), Scope: guestScope("name"), Audit: "vm.nic.remove", Handle: s.removeNIC,
+			Summary: "Remove a NIC (live and saved on a running guest)", Out: api.NICChange{}},
+		{Method: "GET", Path: "/api/v1/vms/:name/snapshots", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.listSnapshots,
+			Summary: "The guest's snapshots as a tree (parents first, current marked) and which snapshots this guest can take here", Out: api.SnapshotList{}},
+		{Method: "POST", Path: "/api/v1/vms/:name/snapshots", Perm: perm("vm", "snapshot"), Scope: guestScope("name"), Audit: "vm.snapshot.create", Handle: s.createSnapshot,
+			Summary: "Take a snapshot (a task; with the memory of a running guest); 409 snapshot_uefi_unsupported, snapshot_disk_format_unsupported, snapshot_exists", In: api.SnapshotRequest{}, Out: api.Task{}, Status: 202},
+		{Method: "POST", Path: "/api/v1/vms/:name/snapshots/:snap/revert", Perm: perm("vm", "snapshot"), Scope: guestScope("name"), Audit: "vm.snapshot.revert", Handle: s.revertSnapshot,
+			Summary: "Revert the guest to a snapshot (a snapshot with memory resumes the running guest)", Out: api.VM{}, Timeout: 5 * time.Minute},
+		{Method: "DELETE", Path: "/api/v1/vms/:name/snapshots/:snap", Perm: perm("vm", "snapshot"), Scope: guestScope("name"), Audit: "vm.snapshot.delete", Handle: s.deleteSnapshot,
+			Summary: "Delete a snapshot (its children move to its parent)", Status: 204, Timeout: 5 * time.Minute},
+
+		{Method: "GET", Path: "/api/v1/hosts/:host/devices", Perm: permHostDev, Scope: hostScope("host"), Handle: s.listHostDevices,
+			Summary: "The host's PCI and USB devices with IOMMU group, driver and the guests passing each through (administrators)", Out: api.HostDeviceList{}},
+		{Method: "GET", Path: "/api/v1/vms/:name/hostdevs", Perm: permHostDev, Scope: guestScope("name"), Handle: s.listGuestHostDevs,
+			Summary: "The host devices passed through to the guest (administrators)", Out: api.GuestHostDevList{}},
+		{Method: "POST", Path: "/api/v1/vms/:name/hostdevs", Perm: permHostDev, Scope: guestScope("name"), Audit: "vm.hostdev.attach", Handle: s.attachHostDev,
+			Summary: "Pass a host PCI (VFIO; 409 iommu_off while the IOMMU is off) or USB device through to the guest, live and saved (administrators)", In: api.HostDevAttach{}, Out: api.HostDevChange{}, Status: 201},
+		{Method: "DELETE", Path: "/api/v1/vms/:name/hostdevs/:dev", Perm: permHostDev, Scope: guestScope("name"), Audit: "vm.hostdev.detach", Handle: s.detachHostDev,
+			Summary: "Give a passed-through device back to the host (administrators)", Out: api.HostDevChange{}},
+
 		// Consoles: a one-time token for a guest, then the WebSocket, whose
 		// guest comes from the token (its handler decides vm:console itself).
 		{Method: "POST", Path: "/api/v1/vms/:name/console", Perm: perm("vm", "console"), Scope: guestScope("name"), Audit: "vm.console.token", Handle: s.consoleToken,

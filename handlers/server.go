@@ -28,6 +28,7 @@ import (
 	"github.com/virtportal/virtportal/services/uploads"
 	"github.com/virtportal/virtportal/services/vmclone"
 	"github.com/virtportal/virtportal/services/vmcreate"
+	"github.com/virtportal/virtportal/services/vmsnapshots"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/static"
 	"github.com/virtportal/virtportal/store"
@@ -86,6 +87,8 @@ type Deps struct {
 	Templates vmcreate.Templates
 	// VMCreate makes guests from templates (built with Storage).
 	VMCreate *vmcreate.Service
+	// Snapshots takes guest snapshots as tasks (issue 11; built with VMTasks).
+	Snapshots *vmsnapshots.Service
 }
 
 // Server is the HTTP application.

@@ -19,6 +19,7 @@ import (
 	"github.com/virtportal/virtportal/services/templates"
 	"github.com/virtportal/virtportal/services/vmclone"
 	"github.com/virtportal/virtportal/services/vmcreate"
+	"github.com/virtportal/virtportal/services/vmsnapshots"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/store"
 )
@@ -61,6 +62,7 @@ func (s *Server) initTasks() error {
 		s.d.Storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
 		s.d.VolumeOps = storage.NewOps(s.d.Tasks, s.d.Storage, s.opt.Host, s.d.Virt, s.opt.VolumeOps)
 		s.d.VMCreate = vmcreate.New(s.d.Tasks, s.opt.Host, s.d.Virt, s.d.Templates)
+		s.d.Snapshots = vmsnapshots.Register(s.d.Tasks, s.opt.Host, s.d.Virt) // guest snapshots (issue 11)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := s.d.Tasks.Start(ctx); err != nil {
@@ -81,6 +83,9 @@ func (s *Server) initTasks() error {
 	}
 	if s.d.VMCreate == nil {
 		s.d.VMCreate = vmcreate.New(s.d.Tasks, s.opt.Host, s.d.Virt, s.d.Templates)
+	}
+	if s.d.Snapshots == nil {
+		s.d.Snapshots = vmsnapshots.Register(s.d.Tasks, s.opt.Host, s.d.Virt)
 	}
 	s.d.Tasks.OnChange(s.d.Events.PublishTask)
 	if s.d.Virt != nil {

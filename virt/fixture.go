@@ -265,6 +265,8 @@ type fixtureNode struct {
 	Pools    []fixtureElem `xml:"pool"`
 	// Interfaces are the host's: a bridge and an ethernet card.
 	Interfaces []fixtureElem `xml:"interface"`
+	// Devices are the host's PCI and USB devices (issue 11).
+	Devices []fixtureElem `xml:"device"`
 }
 
 // fixtureElem is a libvirtxml document split into its root's attributes and
@@ -332,6 +334,9 @@ func buildFixture(guests []fixtureGuest, images string, seed int64) ([]byte, err
 		return nil, err
 	}
 	node.Interfaces = ifaces
+	if node.Devices, err = fixtureHostDevs(); err != nil {
+		return nil, err
+	}
 
 	const gib = 1 << 30
 	var defVols []fixtureElem

@@ -3,6 +3,7 @@ package virt
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -141,4 +142,25 @@ func mustVM(t testing.TB, m *Manager, name string) api.VM {
 		t.Fatalf("guest %q not in the index", name)
 	}
 	return vm
+}
+
+// golden compares got with testdata/golden/<rel>; -update rewrites it.
+func golden(t *testing.T, rel, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", rel)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to write it)", err)
+	}
+	if got != string(want) {
+		t.Fatalf("%s differs:\n--- got\n%s--- want\n%s", path, got, want)
+	}
 }

@@ -51,16 +51,20 @@ func validIface(what, name string) error {
 	return nil
 }
 
-// nic is one interface of a guest on a libvirt network.
+// nic is one interface of a guest: its libvirt network ("" for any other
+// kind) and MAC, to name a network's guests and a MAC's owner.
 type nic struct{ network, mac string }
 
 func domainNICs(ifs []libvirtxml.DomainInterface) []nic {
 	var out []nic
 	for _, i := range ifs {
-		if i.Source == nil || i.Source.Network == nil || i.Source.Network.Network == "" {
+		var n nic
+		if i.Source != nil && i.Source.Network != nil {
+			n.network = i.Source.Network.Network
+		}
+		if n.network == "" && i.MAC == nil {
 			continue
 		}
-		n := nic{network: i.Source.Network.Network}
 		if i.MAC != nil {
 			n.mac = strings.ToLower(i.MAC.Address)
 		}

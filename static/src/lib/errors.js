@@ -21,6 +21,8 @@ export const DETAIL_CODES = new Set([
   'unknown_sort', 'too_many_grants',
   // guest settings (issue 11): the message names the field or the reason
   'settings_invalid', 'live_change_failed',
+  // NICs and snapshots: the message names the guest using a MAC, or the disk
+  'mac_in_use', 'snapshot_disk_format_unsupported', 'nic_source_not_allowed', 'device_change_refused', 'snapshot_failed',
 ]);
 
 /**

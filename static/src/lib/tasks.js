@@ -6,7 +6,7 @@ export const TASK_STATUSES = Object.freeze(['queued', 'running', 'done', 'failed
 
 /** Task kinds the catalogs name (tasks.kind.<kind>); others show as they are. */
 export const TASK_KINDS = Object.freeze(['vm.delete', 'vm.create', 'vm.clone', 'volume.create',
-  'volume.clone', 'volume.wipe', 'volume.from_url']);
+  'volume.clone', 'volume.wipe', 'volume.from_url', 'vm.snapshot.create']);
 
 const RANK = { queued: 0, running: 1, done: 2, failed: 2, cancelled: 2 };
 

@@ -19,7 +19,10 @@ import { createTabs } from '../ui/tabs.js';
 import { mountAccess } from './access.js';
 import { mountConsole } from './console.js';
 import { mountGuestCPU } from './guestcpu.js';
-import { mountGuestDevices } from './guestdevices.js';
+import { DEVICE_SECTIONS, mountGuestDevices } from './guestdevices.js';
+import { mountGuestNICs } from './guestnics.js';
+import { mountGuestSnapshots } from './guestsnapshots.js';
+import { hostDevicesSection } from './guesthostdevs.js';
 import { graphicsLabel, setUsage } from './guestrow.js';
 import { helpButton } from '../ui/help.js';
 
@@ -29,14 +32,15 @@ export const REFRESH_MS = 3000;
 /**
  * The tabs of the guest page, in display order, and the permission in the
  * guest's allowed_actions each needs (known once the guest is loaded).
- * Snapshots join here.
  */
 export const GUEST_TABS = Object.freeze([
   { id: 'overview', permission: null },
-  { id: 'cpu', permission: 'vm.read' },
-  { id: 'devices', permission: 'vm.read' },
-  { id: 'console', permission: 'vm.console' },
+  { id: 'cpu', permission: 'vm.read' }, // guestcpu.js
+  { id: 'network', permission: 'vm.read' }, // guestnics.js
+  { id: 'snapshots', permission: 'vm.read' }, // guestsnapshots.js
+  { id: 'devices', permission: 'vm.read' }, // guestdevices.js, guesthostdevs.js
   { id: 'access', permission: 'access.read' },
+  { id: 'console', permission: 'vm.console' },
 ]);
 
 /** Every tab id, in display order. */
@@ -116,13 +120,28 @@ export function mountGuest(main, ctx) {
   let access = null;
   /** @type {ReturnType<typeof mountConsole>|null} */
   let consoleView = null;
-  /** The mounted view of a settings tab (cpu, devices), if one is selected. */
-  let settingsView = null;
-  const SETTINGS_TABS = {
-    cpu: (panel) => mountGuestCPU(panel, { name, canEdit: can(vm, 'vm.edit'), onRenamed: (n) => ctx.navigate(`/guests/${encodeURIComponent(n)}?tab=cpu`) }),
-    devices: (panel) => mountGuestDevices(panel, { name, canEdit: can(vm, 'vm.edit'), isAdmin: vm?.my_role === 'admin' }),
-  };
   let consoleFocus = false;
+  /** Tabs in modules of their own (issue 11): id → mount(panel, {name, vm}), and the mounted views. */
+  const MODULE_TABS = {
+    cpu: (panel, o) => mountGuestCPU(panel, {
+      name, canEdit: can(o.vm, 'vm.edit'), onRenamed: (n) => ctx.navigate(`/guests/${encodeURIComponent(n)}?tab=cpu`),
+    }),
+    network: mountGuestNICs,
+    snapshots: mountGuestSnapshots,
+    devices: (panel, o) => mountGuestDevices(panel, {
+      name, canEdit: can(o.vm, 'vm.edit'), isAdmin: o.vm?.my_role === 'admin', sections: [...DEVICE_SECTIONS, hostDevices],
+    }),
+  };
+  /** The host devices section of the Devices tab (admins), on the guest as the page has it. */
+  const hostDevices = {
+    id: 'hostdevs',
+    mount(el) {
+      const view = hostDevicesSection(el, { name, vm });
+      return { update: () => view.update(vm), unmount: () => view.unmount() };
+    },
+  };
+  /** @type {Map<string, {update: (vm: any) => void, unmount: () => void}>} */
+  const moduleViews = new Map();
   /** Tabs hidden for this guest (those its allowed_actions do not allow). */
   const hiddenTabs = new Set(ALL_TABS.filter((id) => id !== 'overview')); // until the guest's answer says
   let vm = null;
@@ -310,7 +329,8 @@ export function mountGuest(main, ctx) {
     renderUsage();
     renderBody();
     consoleView?.update(vm);
-    settingsView?.view.update(vm);
+    for (const view of moduleViews.values()) view.update(vm);
+    if (MODULE_TABS[tab] && !moduleViews.has(tab)) showTab(tab);
     setText(refreshNote, lastOk ? t('guests.updatedAt', { time: formatTime(lastOk) }) : '');
   }
 
@@ -326,8 +346,8 @@ export function mountGuest(main, ctx) {
     access = null;
     consoleView?.unmount();
     consoleView = null;
-    settingsView?.view.unmount();
-    settingsView = null;
+    for (const view of moduleViews.values()) view.unmount();
+    moduleViews.clear();
   }
 
   function notFound() {
@@ -426,8 +446,6 @@ export function mountGuest(main, ctx) {
       selectTab(tabs[0]);
     } else if (tab === 'access' && !access) {
       showTab('access');
-    } else if (SETTINGS_TABS[tab] && !settingsView && !hiddenTabs.has(tab)) {
-      showTab(tab);
     }
   }
 
@@ -444,15 +462,13 @@ export function mountGuest(main, ctx) {
       panels.get('console').replaceChildren();
     }
     if (vm) renderActions();
-    if (settingsView && settingsView.id !== id) {
-      settingsView.view.unmount();
-      panels.get(settingsView.id).replaceChildren();
-      settingsView = null;
+    for (const [other, view] of moduleViews) {
+      if (other === id) continue;
+      view.unmount();
+      moduleViews.delete(other);
+      panels.get(other).replaceChildren();
     }
-    if (SETTINGS_TABS[id] && !settingsView && vm && !hiddenTabs.has(id)) {
-      // Mounted once the guest says what the caller may do (vm.edit).
-      settingsView = { id, view: SETTINGS_TABS[id](panels.get(id)) };
-    }
+    if (MODULE_TABS[id] && !moduleViews.has(id) && vm) moduleViews.set(id, MODULE_TABS[id](panels.get(id), { name, vm }));
     if (id === 'access' && !access && vm && !hiddenTabs.has('access')) {
       // Mounted once the guest says the caller may read its grants.
       access = mountAccess(panels.get('access'), { name, canEdit: can(vm, 'access.write') });

@@ -46,12 +46,13 @@ describe('guest page tabs', () => {
   it('shows the Console and Access tabs from the allowed_actions of the guest', () => {
     const vm = (...allowed) => ({ allowed_actions: allowed });
     // What the default policy gives an administrator, an auditor, an operator, a viewer.
-    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write')), ['overview', 'cpu', 'devices', 'console', 'access']);
-    assert.deepEqual(guestTabs(vm('vm.read', 'access.read')), ['overview', 'cpu', 'devices', 'access']);
-    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console')), ['overview', 'cpu', 'devices', 'console']);
-    assert.deepEqual(guestTabs(vm('vm.read')), ['overview', 'cpu', 'devices']);
+    const all = ['overview', 'cpu', 'network', 'snapshots', 'devices'];
+    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write')), [...all, 'access', 'console']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'access.read')), [...all, 'access']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console')), [...all, 'console']);
+    assert.deepEqual(guestTabs(vm('vm.read')), all);
     // A custom policy: access without consoles.
-    assert.deepEqual(guestTabs(vm('vm.read', 'access.read', 'access.write')), ['overview', 'cpu', 'devices', 'access']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'access.read', 'access.write')), [...all, 'access']);
     // Roles are no permission; nothing known yet: only the overview.
     assert.deepEqual(guestTabs({ my_role: 'admin' }), ['overview']);
     assert.deepEqual(guestTabs(null), ['overview']);

@@ -14,6 +14,7 @@ import importdisk from './en.importdisk.js';
 import errors from './en.errors.js';
 import help from './en.help.js';
 import vmsettings from './en.vmsettings.js';
+import vmnics from './en.vmnics.js';
 
 export default {
   // Shared
@@ -573,4 +574,6 @@ export default {
   ...help,
   // The guest's Processor & memory and Devices tabs: en.vmsettings.js
   ...vmsettings,
+  // Guest NICs, snapshots, host devices (issue 11): en.vmnics.js
+  ...vmnics,
 };

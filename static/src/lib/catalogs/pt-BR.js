@@ -14,6 +14,7 @@ import importdisk from './pt-BR.importdisk.js';
 import errors from './pt-BR.errors.js';
 import help from './pt-BR.help.js';
 import vmsettings from './pt-BR.vmsettings.js';
+import vmnics from './pt-BR.vmnics.js';
 
 export default {
   // Shared
@@ -572,4 +573,6 @@ export default {
   ...help,
   // The guest's Processor & memory and Devices tabs: pt-BR.vmsettings.js
   ...vmsettings,
+  // Guest NICs, snapshots, host devices (issue 11): pt-BR.vmnics.js
+  ...vmnics,
 };

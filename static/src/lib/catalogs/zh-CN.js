@@ -13,6 +13,7 @@ import importdisk from './zh-CN.importdisk.js';
 import errors from './zh-CN.errors.js';
 import help from './zh-CN.help.js';
 import vmsettings from './zh-CN.vmsettings.js';
+import vmnics from './zh-CN.vmnics.js';
 
 export default {
   // Shared
@@ -569,4 +570,6 @@ export default {
   ...help,
   // The guest's Processor & memory and Devices tabs: zh-CN.vmsettings.js
   ...vmsettings,
+  // Guest NICs, snapshots, host devices (issue 11): zh-CN.vmnics.js
+  ...vmnics,
 };

@@ -18,6 +18,7 @@ type DiskSpec struct {
 	Device, Bus, Target string
 	Pool, Volume        string
 	Path                string
+	Format              string // of Path: qcow2 or raw
 	ReadOnly            bool
 }
 
@@ -132,6 +133,23 @@ func (m *Manager) AttachDisk(ctx context.Context, name string, spec DiskSpec) (a
 	return api.DiskChange{Disk: gd, Applies: applies}, nil
 }
 
+// CheckDisk answers whether the guest would take a disk of spec (its
+// bus, target and the guest's state), without attaching anything.
+func (m *Manager) CheckDisk(ctx context.Context, name string, spec DiskSpec) error {
+	c, dom, err := m.lookup(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer release(c)
+	defer dom.Free()
+	g, err := m.readGuestXML(dom, name)
+	if err != nil {
+		return err
+	}
+	diskBus, cdromBus := m.busDefaults(dom, g)
+	return checkDiskSpec(&spec, g, diskBus, cdromBus)
+}
+
 // checkDiskSpec fills the defaults (bus, target) and refuses what the
 // guest cannot take.
 func checkDiskSpec(spec *DiskSpec, g *guestXML, diskBus, cdromBus string) error {
@@ -226,7 +244,11 @@ func (m *Manager) diskSource(c *libvirt.Connect, name string, spec DiskSpec) (*l
 		if isConnErr(err) {
 			return nil, "", m.fail("find volume", name, err)
 		}
-		return &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: spec.Path}}, "", nil
+		format := spec.Format
+		if format != "qcow2" {
+			format = "raw"
+		}
+		return &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: spec.Path}}, format, nil
 	}
 	defer vol.Free()
 	info, err := vol.GetInfo()

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 	"slices"
 
 	"github.com/gin-gonic/gin"
@@ -92,7 +93,8 @@ func (s *Server) attachDisk(c *gin.Context) error {
 	}
 	switch {
 	case req.Path != "":
-		c.Set(keyReason, "source=path "+truncate(req.Path, 300))
+		// Quoted: the audit shows control characters of a refused path.
+		c.Set(keyReason, "source=path "+strconv.Quote(truncate(req.Path, 300)))
 	case req.NewVolume != nil:
 		c.Set(keyReason, "source=new "+truncate(req.NewVolume.Pool+"/"+req.NewVolume.Name, 300))
 	case req.Pool != "":

@@ -24,6 +24,8 @@ export const ERROR_CODES = Object.freeze([
   'volume_write_not_supported', 'volume_download_not_supported', 'image_references_files',
   // new guests (template_unusable and pool_too_small keep the server's text: it names what is missing)
   'guest_exists', 'guest_name_busy', 'templates_unavailable',
+  // guest disks (issue 11; volume_in_use and the other host path codes keep the server's text: it names the guest or the reason)
+  'disk_bus_not_hotpluggable', 'disk_ide_full', 'host_path_forbidden', 'host_path_outside_roots', 'pool_not_allowed', 'media_not_iso',
 ]);
 
 /**

@@ -18,6 +18,7 @@ import { closeMenu, isMenuOpenFor, toggleMenu, updateMenu } from '../ui/menu.js'
 import { createTabs } from '../ui/tabs.js';
 import { mountAccess } from './access.js';
 import { mountConsole } from './console.js';
+import { mountGuestDisks } from './guestdisks.js';
 import { graphicsLabel, setUsage } from './guestrow.js';
 
 /** The overview's refresh (usage figures; states also come from the event stream). */
@@ -30,6 +31,7 @@ export const REFRESH_MS = 3000;
  */
 export const GUEST_TABS = Object.freeze([
   { id: 'overview', permission: null },
+  { id: 'disks', permission: 'vm.read' },
   { id: 'console', permission: 'vm.console' },
   { id: 'access', permission: 'access.read' },
 ]);
@@ -111,6 +113,8 @@ export function mountGuest(main, ctx) {
   let access = null;
   /** @type {ReturnType<typeof mountConsole>|null} */
   let consoleView = null;
+  /** @type {ReturnType<typeof mountGuestDisks>|null} */
+  let disksView = null;
   let consoleFocus = false;
   /** Tabs hidden for this guest (those its allowed_actions do not allow). */
   const hiddenTabs = new Set(ALL_TABS.filter((id) => id !== 'overview')); // until the guest's answer says
@@ -297,6 +301,7 @@ export function mountGuest(main, ctx) {
     renderUsage();
     renderBody();
     consoleView?.update(vm);
+    disksView?.update(vm);
     setText(refreshNote, lastOk ? t('guests.updatedAt', { time: formatTime(lastOk) }) : '');
   }
 
@@ -312,6 +317,8 @@ export function mountGuest(main, ctx) {
     access = null;
     consoleView?.unmount();
     consoleView = null;
+    disksView?.unmount();
+    disksView = null;
   }
 
   function notFound() {
@@ -424,6 +431,14 @@ export function mountGuest(main, ctx) {
       consoleView.unmount();
       consoleView = null;
       panels.get('console').replaceChildren();
+    }
+    if (id === 'disks' && !disksView) {
+      disksView = mountGuestDisks(panels.get('disks'), { name });
+      if (vm) disksView.update(vm);
+    } else if (id !== 'disks' && disksView) {
+      disksView.unmount();
+      disksView = null;
+      panels.get('disks').replaceChildren();
     }
     if (vm) renderActions();
     if (id === 'access' && !access && vm && !hiddenTabs.has('access')) {

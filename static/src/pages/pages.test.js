@@ -46,12 +46,12 @@ describe('guest page tabs', () => {
   it('shows the Console and Access tabs from the allowed_actions of the guest', () => {
     const vm = (...allowed) => ({ allowed_actions: allowed });
     // What the default policy gives an administrator, an auditor, an operator, a viewer.
-    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write')), ['overview', 'console', 'access']);
-    assert.deepEqual(guestTabs(vm('vm.read', 'access.read')), ['overview', 'access']);
-    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console')), ['overview', 'console']);
-    assert.deepEqual(guestTabs(vm('vm.read')), ['overview']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write')), ['overview', 'disks', 'console', 'access']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'access.read')), ['overview', 'disks', 'access']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console')), ['overview', 'disks', 'console']);
+    assert.deepEqual(guestTabs(vm('vm.read')), ['overview', 'disks']);
     // A custom policy: access without consoles.
-    assert.deepEqual(guestTabs(vm('vm.read', 'access.read', 'access.write')), ['overview', 'access']);
+    assert.deepEqual(guestTabs(vm('vm.read', 'access.read', 'access.write')), ['overview', 'disks', 'access']);
     // Roles are no permission; nothing known yet: only the overview.
     assert.deepEqual(guestTabs({ my_role: 'admin' }), ['overview']);
     assert.deepEqual(guestTabs(null), ['overview']);
@@ -66,5 +66,17 @@ describe('guest page tabs', () => {
     assert.equal(searchForTab('', 'access', tabs), '?tab=access');
     assert.equal(searchForTab('?tab=access&x=1', 'overview', tabs), '?x=1');
     assert.equal(searchForTab('?tab=access', 'overview', tabs), '');
+  });
+});
+
+describe('guest disks tab', () => {
+  it('words a disk source and a change', async () => {
+    const { appliesText, diskSourceText } = await import('./guestdisks.js');
+    assert.equal(diskSourceText({ pool: 'default', volume: 'a.qcow2' }), 'default/a.qcow2');
+    assert.equal(diskSourceText({ path: '/srv/x.img' }), '/srv/x.img');
+    assert.equal(diskSourceText({ device: 'cdrom', empty: true }), 'No medium');
+    assert.equal(diskSourceText({}), 'A file outside the pools');
+    assert.equal(appliesText({ applies: 'now', disk: { target: 'vdb' } }), 'vdb: applied now.');
+    assert.equal(appliesText({ applies: 'next_boot', disk: { target: 'vdb' } }), 'vdb: saved, applies at next boot.');
   });
 });

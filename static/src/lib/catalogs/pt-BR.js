@@ -11,6 +11,7 @@ import templates from './pt-BR.templates.js';
 import volops from './pt-BR.volops.js';
 import newguest from './pt-BR.newguest.js';
 import importdisk from './pt-BR.importdisk.js';
+import vmdisks from './pt-BR.vmdisks.js';
 
 export default {
   // Shared
@@ -563,4 +564,6 @@ export default {
   ...newguest,
   // Import a disk in the New guest dialog: pt-BR.importdisk.js
   ...importdisk,
+  // The Disks tab of the guest page: pt-BR.vmdisks.js
+  ...vmdisks,
 };

@@ -10,6 +10,7 @@ import templates from './zh-CN.templates.js';
 import volops from './zh-CN.volops.js';
 import newguest from './zh-CN.newguest.js';
 import importdisk from './zh-CN.importdisk.js';
+import vmdisks from './zh-CN.vmdisks.js';
 
 export default {
   // Shared
@@ -560,4 +561,6 @@ export default {
   ...newguest,
   // Import a disk in the New guest dialog: zh-CN.importdisk.js
   ...importdisk,
+  // The Disks tab of the guest page: zh-CN.vmdisks.js
+  ...vmdisks,
 };

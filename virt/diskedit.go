@@ -76,6 +76,11 @@ func (m *Manager) applyDevice(c *libvirt.Connect, dom *libvirt.Domain, name stri
 		}
 	}
 	if err != nil {
+		if e, ok := err.(libvirt.Error); ok && strings.Contains(strings.ToLower(e.Message), "hotplug") {
+			// QEMU's own refusal, e.g. a PC guest without ACPI: "Bus
+			// 'pci.0' does not support hotplugging".
+			return "", CodeDiskBusNotHotplug.New("the running guest refused the change (%s): shut it off first", e.Message)
+		}
 		return "", m.fail(op.String(), name, err)
 	}
 	if rerr := m.refresh(name, refreshFull); rerr != nil {

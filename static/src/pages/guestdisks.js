@@ -35,11 +35,14 @@ export function diskSourceText(d) {
 }
 
 /**
- * The sentence for a change's answer.
+ * The sentence for a change's answer: applied now to a running guest,
+ * saved for a shut-off one (it boots with it), or waiting for the next boot.
  * @param {{applies: string, disk: {target: string}}} ch
+ * @param {boolean} running
  */
-export function appliesText(ch) {
-  return ch.applies === 'now' ? t('disks.appliedNow', { target: ch.disk.target }) : t('disks.appliesNextBoot', { target: ch.disk.target });
+export function appliesText(ch, running) {
+  if (ch.applies !== 'now') return t('disks.appliesNextBoot', { target: ch.disk.target });
+  return running ? t('disks.appliedNow', { target: ch.disk.target }) : t('disks.savedChange', { target: ch.disk.target });
 }
 
 /**
@@ -96,7 +99,7 @@ export function mountGuestDisks(panel, { name }) {
       tableWrap.replaceChildren(h('p', { class: 'muted', 'data-testid': 'disks-empty' }, t('disks.none')));
       return;
     }
-    tableWrap.replaceChildren(h('table', { class: 'data-table', 'data-testid': 'disks-table' },
+    tableWrap.replaceChildren(h('table', { class: 'data-table', 'data-testid': 'guest-disks-table' },
       h('caption', { class: 'visually-hidden' }, t('guest.tab.disks')),
       h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, list.items.map((d) => row(d, cols, actions)))));
@@ -128,7 +131,7 @@ export function mountGuestDisks(panel, { name }) {
         btns.push(h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'disk-detach', onclick: () => detach(d) },
           t('disks.detach')));
       }
-      cells.push(h('div', { class: 'row-actions' }, btns));
+      cells.push(btns.length ? h('div', { class: 'row-actions' }, btns) : '');
     }
     return h('tr', { 'data-testid': 'disk-row', 'data-target': d.target },
       cells.map((c, i) => h('td', { 'data-label': cols[i] }, c === '' || c == null ? none() : c)));
@@ -138,7 +141,7 @@ export function mountGuestDisks(panel, { name }) {
   async function change(method, path, body) {
     try {
       const ch = await request(method, path, body === undefined ? {} : { body });
-      if (ch && ch.applies) toast(appliesText(ch));
+      if (ch && ch.applies) toast(appliesText(ch, list.running));
       await load();
       return ch;
     } catch (err) {
@@ -214,7 +217,7 @@ export function mountGuestDisks(panel, { name }) {
         }
         try {
           const res = await request('POST', base, { body });
-          if (res?.applies) toast(appliesText(res));
+          if (res?.applies) toast(appliesText(res, list.running));
           else if (res?.id) {
             toast(t('disks.creating'));
             waitTask(res.id);
@@ -276,7 +279,9 @@ export function mountGuestDisks(panel, { name }) {
     }
     const iso = select(t('disks.iso'), 'disk-iso', choices.isos.map((x) => ({
       value: `${x.pool}/${x.name}`,
-      label: `${x.name} · ${x.os?.name ?? t('disks.osUnknown')} · ${formatBytes(x.capacity)}`,
+      // The detected OS; nothing where this host cannot read volumes (the test driver).
+      label: [x.name, x.status === 'detected' ? x.os?.name : x.status === 'unavailable' ? '' : t('disks.osUnknown'), formatBytes(x.capacity)]
+        .filter(Boolean).join(' · '),
     })));
     openDialog({
       title: t('disks.insertTitle', { target: d.target }),

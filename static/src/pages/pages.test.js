@@ -76,7 +76,8 @@ describe('guest disks tab', () => {
     assert.equal(diskSourceText({ path: '/srv/x.img' }), '/srv/x.img');
     assert.equal(diskSourceText({ device: 'cdrom', empty: true }), 'No medium');
     assert.equal(diskSourceText({}), 'A file outside the pools');
-    assert.equal(appliesText({ applies: 'now', disk: { target: 'vdb' } }), 'vdb: applied now.');
-    assert.equal(appliesText({ applies: 'next_boot', disk: { target: 'vdb' } }), 'vdb: saved, applies at next boot.');
+    assert.equal(appliesText({ applies: 'now', disk: { target: 'vdb' } }, true), 'vdb: applied now.');
+    assert.equal(appliesText({ applies: 'now', disk: { target: 'vdb' } }, false), 'vdb: saved; the guest boots with it.');
+    assert.equal(appliesText({ applies: 'next_boot', disk: { target: 'vdb' } }, true), 'vdb: saved, applies at next boot.');
   });
 });

@@ -46,6 +46,7 @@ export default {
   'disks.readonlyAttach': 'Read-only',
   'disks.appliedNow': '{target}: applied now.',
   'disks.appliesNextBoot': '{target}: saved, applies at next boot.',
+  'disks.savedChange': '{target}: saved; the guest boots with it.',
   'disks.creating': 'Creating the volume: it is attached when ready.',
   'disks.created': 'The new volume is attached.',
   'disks.failed': 'The disk change failed',

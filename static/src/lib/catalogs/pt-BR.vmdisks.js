@@ -46,6 +46,7 @@ export default {
   'disks.readonlyAttach': 'Somente leitura',
   'disks.appliedNow': '{target}: aplicado agora.',
   'disks.appliesNextBoot': '{target}: salvo, vale na próxima inicialização.',
+  'disks.savedChange': '{target}: salvo; o convidado inicia com ele.',
   'disks.creating': 'Criando o volume: ele é anexado quando ficar pronto.',
   'disks.created': 'O volume novo está anexado.',
   'disks.failed': 'A alteração de disco falhou',

@@ -46,6 +46,7 @@ export default {
   'disks.readonlyAttach': '只读',
   'disks.appliedNow': '{target}：已立即生效。',
   'disks.appliesNextBoot': '{target}：已保存，下次启动时生效。',
+  'disks.savedChange': '{target}：已保存，客户机下次启动时使用。',
   'disks.creating': '正在创建卷：就绪后自动挂载。',
   'disks.created': '新卷已挂载。',
   'disks.failed': '磁盘更改失败',

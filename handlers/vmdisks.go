@@ -2,8 +2,8 @@ package handlers
 
 import (
 	"net/http"
-	"strconv"
 	"slices"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 

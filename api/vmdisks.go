@@ -83,6 +83,9 @@ type DiskChange struct {
 	Applies string    `json:"applies"` // now or next_boot
 	// VolumeDeleted: the detach deleted the volume too.
 	VolumeDeleted bool `json:"volume_deleted,omitempty"`
+	// Pending: a detach the running guest has not completed yet (removing
+	// a device asks the guest's OS); the saved configuration has none.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // DiskMedia is PUT /api/v1/vms/{name}/disks/{target}/media: the ISO

@@ -207,6 +207,26 @@ func TestVMDisksKVM(t *testing.T) {
 			t.Fatalf("audited host path refusals: %d of %+v", n, audit.Items)
 		}
 	})
+	t.Run("detach the hot-plugged disk live: gone from the saved XML, pending in the OS-less guest", func(t *testing.T) {
+		// Deleting the volume too: the disk leaves the saved configuration,
+		// the guest still holds it, so the volume is kept and the answer says why.
+		admin.refused("DELETE", base+"/vdb?delete_volume=true", nil, 409, "disk_detach_pending", "extra.qcow2")
+		if domDisk(t, conn, name, "vdb", true) != nil {
+			t.Fatal("vdb still saved")
+		}
+		// Asked again without deleting: the live request is repeated.
+		var ch api.DiskChange
+		if st := admin.call("DELETE", base+"/vdb", nil, &ch); st != 200 || ch.Applies != api.AppliesNow {
+			t.Fatalf("detach: %d %+v", st, ch)
+		}
+		if domDisk(t, conn, name, "vdb", true) != nil {
+			t.Fatal("vdb still saved")
+		}
+		// SeaBIOS alone never answers the ACPI unplug request.
+		if live := domDisk(t, conn, name, "vdb", false); (live != nil) != ch.Pending {
+			t.Fatalf("pending %v, live %+v", ch.Pending, live)
+		}
+	})
 	t.Run("shut off: four IDE devices, not a fifth; detach and delete", func(t *testing.T) {
 		if st := admin.call("POST", "/api/v1/vms/"+name+"/poweroff", nil, nil); st != 200 {
 			t.Fatalf("poweroff: %d", st)
@@ -219,6 +239,9 @@ func TestVMDisksKVM(t *testing.T) {
 		}
 		admin.refused("POST", base, api.DiskAttach{Device: "cdrom", Bus: "ide"}, 409, "disk_ide_full")
 		var ch api.DiskChange
+		if st := admin.call("POST", base, api.DiskAttach{Pool: pool, Volume: "extra.qcow2"}, &ch); st != 200 || ch.Disk.Target != "vdb" {
+			t.Fatalf("attach: %d %+v", st, ch)
+		}
 		if st := admin.call("DELETE", base+"/vdb?delete_volume=true", nil, &ch); st != 200 || !ch.VolumeDeleted {
 			t.Fatalf("detach: %d %+v", st, ch)
 		}

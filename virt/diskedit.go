@@ -369,14 +369,17 @@ func (m *Manager) DetachDisk(ctx context.Context, name, target string, deleteVol
 		return api.DiskChange{}, err
 	}
 	out := api.DiskChange{Disk: gd, Applies: applies}
-	if len(dv) == 0 {
-		return out, nil
-	}
 	if inLive && applies == api.AppliesNow {
 		// The guest may not have let go yet (hot-unplug asks the guest).
 		if live, err := m.readGuestXML(dom, name); err != nil || findDisk(live.live, target) != nil {
-			return out, CodeDiskDetachPending.New("disk %s is removed from the saved configuration, but the running guest has not released it yet: the volume %s was kept; delete it once the guest lets go", target, dv[0].label)
+			out.Pending = true
 		}
+	}
+	if len(dv) == 0 {
+		return out, nil
+	}
+	if out.Pending {
+		return out, CodeDiskDetachPending.New("disk %s is removed from the saved configuration, but the running guest has not released it yet: the volume %s was kept; delete it once the guest lets go", target, dv[0].label)
 	}
 	if applies == api.AppliesNextBoot {
 		return out, CodeDiskDetachPending.New("disk %s leaves the guest at its next boot: the volume %s was kept", target, dv[0].label)

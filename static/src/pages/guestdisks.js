@@ -141,7 +141,8 @@ export function mountGuestDisks(panel, { name }) {
   async function change(method, path, body) {
     try {
       const ch = await request(method, path, body === undefined ? {} : { body });
-      if (ch && ch.applies) toast(appliesText(ch, list.running));
+      if (ch?.pending) toast(t('disks.detachPending', { target: ch.disk.target }), { kind: 'info' });
+      else if (ch && ch.applies) toast(appliesText(ch, list.running));
       await load();
       return ch;
     } catch (err) {

@@ -64,6 +64,7 @@ export default {
   'disks.deleteVolume': 'Also delete the volume {volume}',
   'disks.deleteVolumeHint': 'Refused while another guest uses it. This cannot be undone.',
   'disks.volumeDeleted': 'Volume {volume} deleted.',
+  'disks.detachPending': '{target} is removed from the saved configuration; the running guest has not released it yet (its OS must agree).',
   'error.code.disk_bus_not_hotpluggable': 'That bus cannot take or release a drive while the guest runs: shut the guest off first, or choose virtio or SCSI.',
   'error.code.disk_ide_full': 'The guest has four IDE devices already, the most it can take: choose another bus.',
   'error.code.host_path_forbidden': 'Only administrators attach host paths: choose a pool volume.',

@@ -64,6 +64,7 @@ export default {
   'disks.deleteVolume': 'Excluir também o volume {volume}',
   'disks.deleteVolumeHint': 'Recusado enquanto outro convidado o usa. Não pode ser desfeito.',
   'disks.volumeDeleted': 'Volume {volume} excluído.',
+  'disks.detachPending': '{target} saiu da configuração salva; o convidado em execução ainda não o liberou (o SO dele precisa concordar).',
   'error.code.disk_bus_not_hotpluggable': 'Esse barramento não recebe nem libera unidades com o convidado em execução: desligue-o primeiro ou escolha virtio ou SCSI.',
   'error.code.disk_ide_full': 'O convidado já tem quatro dispositivos IDE, o máximo possível: escolha outro barramento.',
   'error.code.host_path_forbidden': 'Só administradores anexam caminhos do host: escolha um volume de pool.',

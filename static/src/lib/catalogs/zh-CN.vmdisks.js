@@ -64,6 +64,7 @@ export default {
   'disks.deleteVolume': '同时删除卷 {volume}',
   'disks.deleteVolumeHint': '若其他客户机正在使用则会被拒绝。此操作无法撤销。',
   'disks.volumeDeleted': '卷 {volume} 已删除。',
+  'disks.detachPending': '{target} 已从保存的配置中移除；运行中的客户机尚未释放它（需要其操作系统配合）。',
   'error.code.disk_bus_not_hotpluggable': '该总线在客户机运行时无法添加或移除驱动器：请先关机，或选择 virtio 或 SCSI。',
   'error.code.disk_ide_full': '客户机已有四个 IDE 设备，已达上限：请选择其他总线。',
   'error.code.host_path_forbidden': '只有管理员可以挂载主机路径：请选择存储池中的卷。',

@@ -100,6 +100,8 @@ func TestGuestDisksAPI(t *testing.T) {
 			{"detach a missing disk", mgr, "DELETE", base + "/vdz", nil, 404, "disk_not_found"},
 			{"detach with a bad flag", mgr, "DELETE", base + "/vda?delete_volume=perhaps", nil, 400, "bad_request"},
 			{"media into a disk", op, "DELETE", base + "/vda/media", nil, 409, "disk_not_cdrom"},
+			{"another guest's disk, even read-only, for a manager", mgr, "POST", base, api.DiskAttach{Pool: "default", Volume: "web01.qcow2", ReadOnly: true}, 409, "volume_in_use"},
+			{"another guest's disk as a CD-ROM, for a manager", mgr, "POST", base, api.DiskAttach{Device: "cdrom", Pool: "default", Volume: "web01.qcow2"}, 422, "media_not_iso"},
 			{"huge new volume", mgr, "POST", base, api.DiskAttach{NewVolume: &api.NewDiskVolume{Pool: "default", Capacity: 1 << 62}}, 0, ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -119,6 +121,28 @@ func TestGuestDisksAPI(t *testing.T) {
 		evs := e.audit(store.AuditFilter{Action: "vm.disk.attach", Result: "error:host_path_*"})
 		if len(evs) != 4 || !strings.HasPrefix(evs[0].Reason, "source=path ") || strings.ContainsRune(evs[0].Reason, 0) {
 			t.Fatalf("audited host path refusals: %+v", evs)
+		}
+	})
+
+	t.Run("a manager is offered only unused volumes of the guest's pools", func(t *testing.T) {
+		var c api.DiskVolumeChoices
+		r := mgr.do("GET", "/api/v1/vms/"+g+"/disk-choices", nil)
+		want(t, r, 200, "")
+		r.decode(t, &c)
+		names := map[string]bool{}
+		for _, v := range c.Volumes {
+			names[v.Pool+"/"+v.Name] = true
+			if len(v.UsedBy) != 0 || v.Path != "" {
+				t.Fatalf("volume %+v", v)
+			}
+		}
+		if !names["default/spare-data.qcow2"] || names["default/web01.qcow2"] || names["default/"+g+".qcow2"] || len(c.Pools) != 1 {
+			t.Fatalf("choices %+v", c)
+		}
+		r = admin.do("GET", "/api/v1/vms/"+g+"/disk-choices", nil)
+		r.decode(t, &c)
+		if len(c.Pools) < 2 || len(c.Volumes) <= len(names) {
+			t.Fatalf("admin's choices %+v", c)
 		}
 	})
 

@@ -136,6 +136,9 @@ func (s *Service) Attach(ctx context.Context, owner, name string, who Caller, re
 		if !who.mayUse(req.Pool) {
 			return nil, nil, CodePoolNotAllowed.New("you may not use volumes of pool %q for this guest", req.Pool)
 		}
+		if err := s.checkShared(ctx, name, who, req.Pool, req.Volume, req.Device == api.DeviceCDROM); err != nil {
+			return nil, nil, err
+		}
 		spec.Pool, spec.Volume = req.Pool, req.Volume
 	}
 	ch, err := s.h.AttachDisk(ctx, name, spec)
@@ -254,6 +257,30 @@ func (s *Service) attachSteps(ctx context.Context, t *tasks.T, a attachArgs) err
 	return nil
 }
 
+// checkShared keeps one tenant out of another's data. Pools are shared
+// (a pool holds every guest's disks), so a caller who is no administrator
+// may attach only volumes no other guest uses, and insert only ISO images
+// (the library is shared content by intent; libvirt's own probe says ISO,
+// not a name ending in .iso). Administrators are held back only from a
+// second writer (virt checks that) and from media that are no ISO.
+func (s *Service) checkShared(ctx context.Context, name string, who Caller, pool, volume string, media bool) error {
+	v, err := s.h.Volume(ctx, pool, volume)
+	if err != nil {
+		return err
+	}
+	admin := who.Pools == nil
+	if media {
+		if v.Format == "iso" || (admin && strings.HasSuffix(strings.ToLower(v.Name), ".iso")) {
+			return nil
+		}
+		return CodeMediaNotISO.New("volume %s/%s is not an ISO image", pool, volume)
+	}
+	if !admin && slices.ContainsFunc(v.UsedBy, func(g string) bool { return g != name }) {
+		return virt.CodeVolumeInUse.New("volume %s/%s is a disk of another guest", pool, volume)
+	}
+	return nil
+}
+
 // Detach removes the drive of target; deleting its volume needs the
 // volume's pool to be one the caller may use.
 func (s *Service) Detach(ctx context.Context, name, target string, who Caller, deleteVolume bool) (api.DiskChange, error) {
@@ -282,12 +309,8 @@ func (s *Service) Media(ctx context.Context, name, target string, who Caller, m 
 	if !who.mayUse(m.Pool) {
 		return api.DiskChange{}, CodePoolNotAllowed.New("you may not use volumes of pool %q for this guest", m.Pool)
 	}
-	v, err := s.h.Volume(ctx, m.Pool, m.Volume)
-	if err != nil {
+	if err := s.checkShared(ctx, name, who, m.Pool, m.Volume, true); err != nil {
 		return api.DiskChange{}, err
-	}
-	if v.Format != "iso" && !strings.HasSuffix(strings.ToLower(v.Name), ".iso") {
-		return api.DiskChange{}, CodeMediaNotISO.New("volume %s/%s is not an ISO image", m.Pool, m.Volume)
 	}
 	return s.h.ChangeMedia(ctx, name, target, m.Pool, m.Volume)
 }
@@ -326,9 +349,17 @@ func (s *Service) Choices(ctx context.Context, who Caller, iso bool) (api.DiskVo
 			return out, err
 		}
 		for _, v := range vs {
-			if v.Format != "iso" && !strings.HasSuffix(strings.ToLower(v.Name), ".iso") {
-				out.Volumes = append(out.Volumes, v)
+			if v.Format == "iso" || strings.HasSuffix(strings.ToLower(v.Name), ".iso") {
+				continue
 			}
+			if who.Pools != nil {
+				// Others' disks are neither offered nor named.
+				if len(v.UsedBy) > 0 {
+					continue
+				}
+				v.UsedBy = []string{}
+			}
+			out.Volumes = append(out.Volumes, v)
 		}
 	}
 	return out, nil

@@ -18,8 +18,8 @@ import (
 func vdName(what string) string { return "vpe2-" + what + "-" + randomHex()[:8] }
 
 // vdGuest defines a tiny PC guest (i440fx: IDE exists) with a virtio disk
-// on a qcow2 volume of a fresh transient dir pool, an empty SATA CD-ROM
-// drive, and two small ISOs and a spare volume in the pool; everything is
+// on a qcow2 volume of a fresh transient dir pool, empty SATA and SCSI
+// CD-ROM drives, and two small ISOs and a spare volume in the pool; everything is
 // removed in t.Cleanup.
 func vdGuest(t *testing.T, conn *libvirt.Connect) (name, pool string) {
 	t.Helper()
@@ -63,6 +63,11 @@ func vdGuest(t *testing.T, conn *libvirt.Connect) (name, pool string) {
 		Device:   "cdrom",
 		Driver:   &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "raw"},
 		Target:   &libvirtxml.DomainDiskTarget{Dev: "sda", Bus: "sata"},
+		ReadOnly: &libvirtxml.DomainDiskReadOnly{},
+	}, {
+		Device:   "cdrom",
+		Driver:   &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "raw"},
+		Target:   &libvirtxml.DomainDiskTarget{Dev: "sdb", Bus: "scsi"},
 		ReadOnly: &libvirtxml.DomainDiskReadOnly{},
 	}}
 	domXML, err := dom.Marshal()
@@ -160,32 +165,46 @@ func TestVMDisksKVM(t *testing.T) {
 		for _, d := range l.Items {
 			found = found || (d.Target == "vdb" && d.Volume == "extra.qcow2" && d.Pool == pool && d.Live && d.Capacity == 8<<20)
 		}
-		if !l.Running || !l.LiveChanges || len(l.Items) != 3 || !found {
+		if !l.Running || !l.LiveChanges || len(l.Items) != 4 || !found {
 			t.Fatalf("list %+v", l)
 		}
 	})
-	t.Run("insert, eject and insert a CD-ROM live", func(t *testing.T) {
-		for _, step := range []struct{ iso, want string }{{"cd1.iso", "/cd1.iso"}, {"", ""}, {"cd2.iso", "/cd2.iso"}} {
+	t.Run("insert, eject and insert a CD-ROM live (SATA, SCSI)", func(t *testing.T) {
+		for _, step := range []struct{ target, iso, want string }{
+			{"sda", "cd1.iso", "/cd1.iso"}, {"sda", "", ""}, {"sda", "cd2.iso", "/cd2.iso"},
+			{"sdb", "cd1.iso", "/cd1.iso"}, {"sdb", "", ""}, {"sdb", "cd2.iso", "/cd2.iso"},
+		} {
 			var ch api.DiskChange
 			var st int
 			if step.iso == "" {
-				st = admin.call("DELETE", base+"/sda/media", nil, &ch)
+				st = admin.call("DELETE", base+"/"+step.target+"/media", nil, &ch)
 			} else {
-				st = admin.call("PUT", base+"/sda/media", api.DiskMedia{Pool: pool, Volume: step.iso}, &ch)
+				st = admin.call("PUT", base+"/"+step.target+"/media", api.DiskMedia{Pool: pool, Volume: step.iso}, &ch)
 			}
 			if st != 200 || ch.Applies != api.AppliesNow {
-				t.Fatalf("%q: %d %+v", step.iso, st, ch)
+				t.Fatalf("%s %q: %d %+v", step.target, step.iso, st, ch)
 			}
-			live, saved := srcFile(domDisk(t, conn, name, "sda", false)), srcFile(domDisk(t, conn, name, "sda", true))
+			live, saved := srcFile(domDisk(t, conn, name, step.target, false)), srcFile(domDisk(t, conn, name, step.target, true))
 			if !strings.HasSuffix(live, step.want) || !strings.HasSuffix(saved, step.want) || (step.want == "") != (live == "") {
 				t.Fatalf("%q: live %q saved %q", step.iso, live, saved)
 			}
 		}
 	})
+	t.Run("a SCSI CD-ROM drive hot-plugged with an ISO in it", func(t *testing.T) {
+		// An empty drive cannot be hot-plugged (libvirt): said before anything changes.
+		admin.refused("POST", base, api.DiskAttach{Device: "cdrom", Bus: "scsi"}, 409, "cdrom_empty_hotplug")
+		var ch api.DiskChange
+		if st := admin.call("POST", base, api.DiskAttach{Device: "cdrom", Bus: "scsi", Pool: pool, Volume: "cd1.iso"}, &ch); st != 200 || ch.Applies != api.AppliesNow || ch.Disk.Target != "sdc" {
+			t.Fatalf("add: %d %+v", st, ch)
+		}
+		if live := srcFile(domDisk(t, conn, name, "sdc", false)); !strings.HasSuffix(live, "/cd1.iso") {
+			t.Fatalf("live source %q", live)
+		}
+	})
 	t.Run("IDE is refused on the running guest", func(t *testing.T) {
 		admin.refused("POST", base, api.DiskAttach{Device: "cdrom", Bus: "ide"}, 409, "disk_bus_not_hotpluggable")
 		admin.refused("POST", base, api.DiskAttach{Pool: pool, Volume: "cd1.iso", Bus: "sata", ReadOnly: true}, 409, "disk_bus_not_hotpluggable")
-		if domDisk(t, conn, name, "hda", true) != nil || domDisk(t, conn, name, "sdb", true) != nil {
+		if domDisk(t, conn, name, "hda", true) != nil || domDisk(t, conn, name, "sdd", true) != nil {
 			t.Fatal("a refused drive was saved")
 		}
 	})

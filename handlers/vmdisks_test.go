@@ -95,7 +95,7 @@ func TestGuestDisksAPI(t *testing.T) {
 			{"an admin path with ..", admin, "POST", base, api.DiskAttach{Path: roots + "/../" + filepath.Base(outside)}, 422, "host_path_invalid"},
 			{"an admin path with NUL", admin, "POST", base, api.DiskAttach{Path: roots + "/extra.img\x00"}, 422, "host_path_invalid"},
 			{"a writable volume of another guest", admin, "POST", base, api.DiskAttach{Pool: "default", Volume: "web01.qcow2"}, 409, "volume_in_use"},
-			{"its own disk again", admin, "POST", base, api.DiskAttach{Pool: "default", Volume: g + ".qcow2", ReadOnly: true}, 409, "disk_already_attached"},
+			{"its own disk again", admin, "POST", base, api.DiskAttach{Pool: "default", Volume: g + ".qcow2"}, 409, "disk_already_attached"},
 			{"IDE on a running guest", admin, "POST", "/api/v1/vms/web01/disks", api.DiskAttach{Device: "cdrom", Bus: "ide"}, 409, "disk_bus_not_hotpluggable"},
 			{"detach a missing disk", mgr, "DELETE", base + "/vdz", nil, 404, "disk_not_found"},
 			{"detach with a bad flag", mgr, "DELETE", base + "/vda?delete_volume=perhaps", nil, 400, "bad_request"},

@@ -81,6 +81,11 @@ func (m *Manager) applyDevice(c *libvirt.Connect, dom *libvirt.Domain, name stri
 			// 'pci.0' does not support hotplugging".
 			return "", CodeDiskBusNotHotplug.New("the running guest refused the change (%s): shut it off first", e.Message)
 		}
+		if e, ok := err.(libvirt.Error); ok && op == opUpdate && strings.Contains(e.Message, "Tray of device") {
+			// QEMU could not open the drive's tray (seen on a SCSI drive
+			// hot-plugged into the running guest).
+			return "", CodeCDROMTrayLocked.New("the drive's tray did not open (%s): change the medium after the guest's next boot", e.Message)
+		}
 		return "", m.fail(op.String(), name, err)
 	}
 	if rerr := m.refresh(name, refreshFull); rerr != nil {
@@ -184,6 +189,10 @@ func checkDiskSpec(spec *DiskSpec, g *guestXML, diskBus, cdromBus string) error 
 	if g.active && !BusHotplug(spec.Bus) {
 		return CodeDiskBusNotHotplug.New("a %s cannot be added on bus %s while the guest runs (QEMU hot-plugs virtio, SCSI and USB only): shut the guest off first, or choose another bus", spec.Device, spec.Bus)
 	}
+	if g.active && spec.Device == api.DeviceCDROM && spec.Pool == "" && spec.Path == "" {
+		// libvirt (9.0 here) fails to hot-plug a drive without a medium.
+		return CodeCDROMEmptyHotplug.New("a CD-ROM drive is added to a running guest with an ISO in it: choose one, or add the empty drive while the guest is shut off")
+	}
 	used := map[string]bool{}
 	ide := 0
 	for _, d := range []*libvirtxml.Domain{g.live, g.config} {
@@ -270,10 +279,11 @@ func (m *Manager) diskSource(c *libvirt.Connect, name string, spec DiskSpec) (*l
 	if err != nil {
 		return nil, "", err
 	}
-	if slices.Contains(v.UsedBy, name) {
-		return nil, "", CodeDiskAlreadyAttached.New("volume %s/%s is already a disk of this guest", v.Pool, v.Name)
-	}
 	if spec.Device == api.DeviceDisk && !spec.ReadOnly {
+		// Read-only content (an ISO in two drives) may repeat; a disk written twice may not.
+		if slices.Contains(v.UsedBy, name) {
+			return nil, "", CodeDiskAlreadyAttached.New("volume %s/%s is already a disk of this guest", v.Pool, v.Name)
+		}
 		if other := m.writers(v, name); other != "" {
 			return nil, "", CodeVolumeInUse.New("volume %s/%s is a writable disk of guest %q; two guests writing one disk corrupt it (attach it read-only, or detach it there first)", v.Pool, v.Name, other)
 		}

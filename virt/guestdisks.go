@@ -28,6 +28,8 @@ var (
 	CodeInvalidDiskTarget    = fault.Define("invalid_disk_target", fault.Unprocessable)
 	CodeDiskBusUnsupported   = fault.Define("disk_bus_unsupported", fault.Unprocessable)
 	CodeTransientGuestConfig = fault.Define("guest_transient", fault.Conflict)
+	CodeCDROMEmptyHotplug    = fault.Define("cdrom_empty_hotplug", fault.Conflict)
+	CodeCDROMTrayLocked      = fault.Define("cdrom_tray_locked", fault.Conflict)
 )
 
 // maxIDE is how many IDE devices a PC guest has room for (two channels,

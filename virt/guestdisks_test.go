@@ -134,6 +134,7 @@ func TestDiskEditsGolden(t *testing.T) {
 		}{
 			{"web01", DiskSpec{Bus: "ide", Pool: FixturePoolDefault, Volume: "scratch.img"}, CodeDiskBusNotHotplug},
 			{"web01", DiskSpec{Device: api.DeviceCDROM, Bus: "sata"}, CodeDiskBusNotHotplug},
+			{"web01", DiskSpec{Device: api.DeviceCDROM, Bus: "scsi"}, CodeCDROMEmptyHotplug},
 			{off, DiskSpec{Bus: "floppy"}, CodeInvalidDiskBus},
 			{off, DiskSpec{Device: api.DeviceCDROM, Bus: "virtio"}, CodeInvalidDiskBus},
 			{off, DiskSpec{Device: "lun"}, CodeInvalidDiskDevice},

@@ -254,36 +254,59 @@ export function mountGuestDisks(panel, { name }) {
     }
   }
 
-  async function addCdrom() {
-    const bus = busSelect(CDROM_BUSES, list.cdrom_bus);
-    const ref = openDialog({
-      title: t('disks.addCdromTitle', { name }),
-      testid: 'disk-cdrom-dialog',
-      acceptLabel: t('disks.addCdrom'),
-      content: [h('p', { class: 'muted' }, t('disks.addCdromText')), bus.field],
-      onAccept: async () => ((await change('POST', base, { device: 'cdrom', bus: bus.el.value })) ? true : undefined),
-    });
-    return ref;
-  }
-
-  async function insert(d) {
-    let choices;
-    try {
-      choices = await request('GET', `/vms/${enc(name)}/iso-choices`);
-    } catch (err) {
-      toast(err.message, { kind: 'error' });
-      return;
-    }
-    if (!choices.isos.length) {
-      toast(t('disks.noISOs'), { kind: 'info' });
-      return;
-    }
-    const iso = select(t('disks.iso'), 'disk-iso', choices.isos.map((x) => ({
+  /** The ISOs the caller may insert, as select options ("pool/name"). */
+  async function isoOptions() {
+    const choices = await request('GET', `/vms/${enc(name)}/iso-choices`);
+    return choices.isos.map((x) => ({
       value: `${x.pool}/${x.name}`,
       // The detected OS; nothing where this host cannot read volumes (the test driver).
       label: [x.name, x.status === 'detected' ? x.os?.name : x.status === 'unavailable' ? '' : t('disks.osUnknown'), formatBytes(x.capacity)]
         .filter(Boolean).join(' · '),
-    })));
+    }));
+  }
+
+  async function addCdrom() {
+    let isos = [];
+    try {
+      isos = await isoOptions();
+    } catch (err) {
+      toast(err.message, { kind: 'error' });
+      return;
+    }
+    // libvirt hot-plugs a drive with a medium only.
+    const live = list.running && list.live_changes !== false;
+    const bus = busSelect(CDROM_BUSES, list.cdrom_bus);
+    const media = select(t('disks.iso'), 'disk-cdrom-iso',
+      [{ value: '', label: t(live ? 'disks.emptyDriveShutOff' : 'disks.emptyDrive') }, ...isos], live && isos.length ? isos[0].value : '');
+    openDialog({
+      title: t('disks.addCdromTitle', { name }),
+      testid: 'disk-cdrom-dialog',
+      acceptLabel: t('disks.addCdrom'),
+      content: [bus.field, media.field],
+      onAccept: async () => {
+        const body = { device: 'cdrom', bus: bus.el.value };
+        if (media.el.value) {
+          const [pool, ...v] = media.el.value.split('/');
+          Object.assign(body, { pool, volume: v.join('/') });
+        }
+        return (await change('POST', base, body)) ? true : undefined;
+      },
+    });
+  }
+
+  async function insert(d) {
+    let isos;
+    try {
+      isos = await isoOptions();
+    } catch (err) {
+      toast(err.message, { kind: 'error' });
+      return;
+    }
+    if (!isos.length) {
+      toast(t('disks.noISOs'), { kind: 'info' });
+      return;
+    }
+    const iso = select(t('disks.iso'), 'disk-iso', isos);
     openDialog({
       title: t('disks.insertTitle', { target: d.target }),
       testid: 'disk-insert-dialog',

@@ -69,6 +69,8 @@ test-unit: build ## Go unit and integration tests (libvirt test driver, real sla
 	go test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime 20000x ./services/templates/
 	# the cloud-init user-data builder (issue 10)
 	go test -run '^$$' -fuzz '^FuzzUserData$$' -fuzztime 50000x ./virt/cidata/
+	# the host path checker of disk attach (issue 11): roots, .., links, odd Unicode
+	go test -run '^$$' -fuzz '^FuzzHostPath$$' -fuzztime 50000x ./services/vmdisks/
 	npm run --silent test:unit
 
 e2e: deb ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)

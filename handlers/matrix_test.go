@@ -298,6 +298,13 @@ func fillPath(rt Route, id, guest string) string {
 			parts[i] = "local"
 		case p == ":pool":
 			parts[i] = "default"
+		case p == ":target" && i == len(parts)-1:
+			// A guest's disk (issue 11), detached with a bad
+			// delete_volume: refused after authorization (400), so
+			// that every caller's request leaves the disk in place.
+			parts[i] = "vda?delete_volume=maybe"
+		case p == ":target":
+			parts[i] = "vda" // a disk, not a CD-ROM: media changes answer 409
 		case p[0] == ':' || p[0] == '*':
 			parts[i] = guest
 		}

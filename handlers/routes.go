@@ -135,6 +135,23 @@ func (s *Server) routes() []Route {
 			Summary: "Pass a host PCI (VFIO; 409 iommu_off while the IOMMU is off) or USB device through to the guest, live and saved (administrators)", In: api.HostDevAttach{}, Out: api.HostDevChange{}, Status: 201},
 		{Method: "DELETE", Path: "/api/v1/vms/:name/hostdevs/:dev", Perm: permHostDev, Scope: guestScope("name"), Audit: "vm.hostdev.detach", Handle: s.detachHostDev,
 			Summary: "Give a passed-through device back to the host (administrators)", Out: api.HostDevChange{}},
+		// Guest disks and CD-ROM media (issue 11): managers attach and
+		// detach, operators change media, viewers read. Host paths: admins.
+		{Method: "GET", Path: "/api/v1/vms/:name/disks", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.listDisks,
+			Summary: "The guest's disks and CD-ROM drives with the pool volume behind each (host paths for administrators)", Out: api.GuestDiskList{}},
+		{Method: "POST", Path: "/api/v1/vms/:name/disks", Perm: permVMEdit, Scope: guestScope("name"), Audit: "vm.disk.attach", Handle: s.attachDisk,
+			Summary: "Attach a pool volume, a new volume (a task, 202) or a host path (administrators, inside storage.host_path_roots): live and saved on a running guest (virtio, SCSI, USB; 409 disk_bus_not_hotpluggable for IDE and SATA), 409 disk_ide_full, 409 volume_in_use", In: api.DiskAttach{}, Out: api.DiskChange{}},
+		{Method: "DELETE", Path: "/api/v1/vms/:name/disks/:target", Perm: permVMEdit, Scope: guestScope("name"), Audit: "vm.disk.detach", Handle: s.detachDisk,
+			Summary: "Detach a disk or CD-ROM drive, live and saved; delete_volume=true deletes its volume (refused while another guest uses it)", Out: api.DiskChange{},
+			Query: []Param{{"delete_volume", "true: delete the volume too"}}},
+		{Method: "PUT", Path: "/api/v1/vms/:name/disks/:target/media", Perm: permVMMedia, Scope: guestScope("name"), Audit: "vm.media.insert", Handle: s.insertMedia,
+			Summary: "Insert an ISO of the library into a CD-ROM drive, live and saved", In: api.DiskMedia{}, Out: api.DiskChange{}},
+		{Method: "DELETE", Path: "/api/v1/vms/:name/disks/:target/media", Perm: permVMMedia, Scope: guestScope("name"), Audit: "vm.media.eject", Handle: s.ejectMedia,
+			Summary: "Eject a CD-ROM drive's medium, live and saved", Out: api.DiskChange{}},
+		{Method: "GET", Path: "/api/v1/vms/:name/disk-choices", Perm: permVMEdit, Scope: guestScope("name"), Handle: s.diskChoices,
+			Summary: "The pools and disk volumes the caller may attach to the guest", Out: api.DiskVolumeChoices{}},
+		{Method: "GET", Path: "/api/v1/vms/:name/iso-choices", Perm: permVMMedia, Scope: guestScope("name"), Handle: s.isoChoices,
+			Summary: "The ISOs the caller may insert into the guest's CD-ROM drives, with the OS detected", Out: api.DiskVolumeChoices{}},
 
 		// Consoles: a one-time token for a guest, then the WebSocket, whose
 		// guest comes from the token (its handler decides vm:console itself).

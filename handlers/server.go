@@ -28,6 +28,7 @@ import (
 	"github.com/virtportal/virtportal/services/uploads"
 	"github.com/virtportal/virtportal/services/vmclone"
 	"github.com/virtportal/virtportal/services/vmcreate"
+	"github.com/virtportal/virtportal/services/vmdisks"
 	"github.com/virtportal/virtportal/services/vmsnapshots"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/static"
@@ -57,6 +58,9 @@ type Options struct {
 	VolumeOps storage.OpsOptions
 	// Clone sets the pool guest clones fall back to (issue 10).
 	Clone vmclone.Options
+	// HostPathRoots are the folders administrators may attach host paths
+	// from (issue 11); none: host paths are refused.
+	HostPathRoots []string
 }
 
 // Deps are the lower layers the handlers drive.
@@ -81,6 +85,8 @@ type Deps struct {
 	VolumeOps *storage.Ops
 	// Clones clones guests (built with VMTasks).
 	Clones *vmclone.Service
+	// Disks edits guests' disks and CD-ROM media (built with VMTasks).
+	Disks *vmdisks.Service
 
 	// Templates gives templates to guest creation (the templates service);
 	// nil: POST /api/v1/vms answers templates_unavailable.

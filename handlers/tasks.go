@@ -19,6 +19,7 @@ import (
 	"github.com/virtportal/virtportal/services/templates"
 	"github.com/virtportal/virtportal/services/vmclone"
 	"github.com/virtportal/virtportal/services/vmcreate"
+	"github.com/virtportal/virtportal/services/vmdisks"
 	"github.com/virtportal/virtportal/services/vmsnapshots"
 	"github.com/virtportal/virtportal/services/vmtasks"
 	"github.com/virtportal/virtportal/store"
@@ -57,7 +58,8 @@ func (s *Server) initTasks() error {
 	if s.d.Tasks == nil {
 		s.d.Tasks = tasks.New(s.d.Store, s.d.Store, tasks.Options{PerHost: o.PerHost, PerUser: o.PerUser, Logger: s.log})
 		s.d.VMTasks = vmtasks.Register(s.d.Tasks, s.opt.Host, s.d.Virt)
-		s.d.Clones = vmclone.Register(s.d.Tasks, s.opt.Host, s.d.Virt, s.opt.Clone) // guest clones (issue 10)
+		s.d.Clones = vmclone.Register(s.d.Tasks, s.opt.Host, s.d.Virt, s.opt.Clone)   // guest clones (issue 10)
+		s.d.Disks = vmdisks.New(s.d.Tasks, s.opt.Host, s.d.Virt, s.opt.HostPathRoots) // disk edits (issue 11)
 		// Before Start: its sweep needs the storage cleaner.
 		s.d.Storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)
 		s.d.VolumeOps = storage.NewOps(s.d.Tasks, s.d.Storage, s.opt.Host, s.d.Virt, s.opt.VolumeOps)
@@ -74,6 +76,9 @@ func (s *Server) initTasks() error {
 	}
 	if s.d.Clones == nil {
 		s.d.Clones = vmclone.Register(s.d.Tasks, s.opt.Host, s.d.Virt, s.opt.Clone)
+	}
+	if s.d.Disks == nil {
+		s.d.Disks = vmdisks.New(s.d.Tasks, s.opt.Host, s.d.Virt, s.opt.HostPathRoots)
 	}
 	if s.d.Storage == nil { // a runner the caller gave, started already
 		s.d.Storage = storage.New(s.d.Tasks, s.opt.Host, s.d.Virt)

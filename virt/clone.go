@@ -283,35 +283,10 @@ func (p *planner) disk(ctx context.Context, newName string, disk libvirtxml.Doma
 	return cd
 }
 
-// resolve finds the storage volume behind a disk.
+// resolve finds the storage volume behind a disk and its pool.
 func (p *planner) resolve(disk libvirtxml.DomainDisk) (api.Volume, string, error) {
-	var vol *libvirt.StorageVol
-	var err error
-	switch {
-	case disk.Source.Volume != nil:
-		var sp *libvirt.StoragePool
-		if sp, err = p.c.LookupStoragePoolByName(disk.Source.Volume.Pool); err == nil {
-			vol, err = sp.LookupStorageVolByName(disk.Source.Volume.Volume)
-			_ = sp.Free()
-		}
-	default:
-		vol, err = p.c.LookupStorageVolByPath(diskSourcePath(disk))
-	}
-	if err != nil {
-		return api.Volume{}, "", err
-	}
-	defer vol.Free()
-	sp, err := vol.LookupPoolByVolume()
-	if err != nil {
-		return api.Volume{}, "", err
-	}
-	defer sp.Free()
-	pool, err := sp.GetName()
-	if err != nil {
-		return api.Volume{}, "", err
-	}
-	v, err := p.m.describeVolume(vol, pool, nil)
-	return v, pool, err
+	v, err := p.m.resolveDisk(p.c, disk)
+	return v, v.Pool, err
 }
 
 // volName names a disk's copy "<guest>-<target>[.qcow2|.img]", adding -2,

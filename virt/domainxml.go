@@ -95,6 +95,9 @@ func (m *Manager) parseDomain(doc string) (*entry, *libvirtxml.Domain, error) {
 		for _, disk := range d.Devices.Disks {
 			if src := diskSourceKey(disk); src != "" {
 				e.disks = append(e.disks, src)
+				if (disk.Device == "" || disk.Device == "disk") && disk.ReadOnly == nil && disk.Shareable == nil {
+					e.writable = append(e.writable, src)
+				}
 			}
 		}
 		e.nics = domainNICs(d.Devices.Interfaces)

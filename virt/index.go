@@ -18,6 +18,9 @@ type entry struct {
 	// disks are the sources of the guest's disks ("/path" or
 	// "vol:pool/volume"), to refuse deleting a volume another guest uses.
 	disks []string
+	// writable are those of disks a guest writes to (not CD-ROM,
+	// read-only or shareable), to refuse a second writer.
+	writable []string
 	// nics are the guest's interfaces on libvirt networks, to name the
 	// guests using a network and the owner of a DHCP lease.
 	nics []nic
@@ -74,7 +77,7 @@ func sameListed(a, b *entry) bool {
 	x, y := a.vm, b.vm
 	return x.UUID == y.UUID && x.State == y.State && x.Persistent == y.Persistent &&
 		x.Autostart == y.Autostart && x.VCPUs == y.VCPUs && x.MemoryMiB == y.MemoryMiB &&
-		x.Graphics == y.Graphics && a.maxMemMiB == b.maxMemMiB && slices.Equal(a.disks, b.disks) && slices.Equal(a.nics, b.nics)
+		x.Graphics == y.Graphics && a.maxMemMiB == b.maxMemMiB && slices.Equal(a.disks, b.disks) && slices.Equal(a.writable, b.writable) && slices.Equal(a.nics, b.nics)
 }
 
 func (m *Manager) setMeta(name string, info guestInfo) []Event {

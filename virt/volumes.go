@@ -37,21 +37,10 @@ func (m *Manager) guestVolumes(c *libvirt.Connect, dom *libvirt.Domain, name str
 		if (disk.Device != "" && disk.Device != "disk") || disk.ReadOnly != nil || disk.Source == nil {
 			continue
 		}
-		var vol *libvirt.StorageVol
-		switch {
-		case disk.Source.File != nil && disk.Source.File.File != "":
-			vol, err = c.LookupStorageVolByPath(disk.Source.File.File)
-		case disk.Source.Block != nil && disk.Source.Block.Dev != "":
-			vol, err = c.LookupStorageVolByPath(disk.Source.Block.Dev)
-		case disk.Source.Volume != nil && disk.Source.Volume.Pool != "":
-			var pool *libvirt.StoragePool
-			if pool, err = c.LookupStoragePoolByName(disk.Source.Volume.Pool); err == nil {
-				vol, err = pool.LookupStorageVolByName(disk.Source.Volume.Volume)
-				_ = pool.Free()
-			}
-		default:
+		if diskSourcePath(disk) == "" && (disk.Source.Volume == nil || disk.Source.Volume.Pool == "") {
 			continue
 		}
+		vol, err := lookupDiskVolume(c, disk) // the lookup the Disks tab and the clone pre-check share
 		if err != nil {
 			if isConnErr(err) {
 				return out, m.fail("resolve volume", name, err)

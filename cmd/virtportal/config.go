@@ -48,6 +48,10 @@ type Config struct {
 			AllowNetworks []string `yaml:"allow_networks" usage:"comma-separated networks (CIDR prefixes or addresses) downloads may reach although loopback, private or link-local"`
 		} `yaml:"from_url"`
 	} `yaml:"volumes"`
+	// Storage: host paths administrators may attach to guests (issue 11).
+	Storage struct {
+		HostPathRoots []string `yaml:"host_path_roots" usage:"comma-separated folders administrators may attach host paths (files, block devices) from; empty: none"`
+	} `yaml:"storage"`
 	Session struct {
 		IdleTimeout     time.Duration `yaml:"idle_timeout" usage:"a session ends after this long without requests"`
 		AbsoluteTimeout time.Duration `yaml:"absolute_timeout" usage:"a session ends this long after login, however active"`

@@ -254,8 +254,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		// Demo mode's test driver keeps no volume contents: uploads count the bytes.
 		Uploads: uploads.Options{MaxSize: int64(cfg.Uploads.MaxSize), Expiry: cfg.Uploads.Expiry, SweepEvery: cfg.Uploads.SweepInterval, Demo: cfg.Demo},
 
-		VolumeOps: storage.OpsOptions{URLMaxSize: uint64(max(cfg.Volumes.FromURL.MaxSize, 0)), URLAllow: urlAllow},
-		Clone:     vmclone.Options{DefaultPool: cfg.Clone.DefaultPool},
+		VolumeOps:     storage.OpsOptions{URLMaxSize: uint64(max(cfg.Volumes.FromURL.MaxSize, 0)), URLAllow: urlAllow},
+		Clone:         vmclone.Options{DefaultPool: cfg.Clone.DefaultPool},
+		HostPathRoots: cfg.Storage.HostPathRoots,
 	}, handlers.Deps{
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),

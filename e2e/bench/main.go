@@ -32,8 +32,8 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin/virtportal", "server binary")
-	only := flag.String("only", "list,access,ldap,pam,console,events,browser,upload,volclone,vollist,vmclone,vmcreate,vcpus,nicplug", "comma-separated sections to run")
-	kvmURI := flag.String("kvm-uri", "qemu:///system", "volclone, vmclone and vmcreate sections: the libvirt they use")
+	only := flag.String("only", "list,access,ldap,pam,console,events,browser,upload,volclone,vollist,vmclone,vmcreate,vcpus,nicplug,diskhotplug", "comma-separated sections to run")
+	kvmURI := flag.String("kvm-uri", "qemu:///system", "volclone, vmclone, vmcreate, vcpus, nicplug and diskhotplug sections: the libvirt they use")
 	pageSizes := flag.String("page-guests", "1000,10000", "browser section: the guest counts of the Guests page runs")
 	pageRuns := flag.Int("page-runs", 7, "browser section: measured runs per size (median)")
 	child := flag.String("child", "", "internal: run as the console benchmark's source or proxy process, or the upload's tus client")
@@ -72,6 +72,7 @@ func main() {
 		{"vmcreate", func() error { return benchCreate(*kvmURI, 5) }},
 		{"vcpus", func() error { return benchVCPUs(*bin, *kvmURI, 15) }}, // issue 11: vCPU change (vmsettings.go)
 		{"nicplug", func() error { return benchNICPlug(*bin, *kvmURI, 7) }}, // issue 11
+		{"diskhotplug", func() error { return benchDiskHotplug(*bin, *kvmURI, 7) }}, // issue 11
 	}
 	failed := false
 	for _, s := range sections {

@@ -23,6 +23,9 @@ export const DETAIL_CODES = new Set([
   'settings_invalid', 'live_change_failed',
   // NICs and snapshots: the message names the guest using a MAC, or the disk
   'mac_in_use', 'snapshot_disk_format_unsupported', 'nic_source_not_allowed', 'device_change_refused', 'snapshot_failed',
+  // disks: the message names the volume, the target or the reason
+  'disk_already_attached', 'disk_bus_unsupported', 'disk_bus_not_hotpluggable', 'disk_detach_pending', 'disk_target_in_use',
+  'invalid_disk_bus', 'invalid_disk_target', 'host_path_image_references', 'cdrom_tray_locked', 'host_path_invalid',
 ]);
 
 /**

@@ -19,6 +19,7 @@ import { createTabs } from '../ui/tabs.js';
 import { mountAccess } from './access.js';
 import { mountConsole } from './console.js';
 import { mountGuestCPU } from './guestcpu.js';
+import { mountGuestDisks } from './guestdisks.js';
 import { DEVICE_SECTIONS, mountGuestDevices } from './guestdevices.js';
 import { mountGuestNICs } from './guestnics.js';
 import { mountGuestSnapshots } from './guestsnapshots.js';
@@ -36,6 +37,7 @@ export const REFRESH_MS = 3000;
 export const GUEST_TABS = Object.freeze([
   { id: 'overview', permission: null },
   { id: 'cpu', permission: 'vm.read' }, // guestcpu.js
+  { id: 'disks', permission: 'vm.read' }, // guestdisks.js
   { id: 'network', permission: 'vm.read' }, // guestnics.js
   { id: 'snapshots', permission: 'vm.read' }, // guestsnapshots.js
   { id: 'devices', permission: 'vm.read' }, // guestdevices.js, guesthostdevs.js
@@ -126,6 +128,11 @@ export function mountGuest(main, ctx) {
     cpu: (panel, o) => mountGuestCPU(panel, {
       name, canEdit: can(o.vm, 'vm.edit'), onRenamed: (n) => ctx.navigate(`/guests/${encodeURIComponent(n)}?tab=cpu`),
     }),
+    disks: (panel, o) => {
+      const view = mountGuestDisks(panel, { name });
+      view.update(o.vm);
+      return view;
+    },
     network: mountGuestNICs,
     snapshots: mountGuestSnapshots,
     devices: (panel, o) => mountGuestDevices(panel, {

@@ -46,7 +46,7 @@ describe('guest page tabs', () => {
   it('shows the Console and Access tabs from the allowed_actions of the guest', () => {
     const vm = (...allowed) => ({ allowed_actions: allowed });
     // What the default policy gives an administrator, an auditor, an operator, a viewer.
-    const all = ['overview', 'cpu', 'network', 'snapshots', 'devices'];
+    const all = ['overview', 'cpu', 'disks', 'network', 'snapshots', 'devices'];
     assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console', 'vm.delete', 'access.read', 'access.write')), [...all, 'access', 'console']);
     assert.deepEqual(guestTabs(vm('vm.read', 'access.read')), [...all, 'access']);
     assert.deepEqual(guestTabs(vm('vm.read', 'vm.power', 'vm.console')), [...all, 'console']);
@@ -67,5 +67,18 @@ describe('guest page tabs', () => {
     assert.equal(searchForTab('', 'access', tabs), '?tab=access');
     assert.equal(searchForTab('?tab=access&x=1', 'overview', tabs), '?x=1');
     assert.equal(searchForTab('?tab=access', 'overview', tabs), '');
+  });
+});
+
+describe('guest disks tab', () => {
+  it('words a disk source and a change', async () => {
+    const { appliesText, diskSourceText } = await import('./guestdisks.js');
+    assert.equal(diskSourceText({ pool: 'default', volume: 'a.qcow2' }), 'default/a.qcow2');
+    assert.equal(diskSourceText({ path: '/srv/x.img' }), '/srv/x.img');
+    assert.equal(diskSourceText({ device: 'cdrom', empty: true }), 'No medium');
+    assert.equal(diskSourceText({}), 'A file outside the pools');
+    assert.equal(appliesText({ applies: 'now', disk: { target: 'vdb' } }, true), 'vdb: applied now.');
+    assert.equal(appliesText({ applies: 'now', disk: { target: 'vdb' } }, false), 'vdb: saved; the guest boots with it.');
+    assert.equal(appliesText({ applies: 'next_boot', disk: { target: 'vdb' } }, true), 'vdb: saved, applies at next boot.');
   });
 });

@@ -15,6 +15,7 @@ import errors from './en.errors.js';
 import help from './en.help.js';
 import vmsettings from './en.vmsettings.js';
 import vmnics from './en.vmnics.js';
+import vmdisks from './en.vmdisks.js';
 
 export default {
   // Shared
@@ -576,4 +577,6 @@ export default {
   ...vmsettings,
   // Guest NICs, snapshots, host devices (issue 11): en.vmnics.js
   ...vmnics,
+  // The Disks tab of the guest page: en.vmdisks.js
+  ...vmdisks,
 };

@@ -15,6 +15,7 @@ import errors from './pt-BR.errors.js';
 import help from './pt-BR.help.js';
 import vmsettings from './pt-BR.vmsettings.js';
 import vmnics from './pt-BR.vmnics.js';
+import vmdisks from './pt-BR.vmdisks.js';
 
 export default {
   // Shared
@@ -575,4 +576,6 @@ export default {
   ...vmsettings,
   // Guest NICs, snapshots, host devices (issue 11): pt-BR.vmnics.js
   ...vmnics,
+  // The Disks tab of the guest page: pt-BR.vmdisks.js
+  ...vmdisks,
 };

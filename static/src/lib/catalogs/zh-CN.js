@@ -14,6 +14,7 @@ import errors from './zh-CN.errors.js';
 import help from './zh-CN.help.js';
 import vmsettings from './zh-CN.vmsettings.js';
 import vmnics from './zh-CN.vmnics.js';
+import vmdisks from './zh-CN.vmdisks.js';
 
 export default {
   // Shared
@@ -572,4 +573,6 @@ export default {
   ...vmsettings,
   // Guest NICs, snapshots, host devices (issue 11): zh-CN.vmnics.js
   ...vmnics,
+  // The Disks tab of the guest page: zh-CN.vmdisks.js
+  ...vmdisks,
 };

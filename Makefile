@@ -63,6 +63,8 @@ test-unit: build ## Go unit and integration tests (libvirt test driver, real sla
 	go test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime 20000x ./services/templates/
 	# the cloud-init user-data builder (issue 10)
 	go test -run '^$$' -fuzz '^FuzzUserData$$' -fuzztime 50000x ./virt/cidata/
+	# the host's /proc parsers (issue 12)
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 50000x ./internal/procstat/
 	npm run --silent test:unit
 
 e2e: build ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)

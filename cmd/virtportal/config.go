@@ -122,7 +122,7 @@ func defaults() Config {
 	c.Listen = "127.0.0.1:8080"
 	c.DataDir = "/var/lib/virtportal"
 	c.Libvirt.URI = "qemu:///system"
-	c.Libvirt.StatsInterval = 2 * time.Second
+	c.Libvirt.StatsInterval = time.Second
 	c.OSInfo.Path = osinfo.DefaultPath
 	c.Volumes.FromURL.MaxSize = 64 << 30
 	c.Session.IdleTimeout = 30 * time.Minute

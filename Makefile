@@ -7,7 +7,8 @@ export PATH := /usr/local/go/bin:$(PATH)
 export CGO_ENABLED := 1
 
 VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-GO_LDFLAGS  := -X main.version=$(VERSION)
+COMMIT      ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+GO_LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin/virtportal
 HELPER      := bin/virtportal-helper

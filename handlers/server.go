@@ -22,6 +22,7 @@ import (
 	"github.com/virtportal/virtportal/services/events"
 	"github.com/virtportal/virtportal/services/guests"
 	"github.com/virtportal/virtportal/services/login"
+	"github.com/virtportal/virtportal/services/stats"
 	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/services/tokens"
@@ -47,6 +48,7 @@ type Options struct {
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
 	Version        string
+	Commit         string          // the build's commit (GET /api/v1/version)
 	Host           string          // the one host's short name; default Deps.Virt's
 	Console        ConsoleOptions  // consoles and screenshots
 	Uploads        uploads.Options // resumable uploads: size limit, expiry, demo
@@ -86,6 +88,10 @@ type Deps struct {
 	Templates vmcreate.Templates
 	// VMCreate makes guests from templates (built with Storage).
 	VMCreate *vmcreate.Service
+
+	// Stats keeps host and guest statistics (issue 12); nil: one is made
+	// from Store, fed by Virt's samples, with no host sampling.
+	Stats *stats.Service
 }
 
 // Server is the HTTP application.
@@ -154,6 +160,7 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 		d.Tokens = tokens.New(d.Store, d.Realms, tokens.Options{Refresh: opt.GroupRefresh, Now: opt.Now, Logger: opt.Logger})
 	}
 	s := &Server{opt: opt, d: d, log: opt.Logger, now: opt.Now}
+	s.initStats()
 	var err error
 	if s.edgeCfg, err = newEdge(opt); err != nil {
 		return nil, err

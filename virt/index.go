@@ -185,3 +185,15 @@ func (e *entry) copyVM(os *api.OSInfo) api.VM {
 	}
 	return vm
 }
+
+// UUIDOf returns the guest's domain UUID from the index, and whether the
+// guest is known.
+func (m *Manager) UUIDOf(name string) (string, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	e, ok := m.byName[name]
+	if !ok {
+		return "", false
+	}
+	return e.vm.UUID, true
+}

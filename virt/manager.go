@@ -115,6 +115,10 @@ type Manager struct {
 	statsFlags libvirt.ConnectGetAllDomainStatsFlags
 	rates      []GuestRate  // reused by every sample for the OnStats hook
 	statsHook  atomic.Value // func(time.Time, []GuestRate)
+
+	factsMu sync.Mutex // the host facts cache (hostfacts.go)
+	facts   *api.HostFacts
+	factsAt time.Time
 }
 
 // New returns a Manager for cfg; nothing happens until Start.

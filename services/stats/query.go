@@ -12,8 +12,9 @@ import (
 )
 
 // MaxPoints is the most points one history answer has: a week at one
-// minute (10,080), so the 7-day chart needs no coarser step.
-const MaxPoints = 7 * 24 * 60
+// minute and the minute in progress, so the 7-day chart needs no coarser
+// step (a cap of 2,000 would make it ask for 5-minute steps).
+const MaxPoints = 7*24*60 + 1
 
 // Codes of statistics queries.
 var (
@@ -56,10 +57,10 @@ func parseStep(v string) (int64, error) {
 }
 
 // ParseQuery checks from, to and step (each may be empty) at now. By
-// default to is now, from an hour before, and step 1 s within the last
+// default to is now (this second included), from an hour before, and step 1 s within the last
 // hour, else the smallest multiple of a minute within MaxPoints.
 func ParseQuery(from, to, step string, now time.Time) (Query, error) {
-	q := Query{To: now.Unix()}
+	q := Query{To: now.Unix() + 1} // to is exclusive: this second included
 	var err error
 	if to != "" {
 		if q.To, err = parseTime("to", to); err != nil {

@@ -97,10 +97,10 @@ func TestParseQuery(t *testing.T) {
 		code           fault.Code
 		field          string
 	}{
-		{name: "defaults: the last hour at 1 s", want: Query{From: n - 3600, To: n, Step: 1}},
-		{name: "a week at a minute", from: "1799395200", step: "1m", want: Query{From: 1799395200, To: n, Step: 60}},
-		{name: "a week, default step", from: "1799395200", want: Query{From: 1799395200, To: n, Step: 60}},
-		{name: "two weeks, default step", from: "1798790400", want: Query{From: 1798790400, To: n, Step: 120}},
+		{name: "defaults: the last hour at 1 s", want: Query{From: n + 1 - 3600, To: n + 1, Step: 1}},
+		{name: "a week at a minute", from: "1799395200", step: "1m", want: Query{From: 1799395200, To: n + 1, Step: 60}},
+		{name: "a week, default step", from: "1799395260", want: Query{From: 1799395260, To: n + 1, Step: 60}},
+		{name: "two weeks, default step", from: "1798790400", want: Query{From: 1798790400, To: n + 1, Step: 120}},
 		{name: "RFC 3339", from: "2027-01-15T07:00:00Z", to: "2027-01-15T08:00:00Z", step: "300",
 			want: Query{From: 1800000000 - 1800000000%300 - 0, To: 1800000000 - 800, Step: 300}},
 		{name: "from after to", from: "100", to: "50", code: CodeBadQuery, field: "from"},

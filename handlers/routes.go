@@ -248,6 +248,8 @@ func (s *Server) routes() []Route {
 			Summary: "The guest's latest sample (available: false when it is off or reports no usage)", Out: api.StatsNow{}},
 		{Method: "GET", Path: "/api/v1/vms/:name/stats/history", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.vmStatsHistory,
 			Summary: "The guest's statistics over time, kept by its UUID (a rename keeps it): min, mean and max per step", Out: api.StatsHistory{}, Query: statsQuery},
+		{Method: "GET", Path: "/metrics", Perm: permMetrics, Handle: s.metricsPage,
+			Summary: "Prometheus metrics (text exposition): HTTP and libvirt latencies, guests, sessions, consoles, tasks, uploads, login failures", Out: Body{MediaType: "text/plain"}},
 	}
 	for _, a := range api.VMActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), Scope: guestScope("name"),

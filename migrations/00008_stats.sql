@@ -18,5 +18,10 @@ CREATE TABLE stats_minute (
 );
 CREATE INDEX stats_minute_age ON stats_minute (minute);
 
+-- An API token may be limited to some permissions ("metrics:read" for a
+-- Prometheus scraper), comma-separated; '' : it acts with all its owner's.
+ALTER TABLE api_tokens ADD COLUMN permissions TEXT NOT NULL DEFAULT '';
+
 -- +goose Down
+ALTER TABLE api_tokens DROP COLUMN permissions;
 DROP TABLE stats_minute;

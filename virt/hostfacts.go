@@ -39,7 +39,9 @@ func (m *Manager) hostFacts(c *libvirt.Connect) (api.HostFacts, error) {
 	if hv, err := c.GetVersion(); err == nil && hv > 0 {
 		f.QEMUVersion = dotted(uint32(hv))
 	}
+	start := time.Now()
 	s, err := c.GetCapabilities()
+	m.observe("capabilities", start, err)
 	if err != nil {
 		return f, m.fail("capabilities", "", err)
 	}

@@ -197,3 +197,14 @@ func (m *Manager) UUIDOf(name string) (string, bool) {
 	}
 	return e.vm.UUID, true
 }
+
+// StateCounts counts the index's guests by state.
+func (m *Manager) StateCounts() map[string]int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := map[string]int{}
+	for _, e := range m.sorted {
+		out[e.vm.State]++
+	}
+	return out
+}

@@ -116,6 +116,8 @@ type Manager struct {
 	rates      []GuestRate  // reused by every sample for the OnStats hook
 	statsHook  atomic.Value // func(time.Time, []GuestRate)
 
+	observer atomic.Value // CallObserver (observe.go)
+
 	factsMu sync.Mutex // the host facts cache (hostfacts.go)
 	facts   *api.HostFacts
 	factsAt time.Time

@@ -60,12 +60,14 @@ func (m *Manager) sampleStats() error {
 
 	m.statsMu.Lock()
 	defer m.statsMu.Unlock()
+	start := time.Now()
 	recs, err := c.GetAllDomainStats(nil, statsTypes, m.statsFlags)
 	if err != nil && m.statsFlags != 0 && isUnsupportedFlags(err) {
 		// NOWAIT (skip guests busy with a job) is not known everywhere.
 		m.statsFlags = 0
 		recs, err = c.GetAllDomainStats(nil, statsTypes, 0)
 	}
+	m.observe("domain stats", start, err)
 	if err != nil {
 		return err
 	}

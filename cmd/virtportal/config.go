@@ -37,6 +37,10 @@ type Config struct {
 		URI           string        `yaml:"uri" usage:"libvirt connection URI"`
 		StatsInterval time.Duration `yaml:"stats_interval" usage:"how often guest statistics are sampled"`
 	} `yaml:"libvirt"`
+	// Metrics tunes /metrics (issue 12).
+	Metrics struct {
+		GuestNames bool `yaml:"guest_names" usage:"label per-guest metrics with guest names (off: names are the tenants')"`
+	} `yaml:"metrics"`
 	// OSInfo is the osinfo database ISOs are recognised by (issue 9).
 	OSInfo struct {
 		Path string `yaml:"path" usage:"folder of the osinfo database (Debian package osinfo-db); a newer copy may be pointed at"`

@@ -250,7 +250,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer sampler.Close()
 
 	srv, err := handlers.New(handlers.Options{
-		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), ReadTimeout: cfg.Timeouts.Read, WriteTimeout: cfg.Timeouts.Write, TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version, Commit: commit,
+		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), ReadTimeout: cfg.Timeouts.Read, WriteTimeout: cfg.Timeouts.Write, TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version, Commit: commit, MetricsGuestNames: cfg.Metrics.GuestNames,
 		PublicURL:    cfg.PublicURL,
 		GroupRefresh: cfg.Session.GroupRefresh, Host: host.Name,
 		Console: handlers.ConsoleOptions{

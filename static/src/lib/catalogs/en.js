@@ -11,6 +11,7 @@ import templates from './en.templates.js';
 import volops from './en.volops.js';
 import newguest from './en.newguest.js';
 import importdisk from './en.importdisk.js';
+import stats from './en.stats.js';
 
 export default {
   // Shared
@@ -564,4 +565,6 @@ export default {
   ...newguest,
   // Import a disk in the New guest dialog: en.importdisk.js
   ...importdisk,
+  // Host facts and statistics (issue 12): en.stats.js
+  ...stats,
 };

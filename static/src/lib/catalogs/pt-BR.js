@@ -11,6 +11,7 @@ import templates from './pt-BR.templates.js';
 import volops from './pt-BR.volops.js';
 import newguest from './pt-BR.newguest.js';
 import importdisk from './pt-BR.importdisk.js';
+import stats from './pt-BR.stats.js';
 
 export default {
   // Shared
@@ -563,4 +564,6 @@ export default {
   ...newguest,
   // Import a disk in the New guest dialog: pt-BR.importdisk.js
   ...importdisk,
+  // Host facts and statistics (issue 12): pt-BR.stats.js
+  ...stats,
 };

@@ -10,6 +10,7 @@ import templates from './zh-CN.templates.js';
 import volops from './zh-CN.volops.js';
 import newguest from './zh-CN.newguest.js';
 import importdisk from './zh-CN.importdisk.js';
+import stats from './zh-CN.stats.js';
 
 export default {
   // Shared
@@ -560,4 +561,6 @@ export default {
   ...newguest,
   // Import a disk in the New guest dialog: zh-CN.importdisk.js
   ...importdisk,
+  // Host facts and statistics (issue 12): zh-CN.stats.js
+  ...stats,
 };

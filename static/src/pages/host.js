@@ -36,7 +36,7 @@ function factRows(host) {
 
 /** The machine types per architecture, folded (there are dozens). */
 function machineTypes(host) {
-  const ms = host.machine_types ?? [];
+  const ms = (host.machine_types ?? []).filter((m) => m.machines.length);
   if (!ms.length) return null;
   return h('details', { class: 'machine-types', 'data-testid': 'host-machines' },
     h('summary', null, t('host.machineTypes', { count: ms.reduce((n, m) => n + m.machines.length, 0) })),

@@ -34,7 +34,8 @@ export const COLORS = ['#2f7ed8', '#e4572e', '#17a589', '#a25ddc'];
 export function timeTicks(splits, span) {
   const opts = span > 2 * 86400 ? { month: 'short', day: 'numeric' }
     : span > 3600 * 3 ? { weekday: 'short', hour: '2-digit', minute: '2-digit' }
-      : { hour: '2-digit', minute: '2-digit' };
+      : span > 600 ? { hour: '2-digit', minute: '2-digit' }
+        : { hour: '2-digit', minute: '2-digit', second: '2-digit' };
   const f = new Intl.DateTimeFormat(getLocale(), opts);
   return splits.map((s) => f.format(new Date(s * 1000)));
 }
@@ -64,7 +65,8 @@ export function createChart(el, spec) {
       ...spec.series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, fill: COLORS[i % COLORS.length] + '1f', value: (_u, v) => fmt(v), points: { show: false } })),
     ],
     axes: [
-      { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, values: (u, splits) => timeTicks(splits, (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0)) },
+      // Room for a localised clock time under each tick.
+      { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, space: 110, values: (u, splits) => timeTicks(splits, (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0)) },
       { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, size: 80, values: (_u, splits) => splits.map(fmt) },
     ],
     cursor: { drag: { x: false, y: false } },

@@ -4,7 +4,9 @@
 -- keeps its history and a guest of the same name elsewhere never mixes in.
 -- The values are packed (little-endian float32 triples, min mean max, per
 -- metric: cpu, mem, disk read, disk write, net rx, net tx): a 7-day query
--- reads 10,080 small rows instead of 18 columns each. minute is unix
+-- reads 10,080 small rows instead of 18 columns each, in key order
+-- (WITHOUT ROWID: one range scan, no second lookup per row; SQLite's
+-- spelling, a PostgreSQL migration would use a plain table). minute is unix
 -- seconds at the minute's start; n is the number of 1 s samples in it.
 
 -- +goose Up
@@ -15,7 +17,7 @@ CREATE TABLE stats_minute (
     n       INTEGER NOT NULL,
     v       BLOB    NOT NULL,
     PRIMARY KEY (host, subject, minute)
-);
+) WITHOUT ROWID;
 CREATE INDEX stats_minute_age ON stats_minute (minute);
 
 -- An API token may be limited to some permissions ("metrics:read" for a

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -65,7 +66,7 @@ func (s *Store) StatsRange(ctx context.Context, host, subject string, from, to i
 	}
 	defer rows.Close()
 	r := StatsRow{Host: host, Subject: subject}
-	var raw []byte
+	var raw sql.RawBytes // no copy: fn reads it before the next row
 	for rows.Next() {
 		if err := rows.Scan(&r.Minute, &r.N, &raw); err != nil {
 			return fmt.Errorf("store: stats range: %w", err)

@@ -37,6 +37,10 @@ type Config struct {
 		URI           string        `yaml:"uri" usage:"libvirt connection URI"`
 		StatsInterval time.Duration `yaml:"stats_interval" usage:"how often guest statistics are sampled"`
 	} `yaml:"libvirt"`
+	// Stats tunes the statistics sampler (issue 12).
+	Stats struct {
+		Sampler bool `yaml:"sampler" usage:"sample the host's /proc each second and keep the statistics history (off: only the guest rates of the list)"`
+	} `yaml:"stats"`
 	// Metrics tunes /metrics (issue 12).
 	Metrics struct {
 		GuestNames bool `yaml:"guest_names" usage:"label per-guest metrics with guest names (off: names are the tenants')"`
@@ -127,6 +131,7 @@ func defaults() Config {
 	c.DataDir = "/var/lib/virtportal"
 	c.Libvirt.URI = "qemu:///system"
 	c.Libvirt.StatsInterval = time.Second
+	c.Stats.Sampler = true
 	c.OSInfo.Path = osinfo.DefaultPath
 	c.Volumes.FromURL.MaxSize = 64 << 30
 	c.Session.IdleTimeout = 30 * time.Minute

@@ -245,8 +245,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	// Statistics (issue 12): the host from /proc when libvirt runs on this
 	// machine (the demo's test driver included), the guests from vm's samples.
 	sampler := stats.New(st, stats.Options{Host: host.Name, Local: vm.OnThisMachine(), Logger: log})
-	sampler.Attach(vm)
-	sampler.Start()
+	if cfg.Stats.Sampler {
+		sampler.Attach(vm)
+		sampler.Start()
+	}
 	defer sampler.Close()
 
 	srv, err := handlers.New(handlers.Options{

@@ -32,7 +32,7 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin/virtportal", "server binary")
-	only := flag.String("only", "list,access,ldap,pam,console,events,browser,upload,volclone,vollist,vmclone,vmcreate", "comma-separated sections to run")
+	only := flag.String("only", "list,access,ldap,pam,console,events,browser,upload,volclone,vollist,vmclone,vmcreate,stats", "comma-separated sections to run")
 	kvmURI := flag.String("kvm-uri", "qemu:///system", "volclone, vmclone and vmcreate sections: the libvirt they use")
 	pageSizes := flag.String("page-guests", "1000,10000", "browser section: the guest counts of the Guests page runs")
 	pageRuns := flag.Int("page-runs", 7, "browser section: measured runs per size (median)")
@@ -70,6 +70,7 @@ func main() {
 		{"vollist", func() error { return benchVolumeList(*bin, 10, 1000, 50) }},
 		{"vmclone", func() error { return benchGuestClone(*bin, *kvmURI, 5) }},
 		{"vmcreate", func() error { return benchCreate(*kvmURI, 5) }},
+		{"stats", func() error { return benchStats(*bin, 100, 20*time.Second, 50) }},
 	}
 	failed := false
 	for _, s := range sections {

@@ -137,3 +137,13 @@ func unpack(b []byte, a *Agg) bool {
 	}
 	return true
 }
+
+// SyntheticRow packs a minute whose every metric is v (benchmarks fill a
+// database with it).
+func SyntheticRow(v float64) []byte {
+	a := Agg{N: 60}
+	for i := range NumMetrics {
+		a.Min[i], a.Mean[i], a.Max[i] = v, v, v
+	}
+	return pack(nil, &a)
+}

@@ -56,6 +56,8 @@ export function createChart(el, spec) {
     title: spec.title,
     width: Math.max(240, el.clientWidth || 320),
     height,
+    // Room on the right for the last time label.
+    padding: [12, 36, 0, 0],
     scales: {
       x: { time: true },
       y: { range: (_u, _min, max) => [0, spec.max ?? Math.max(max * 1.1, spec.floor ?? 1)] },

@@ -7,7 +7,8 @@ export PATH := /usr/local/go/bin:$(PATH)
 export CGO_ENABLED := 1
 
 VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-GO_LDFLAGS  := -X main.version=$(VERSION)
+COMMIT      ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+GO_LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin/virtportal
 HELPER      := bin/virtportal-helper
@@ -71,6 +72,8 @@ test-unit: build ## Go unit and integration tests (libvirt test driver, real sla
 	go test -run '^$$' -fuzz '^FuzzUserData$$' -fuzztime 50000x ./virt/cidata/
 	# the host path checker of disk attach (issue 11): roots, .., links, odd Unicode
 	go test -run '^$$' -fuzz '^FuzzHostPath$$' -fuzztime 50000x ./services/vmdisks/
+	# the host's /proc parsers (issue 12)
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 50000x ./internal/procstat/
 	npm run --silent test:unit
 
 e2e: deb ## end to end: KVM on qemu:///system, PAM with the server unprivileged, then the browser suite (starts and stops libvirtd)

@@ -10,6 +10,9 @@ type Token struct {
 	Created  time.Time  `json:"created"`
 	Expires  time.Time  `json:"expires"`
 	LastUsed *time.Time `json:"last_used,omitempty"`
+	// Permissions limit what the token may do ("metrics:read"); absent:
+	// everything its owner may.
+	Permissions []string `json:"permissions,omitempty"`
 }
 
 // TokenList is the answer of GET /api/v1/tokens.
@@ -23,6 +26,9 @@ type TokenRequest struct {
 	Name          string     `json:"name"`
 	Expires       *time.Time `json:"expires,omitempty"`
 	ExpiresInDays int        `json:"expires_in_days,omitempty"`
+	// Permissions, when given, limit the token to these "object:action"
+	// permissions (each one a route needs, e.g. metrics:read).
+	Permissions []string `json:"permissions,omitempty"`
 }
 
 // NewToken is the answer of POST /api/v1/tokens; the secret is shown

@@ -184,6 +184,7 @@ type Host struct {
 	Demo       bool   `json:"demo"`
 	VMsTotal   int    `json:"vms_total"`
 	VMsRunning int    `json:"vms_running"`
+	HostFacts         // issue 12: CPU, OS, versions, capabilities
 }
 
 // HostState says whether the portal reaches a host.

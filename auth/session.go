@@ -34,6 +34,9 @@ type SessionData struct {
 	Expires time.Time `json:"expires"`
 	// Refreshed is when Groups and Roles were last read from the realm.
 	Refreshed time.Time `json:"refreshed"`
+	// Only is an API token's limit (rbac.Principal.Only); never in a
+	// browser session.
+	Only []rbac.Permission `json:"-"`
 }
 
 // ID is the caller's identity, "realm:name", as rbac.Principal.ID.
@@ -41,7 +44,7 @@ func (d SessionData) ID() string { return d.Principal().ID() }
 
 // Principal returns the session's caller.
 func (d SessionData) Principal() rbac.Principal {
-	return rbac.Principal{Realm: d.Realm, Name: d.Name, Groups: d.Groups, Roles: d.Roles}
+	return rbac.Principal{Realm: d.Realm, Name: d.Name, Groups: d.Groups, Roles: d.Roles, Only: d.Only}
 }
 
 // CSRFMatches compares a presented CSRF token in constant time.

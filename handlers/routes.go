@@ -289,6 +289,21 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/os", Perm: permTemplateRead, Handle: s.searchOS,
 			Summary: "Operating systems from osinfo whose short id or name contains q (at most 20)", Out: api.OSList{},
 			Query: []Param{{"q", "part of a short id or name"}}},
+
+		// Version and statistics (issue 12): host statistics need host:read,
+		// a guest's need vm:read on it.
+		{Method: "GET", Path: "/api/v1/version", Perm: public, Handle: s.version,
+			Summary: "The portal's version, commit and API version; with a session also libvirt's and QEMU's", Out: api.Version{}},
+		{Method: "GET", Path: "/api/v1/hosts/:host/stats", Perm: perm("host", "read"), Scope: hostScope("host"), Handle: s.hostStats,
+			Summary: "The host's latest 1 s sample: CPU, memory, disks, network per physical interface (available: false when the host is remote)", Out: api.StatsNow{}},
+		{Method: "GET", Path: "/api/v1/hosts/:host/stats/history", Perm: perm("host", "read"), Scope: hostScope("host"), Handle: s.hostStatsHistory,
+			Summary: "The host's statistics over time: min, mean and max per step; 422 stats_bad_query or stats_too_many_points naming the field", Out: api.StatsHistory{}, Query: statsQuery},
+		{Method: "GET", Path: "/api/v1/vms/:name/stats", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.vmStats,
+			Summary: "The guest's latest sample (available: false when it is off or reports no usage)", Out: api.StatsNow{}},
+		{Method: "GET", Path: "/api/v1/vms/:name/stats/history", Perm: perm("vm", "read"), Scope: guestScope("name"), Handle: s.vmStatsHistory,
+			Summary: "The guest's statistics over time, kept by its UUID (a rename keeps it): min, mean and max per step", Out: api.StatsHistory{}, Query: statsQuery},
+		{Method: "GET", Path: "/metrics", Perm: permMetrics, Handle: s.metricsPage,
+			Summary: "Prometheus metrics (text exposition): HTTP and libvirt latencies, guests, sessions, consoles, tasks, uploads, login failures", Out: Body{MediaType: "text/plain"}},
 	}
 	for _, a := range api.VMActions {
 		rs = append(rs, Route{Method: "POST", Path: "/api/v1/vms/:name/" + a, Perm: perm("vm", "power"), Scope: guestScope("name"),

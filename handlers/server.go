@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -22,6 +23,8 @@ import (
 	"github.com/virtportal/virtportal/services/events"
 	"github.com/virtportal/virtportal/services/guests"
 	"github.com/virtportal/virtportal/services/login"
+	"github.com/virtportal/virtportal/services/metrics"
+	"github.com/virtportal/virtportal/services/stats"
 	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/tasks"
 	"github.com/virtportal/virtportal/services/tokens"
@@ -49,10 +52,14 @@ type Options struct {
 	GroupRefresh   time.Duration    // how old a session's groups and roles may get; 0: never re-read
 	Now            func() time.Time // the clock; tests set it
 	Version        string
-	Host           string          // the one host's short name; default Deps.Virt's
-	Console        ConsoleOptions  // consoles and screenshots
-	Uploads        uploads.Options // resumable uploads: size limit, expiry, demo
-	Tasks          TaskOptions     // task caps and the event stream
+	Commit         string // the build's commit (GET /api/v1/version)
+	// MetricsGuestNames adds per-guest series labelled with guest names
+	// to /metrics (config metrics.guest_names); off by default.
+	MetricsGuestNames bool
+	Host              string          // the one host's short name; default Deps.Virt's
+	Console           ConsoleOptions  // consoles and screenshots
+	Uploads           uploads.Options // resumable uploads: size limit, expiry, demo
+	Tasks             TaskOptions     // task caps and the event stream
 
 	// VolumeOps tunes downloads of volumes from URLs (issue 9).
 	VolumeOps storage.OpsOptions
@@ -95,6 +102,13 @@ type Deps struct {
 	VMCreate *vmcreate.Service
 	// Snapshots takes guest snapshots as tasks (issue 11; built with VMTasks).
 	Snapshots *vmsnapshots.Service
+
+	// Stats keeps host and guest statistics (issue 12); nil: one is made
+	// from Store, fed by Virt's samples, with no host sampling.
+	Stats *stats.Service
+	// Metrics is the Prometheus registry (issue 12); nil: one is made over
+	// Store and Virt (consoles are counted once the server has them).
+	Metrics *metrics.Metrics
 }
 
 // Server is the HTTP application.
@@ -113,6 +127,7 @@ type Server struct {
 	etags     map[string]string   // static file → its ETag
 	apiDoc    []byte              // the OpenAPI document, JSON
 	apiRoutes []Route             // the documented routes, for the reference page
+	perms     []rbac.Permission   // every permission a route needs (API token limits)
 	handler   http.Handler        // the engine behind compression
 
 	consoles *consoles.Service // console tokens and live consoles
@@ -163,6 +178,8 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 		d.Tokens = tokens.New(d.Store, d.Realms, tokens.Options{Refresh: opt.GroupRefresh, Now: opt.Now, Logger: opt.Logger})
 	}
 	s := &Server{opt: opt, d: d, log: opt.Logger, now: opt.Now}
+	s.initStats()
+	s.initMetrics()
 	var err error
 	if s.edgeCfg, err = newEdge(opt); err != nil {
 		return nil, err
@@ -186,11 +203,16 @@ func newServer(opt Options, d Deps, alter func([]Route) []Route) (*Server, error
 	if err := e.SetTrustedProxies(opt.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
 	}
-	e.Use(s.requestID, s.recoverer, s.accessLog, s.loadSession)
+	e.Use(s.observeHTTP, s.requestID, s.recoverer, s.accessLog, s.loadSession)
 	s.initScopes()
 	rs := s.routes()
 	if alter != nil {
 		rs = alter(rs)
+	}
+	for _, rt := range rs {
+		if !rt.Perm.IsPublic() && !slices.Contains(s.perms, rt.Perm) {
+			s.perms = append(s.perms, rt.Perm)
+		}
 	}
 	if err := s.register(e, rs); err != nil {
 		return nil, err

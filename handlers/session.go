@@ -37,6 +37,7 @@ func (s *Server) login(c *gin.Context) error {
 		c.Set(keyReason, out.Reason)
 	}
 	if err != nil {
+		s.loginFailed(req.Realm)
 		if out.Reason == auth.ReasonUnavailable {
 			s.log.Warn("realm unavailable", "request_id", c.GetString(keyReqID), "realm", req.Realm, "err", err)
 		}

@@ -4,8 +4,10 @@ package handlers
 // authentication that loadSession calls.
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -89,14 +91,40 @@ func (s *Server) loadBearer(c *gin.Context, secret string) bool {
 	// The bearer's caller travels as session data so that every handler
 	// sees one kind of caller; it has no CSRF secret, and guard skips the
 	// CSRF check for it (keyToken set).
-	c.Set(keySession, auth.SessionData{Realm: p.Realm, Name: p.Name, Groups: p.Groups, Roles: p.Roles,
+	c.Set(keySession, auth.SessionData{Realm: p.Realm, Name: p.Name, Groups: p.Groups, Roles: p.Roles, Only: p.Only,
 		Created: use.Token.Created, Expires: use.Token.Expires})
 	c.Set(keyToken, use)
 	return true
 }
 
+// codeTokenPermission answers a token permission no route needs.
+var codeTokenPermission = fault.Define("token_bad_permission", fault.Unprocessable)
+
+// tokenPermissions checks a new token's limit: each entry a permission
+// some route of the table needs (metrics:read, vm:read, …), at most 16.
+func (s *Server) tokenPermissions(in []string) ([]rbac.Permission, error) {
+	if len(in) > 16 {
+		return nil, codeTokenPermission.New("a token is limited to at most 16 permissions").WithDetails([]fault.Detail{{Field: "permissions", Message: "at most 16"}})
+	}
+	var out []rbac.Permission
+	for i, v := range in {
+		p, ok := rbac.ParsePermission(v)
+		if ok {
+			ok = slices.Contains(s.perms, p)
+		}
+		if !ok {
+			return nil, codeTokenPermission.New("%q is not a permission of this API (e.g. metrics:read)", truncate(v, 64)).
+				WithDetails([]fault.Detail{{Field: fmt.Sprintf("permissions[%d]", i), Message: "not a permission of this API"}})
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 func tokenBody(t store.APIToken) api.Token {
-	out := api.Token{ID: t.ID, Name: t.Name, Owner: t.Owner(), Created: t.Created, Expires: t.Expires}
+	out := api.Token{ID: t.ID, Name: t.Name, Owner: t.Owner(), Created: t.Created, Expires: t.Expires, Permissions: t.Permissions}
 	if !t.LastUsed.IsZero() {
 		lu := t.LastUsed
 		out.LastUsed = &lu
@@ -122,8 +150,12 @@ func (s *Server) createToken(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	only, err := s.tokenPermissions(req.Permissions)
+	if err != nil {
+		return err
+	}
 	sess, _ := sessionOf(c)
-	t, secret, err := s.d.Tokens.Create(c.Request.Context(), sess.Principal(), req.Name, exp)
+	t, secret, err := s.d.Tokens.Create(c.Request.Context(), sess.Principal(), req.Name, exp, only...)
 	if err != nil {
 		return err
 	}

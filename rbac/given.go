@@ -27,6 +27,9 @@ func RolesIn(p Principal, grants []api.Grant) []string {
 // than those in the index: for a guest that is gone, or whose grants just
 // changed (the event stream decides with the grants before and after).
 func (a *Authorizer) AllowedWith(p Principal, perm Permission, grants []api.Grant) (bool, error) {
+	if !p.Permits(perm) {
+		return false, nil
+	}
 	ok, err := a.Allowed(p, perm)
 	if err != nil || ok {
 		return ok, err

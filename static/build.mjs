@@ -49,6 +49,7 @@ const licenses = [
   ['url-parse (in tus-js-client, MIT)', 'url-parse/LICENSE'],
   ['querystringify (in url-parse, MIT)', 'querystringify/LICENSE'],
   ['requires-port (in url-parse, MIT)', 'requires-port/LICENSE'],
+  ['uPlot 1.6.32 (MIT; the chunk of the pages with charts: Host, a guest\'s Overview)', 'uplot/LICENSE'],
 ];
 const texts = await Promise.all(licenses.map(async ([what, file, part]) => {
   let text = await readFile(join(modules, file), 'utf8');
@@ -63,7 +64,8 @@ await writeFile(join(dist, 'THIRD-PARTY-LICENSES.txt'), texts.join('\n'));
 const cssAsText = {
   name: 'css-as-text',
   setup(build) {
-    build.onLoad({ filter: /[\\/]@xterm[\\/]xterm[\\/]css[\\/]xterm\.css$/ }, async (args) => {
+    // uPlot's stylesheet likewise travels with the chart chunk.
+    build.onLoad({ filter: /([\\/]@xterm[\\/]xterm[\\/]css[\\/]xterm|[\\/]uplot[\\/]dist[\\/]uPlot\.min)\.css$/ }, async (args) => {
       const css = await readFile(args.path, 'utf8');
       const { code } = await esbuild.transform(css, { loader: 'css', minify: true, target });
       return { contents: code, loader: 'text' };

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/virtportal/virtportal/fault"
@@ -27,6 +28,8 @@ type APIToken struct {
 	Expires  time.Time
 	LastUsed time.Time // zero: never used
 	Revoked  time.Time // zero: live
+	// Permissions limit the token ("object:action"); none: the owner's all.
+	Permissions []string
 }
 
 // Owner is the owner's identity, "realm:name" (rbac.Principal.ID).
@@ -57,13 +60,17 @@ type Tokens interface {
 
 var _ Tokens = (*Store)(nil)
 
-const tokenCols = `id, realm, username, name, created_at, expires_at, last_used_at, revoked_at`
+const tokenCols = `id, realm, username, name, created_at, expires_at, last_used_at, revoked_at, permissions`
 
 func scanToken(row interface{ Scan(...any) error }) (APIToken, error) {
 	var t APIToken
 	var created, expires, used, revoked int64
-	if err := row.Scan(&t.ID, &t.Realm, &t.Username, &t.Name, &created, &expires, &used, &revoked); err != nil {
+	var perms string
+	if err := row.Scan(&t.ID, &t.Realm, &t.Username, &t.Name, &created, &expires, &used, &revoked, &perms); err != nil {
 		return APIToken{}, err
+	}
+	if perms != "" {
+		t.Permissions = strings.Split(perms, ",")
 	}
 	t.Created, t.Expires, t.LastUsed, t.Revoked = fromNS(created), fromNS(expires), fromNS(used), fromNS(revoked)
 	return t, nil
@@ -79,11 +86,11 @@ func (s *Store) CreateToken(ctx context.Context, secret string, t APIToken, limi
 	// requests, and ON CONFLICT tells a taken name apart without decoding
 	// driver-specific constraint errors.
 	n, err := s.execCount(ctx, "create token",
-		`INSERT INTO api_tokens (id, secret_hash, identity, realm, username, name, created_at, expires_at, last_used_at, revoked_at)
-		 SELECT ?, ?, ?, ?, ?, ?, ?, ?, 0, 0
+		`INSERT INTO api_tokens (id, secret_hash, identity, realm, username, name, created_at, expires_at, last_used_at, revoked_at, permissions)
+		 SELECT ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?
 		 WHERE (SELECT COUNT(*) FROM api_tokens WHERE identity = ? AND revoked_at = 0) < ?
 		 ON CONFLICT DO NOTHING`,
-		t.ID, idHash(secret), owner, t.Realm, t.Username, t.Name, toNS(t.Created), toNS(t.Expires), owner, limit)
+		t.ID, idHash(secret), owner, t.Realm, t.Username, t.Name, toNS(t.Created), toNS(t.Expires), strings.Join(t.Permissions, ","), owner, limit)
 	if err != nil {
 		return err
 	}

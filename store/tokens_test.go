@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -38,8 +39,22 @@ func testTokens(t *testing.T, ts Tokens) {
 			t.Fatal(err)
 		}
 		want := mk("id1", "alice", "ci")
-		if got != want || got.Owner() != "local:alice" || got.Created.Location() != time.UTC {
+		if !reflect.DeepEqual(got, want) || got.Owner() != "local:alice" || got.Created.Location() != time.UTC {
 			t.Fatalf("got %+v, want %+v", got, want)
+		}
+	})
+	t.Run("a limited token keeps its permissions", func(t *testing.T) {
+		lim := mk("id9", "alice", "scraper")
+		lim.Permissions = []string{"metrics:read", "vm:read"}
+		if err := ts.CreateToken(ctx, "vpt_nine", lim, 10); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ts.Token(ctx, "id9")
+		if err != nil || !reflect.DeepEqual(got.Permissions, lim.Permissions) {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+		if err := ts.RevokeToken(ctx, "id9", time.Now()); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("unknown secret", func(t *testing.T) {

@@ -3,6 +3,7 @@ package virt
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"libvirt.org/go/libvirt"
 
@@ -131,6 +132,7 @@ func (m *Manager) fail(op, name string, err error) error {
 	if fault.As(err) != nil {
 		return err
 	}
+	m.observe(op, time.Time{}, err)
 	var le libvirt.Error
 	if errors.As(err, &le) {
 		switch {

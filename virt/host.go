@@ -36,6 +36,9 @@ func (m *Manager) Host(ctx context.Context) (api.Host, error) {
 	}
 	h.CPUs = int(ni.Cpus)
 	h.MemoryMiB = ni.Memory >> 10
+	if h.HostFacts, err = m.hostFacts(c); err != nil {
+		return api.Host{}, err
+	}
 	m.mu.RLock()
 	h.VMsTotal = len(m.sorted)
 	for _, e := range m.sorted {

@@ -188,3 +188,26 @@ func (e *entry) copyVM(os *api.OSInfo) api.VM {
 	}
 	return vm
 }
+
+// UUIDOf returns the guest's domain UUID from the index, and whether the
+// guest is known.
+func (m *Manager) UUIDOf(name string) (string, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	e, ok := m.byName[name]
+	if !ok {
+		return "", false
+	}
+	return e.vm.UUID, true
+}
+
+// StateCounts counts the index's guests by state.
+func (m *Manager) StateCounts() map[string]int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := map[string]int{}
+	for _, e := range m.sorted {
+		out[e.vm.State]++
+	}
+	return out
+}

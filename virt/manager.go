@@ -21,7 +21,7 @@ type Config struct {
 	// Host is the host's short name in the portal; default DefaultHost.
 	// Every guest of the index carries it, and grants are looked up by it.
 	Host string
-	// StatsInterval is the bulk statistics sampling period; default 2s.
+	// StatsInterval is the bulk statistics sampling period; default 1s.
 	StatsInterval time.Duration
 	// ResyncInterval is the period of the full index rebuild that backs up
 	// events; default 60s.
@@ -115,12 +115,20 @@ type Manager struct {
 	statsMu    sync.Mutex
 	prev       map[string]statSample
 	statsFlags libvirt.ConnectGetAllDomainStatsFlags
+	rates      []GuestRate  // reused by every sample for the OnStats hook
+	statsHook  atomic.Value // func(time.Time, []GuestRate)
+
+	observer atomic.Value // CallObserver (observe.go)
+
+	factsMu sync.Mutex // the host facts cache (hostfacts.go)
+	facts   *api.HostFacts
+	factsAt time.Time
 }
 
 // New returns a Manager for cfg; nothing happens until Start.
 func New(cfg Config) *Manager {
 	if cfg.StatsInterval <= 0 {
-		cfg.StatsInterval = 2 * time.Second
+		cfg.StatsInterval = time.Second
 	}
 	if cfg.ResyncInterval <= 0 {
 		cfg.ResyncInterval = 60 * time.Second

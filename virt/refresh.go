@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"libvirt.org/go/libvirt"
 
@@ -140,7 +141,9 @@ func (m *Manager) rebuildLocked(initial bool) ([]Event, error) {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
 
+	start := time.Now()
 	doms, err := c.ListAllDomains(0)
+	m.observe("list domains", start, err)
 	if err != nil {
 		return nil, err
 	}

@@ -60,12 +60,14 @@ func (m *Manager) sampleStats() error {
 
 	m.statsMu.Lock()
 	defer m.statsMu.Unlock()
+	start := time.Now()
 	recs, err := c.GetAllDomainStats(nil, statsTypes, m.statsFlags)
 	if err != nil && m.statsFlags != 0 && isUnsupportedFlags(err) {
 		// NOWAIT (skip guests busy with a job) is not known everywhere.
 		m.statsFlags = 0
 		recs, err = c.GetAllDomainStats(nil, statsTypes, 0)
 	}
+	m.observe("domain stats", start, err)
 	if err != nil {
 		return err
 	}
@@ -82,6 +84,8 @@ func (m *Manager) sampleStats() error {
 	}
 
 	var drifted []string
+	hook, _ := m.statsHook.Load().(func(time.Time, []GuestRate))
+	m.rates = m.rates[:0]
 	m.mu.Lock()
 	for _, e := range m.sorted {
 		s, ok := cur[e.vm.Name]
@@ -93,9 +97,17 @@ func (m *Manager) sampleStats() error {
 		if ok && s.hasState && s.state != e.vm.State {
 			drifted = append(drifted, e.vm.Name)
 		}
+		if hook != nil && e.vm.UsageReported {
+			v := &e.vm
+			m.rates = append(m.rates, GuestRate{UUID: v.UUID, Name: v.Name, State: v.State, CPUPercent: v.CPUPercent, MemPercent: v.MemPercent,
+				DiskReadBps: v.DiskReadBps, DiskWriteBps: v.DiskWriteBps, NetRxBps: v.NetRxBps, NetTxBps: v.NetTxBps})
+		}
 	}
 	m.mu.Unlock()
 	m.prev = cur
+	if hook != nil {
+		hook(now, m.rates) // statsMu still held: m.rates is stable during the call
+	}
 
 	// An event may have been lost (or is on its way); a refresh is cheap
 	// and idempotent.
@@ -104,6 +116,25 @@ func (m *Manager) sampleStats() error {
 	}
 	return nil
 }
+
+// GuestRate is one guest's rates from one bulk sample, as the index has them.
+type GuestRate struct {
+	UUID, Name, State                             string
+	CPUPercent, MemPercent                        float64
+	DiskReadBps, DiskWriteBps, NetRxBps, NetTxBps float64
+}
+
+// OnStats makes fn receive, after every bulk statistics sample, the rates
+// of the guests that report usage. The slice is reused: fn copies what it
+// keeps and returns quickly (it runs on the sampling goroutine).
+func (m *Manager) OnStats(fn func(at time.Time, rates []GuestRate)) { m.statsHook.Store(fn) }
+
+// StatsInterval is how often the guests are sampled.
+func (m *Manager) StatsInterval() time.Duration { return m.cfg.StatsInterval }
+
+// OnThisMachine reports whether libvirt runs on the machine the portal runs
+// on (a local URI, or the test driver of a demo), so /proc describes it.
+func (m *Manager) OnThisMachine() bool { return remoteHost(m.cfg.URI) == "" }
 
 func sampleOf(r *libvirt.DomainStats, at time.Time) statSample {
 	s := statSample{at: at}

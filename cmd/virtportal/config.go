@@ -37,6 +37,14 @@ type Config struct {
 		URI           string        `yaml:"uri" usage:"libvirt connection URI"`
 		StatsInterval time.Duration `yaml:"stats_interval" usage:"how often guest statistics are sampled"`
 	} `yaml:"libvirt"`
+	// Stats tunes the statistics sampler (issue 12).
+	Stats struct {
+		Sampler bool `yaml:"sampler" usage:"sample the host's /proc each second and keep the statistics history (off: only the guest rates of the list)"`
+	} `yaml:"stats"`
+	// Metrics tunes /metrics (issue 12).
+	Metrics struct {
+		GuestNames bool `yaml:"guest_names" usage:"label per-guest metrics with guest names (off: names are the tenants')"`
+	} `yaml:"metrics"`
 	// OSInfo is the osinfo database ISOs are recognised by (issue 9).
 	OSInfo struct {
 		Path string `yaml:"path" usage:"folder of the osinfo database (Debian package osinfo-db); a newer copy may be pointed at"`
@@ -126,7 +134,8 @@ func defaults() Config {
 	c.Listen = "127.0.0.1:8080"
 	c.DataDir = "/var/lib/virtportal"
 	c.Libvirt.URI = "qemu:///system"
-	c.Libvirt.StatsInterval = 2 * time.Second
+	c.Libvirt.StatsInterval = time.Second
+	c.Stats.Sampler = true
 	c.OSInfo.Path = osinfo.DefaultPath
 	c.Volumes.FromURL.MaxSize = 64 << 30
 	c.Session.IdleTimeout = 30 * time.Minute

@@ -14,6 +14,9 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// commit is the build's git commit, set like version.
+var commit = ""
+
 const usage = `virtportal — a multi-tenant web portal for KVM hosts
 
 Usage:

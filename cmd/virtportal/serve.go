@@ -26,6 +26,7 @@ import (
 	"github.com/virtportal/virtportal/policy"
 	"github.com/virtportal/virtportal/rbac"
 	"github.com/virtportal/virtportal/services/login"
+	"github.com/virtportal/virtportal/services/stats"
 	"github.com/virtportal/virtportal/services/storage"
 	"github.com/virtportal/virtportal/services/uploads"
 	"github.com/virtportal/virtportal/services/vmclone"
@@ -241,8 +242,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return fmt.Errorf("volumes.from_url.allow_networks: %w", err)
 	}
+	// Statistics (issue 12): the host from /proc when libvirt runs on this
+	// machine (the demo's test driver included), the guests from vm's samples.
+	sampler := stats.New(st, stats.Options{Host: host.Name, Local: vm.OnThisMachine(), Logger: log})
+	if cfg.Stats.Sampler {
+		sampler.Attach(vm)
+		sampler.Start()
+	}
+	defer sampler.Close()
+
 	srv, err := handlers.New(handlers.Options{
-		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), ReadTimeout: cfg.Timeouts.Read, WriteTimeout: cfg.Timeouts.Write, TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version,
+		Logger: log, BodyLimit: int64(cfg.Limits.RequestBody), ReadTimeout: cfg.Timeouts.Read, WriteTimeout: cfg.Timeouts.Write, TLS: tls, TrustedProxies: cfg.TrustedProxies, Version: version, Commit: commit, MetricsGuestNames: cfg.Metrics.GuestNames,
 		PublicURL:    cfg.PublicURL,
 		GroupRefresh: cfg.Session.GroupRefresh, Host: host.Name,
 		Console: handlers.ConsoleOptions{
@@ -261,6 +271,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		Store: st, Virt: vm, Authz: authz, Realms: realms,
 		Sessions: auth.NewSessionStore(st, key, cfg.Session.IdleTimeout, cfg.Session.AbsoluteTimeout, tls),
 		Login:    login.New(realms, login.NewThrottle(st), login.Options{}),
+		Stats:    sampler,
 	})
 	if err != nil {
 		return err

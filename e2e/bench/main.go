@@ -32,7 +32,7 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin/virtportal", "server binary")
-	only := flag.String("only", "list,access,ldap,pam,console,events,browser,upload,volclone,vollist,vmclone,vmcreate,vcpus,nicplug,diskhotplug", "comma-separated sections to run")
+	only := flag.String("only", "list,access,ldap,pam,console,events,browser,upload,volclone,vollist,vmclone,vmcreate,vcpus,nicplug,diskhotplug,stats", "comma-separated sections to run")
 	kvmURI := flag.String("kvm-uri", "qemu:///system", "volclone, vmclone, vmcreate, vcpus, nicplug and diskhotplug sections: the libvirt they use")
 	pageSizes := flag.String("page-guests", "1000,10000", "browser section: the guest counts of the Guests page runs")
 	pageRuns := flag.Int("page-runs", 7, "browser section: measured runs per size (median)")
@@ -70,9 +70,10 @@ func main() {
 		{"vollist", func() error { return benchVolumeList(*bin, 10, 1000, 50) }},
 		{"vmclone", func() error { return benchGuestClone(*bin, *kvmURI, 5) }},
 		{"vmcreate", func() error { return benchCreate(*kvmURI, 5) }},
-		{"vcpus", func() error { return benchVCPUs(*bin, *kvmURI, 15) }}, // issue 11: vCPU change (vmsettings.go)
-		{"nicplug", func() error { return benchNICPlug(*bin, *kvmURI, 7) }}, // issue 11
+		{"vcpus", func() error { return benchVCPUs(*bin, *kvmURI, 15) }},            // issue 11: vCPU change (vmsettings.go)
+		{"nicplug", func() error { return benchNICPlug(*bin, *kvmURI, 7) }},         // issue 11
 		{"diskhotplug", func() error { return benchDiskHotplug(*bin, *kvmURI, 7) }}, // issue 11
+		{"stats", func() error { return benchStats(*bin, 100, 20*time.Second, 50) }},
 	}
 	failed := false
 	for _, s := range sections {

@@ -22,6 +22,7 @@ const PAGES = [
   { area: 'storage', path: '/storage', ready: 'pool-card' },
   { area: 'networks', path: '/networks', ready: 'network-card' },
   { area: 'templates', path: '/templates', ready: 'template-card' },
+  { area: 'host', path: '/host', ready: 'help-button' },
 ];
 
 async function book(lang) {

@@ -139,7 +139,9 @@ func Expiry(now time.Time, at *time.Time, days int) (time.Time, error) {
 // exists only in this answer. Only owners of realms that can re-read a
 // user without a password get tokens: otherwise a token would act with
 // roles nobody can check any more.
-func (s *Service) Create(ctx context.Context, owner rbac.Principal, name string, expires time.Time) (store.APIToken, string, error) {
+//
+// only, when given, limits the token to those permissions.
+func (s *Service) Create(ctx context.Context, owner rbac.Principal, name string, expires time.Time, only ...rbac.Permission) (store.APIToken, string, error) {
 	if err := ValidName(name); err != nil {
 		return store.APIToken{}, "", err
 	}
@@ -156,6 +158,9 @@ func (s *Service) Create(ctx context.Context, owner rbac.Principal, name string,
 	}
 	t := store.APIToken{ID: auth.RandomToken(9), Realm: owner.Realm, Username: owner.Name, Name: name,
 		Created: now, Expires: expires.UTC()}
+	for _, p := range only {
+		t.Permissions = append(t.Permissions, p.String())
+	}
 	secret := SecretPrefix + auth.RandomToken(32)
 	if err := s.st.CreateToken(ctx, secret, t, MaxPerOwner); err != nil {
 		return store.APIToken{}, "", err
@@ -267,6 +272,15 @@ func (s *Service) check(ctx context.Context, t store.APIToken) (Use, error) {
 		return u, err
 	}
 	u.Principal = p
+	if len(t.Permissions) > 0 {
+		// A limited token: its owner's roles, within its permissions.
+		u.Principal.Only = make([]rbac.Permission, 0, len(t.Permissions))
+		for _, s := range t.Permissions {
+			if p, ok := rbac.ParsePermission(s); ok {
+				u.Principal.Only = append(u.Principal.Only, p)
+			}
+		}
+	}
 	s.touch(ctx, t.ID, now)
 	return u, nil
 }

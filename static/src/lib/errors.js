@@ -26,6 +26,8 @@ export const DETAIL_CODES = new Set([
   // disks: the message names the volume, the target or the reason
   'disk_already_attached', 'disk_bus_unsupported', 'disk_bus_not_hotpluggable', 'disk_detach_pending', 'disk_target_in_use',
   'invalid_disk_bus', 'invalid_disk_target', 'host_path_image_references', 'cdrom_tray_locked', 'host_path_invalid',
+  // statistics and tokens: the message names the field or the permission
+  'stats_bad_query', 'token_bad_permission',
 ]);
 
 /**

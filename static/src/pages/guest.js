@@ -155,6 +155,7 @@ export function mountGuest(main, ctx) {
   let busy = false;
   let structureKey = '';
   let lastOk = null;
+  let torn = false;
 
   const heading = h('h1', { class: 'page-title', tabindex: '-1', 'data-testid': 'guest-name' }, name);
   const badge = h('span', { class: 'badge', 'data-testid': 'state-badge', hidden: true });
@@ -209,6 +210,11 @@ export function mountGuest(main, ctx) {
   for (const id of hiddenTabs) tabView.setHidden(id, true);
   const panels = { get: (id) => tabView.panel(id) };
   panels.get('overview').append(loading, body);
+  // Statistics charts (issue 12): guestcharts.js, loaded with the Overview.
+  const chartSlot = h('div', { class: 'cards guest-charts' });
+  panels.get('overview').append(chartSlot);
+  let charts = null;
+  import('./guestcharts.js').then((m) => { if (!torn) charts = m.mountGuestCharts(chartSlot, name); });
 
   const page = h('section', { class: 'page page-guest', 'aria-labelledby': 'guest-title' },
     h('nav', { class: 'crumbs', 'aria-label': t('nav.breadcrumb') },
@@ -346,6 +352,8 @@ export function mountGuest(main, ctx) {
 
   // teardown stops polling and unmounts the tabs' views.
   function teardown() {
+    torn = true;
+    charts?.unmount();
     poller.stop();
     for (const off of offEvents) off();
     closeMenu();

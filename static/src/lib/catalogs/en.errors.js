@@ -153,4 +153,9 @@ export default {
   'error.code.invalid_disk_target': 'The target name does not fit the bus.',
   'error.code.vmdisks_wrong_host': 'This belongs to a host this server does not manage.',
   'error.code.volume_delete_forbidden': 'You may not delete volumes of this pool: detach without deleting.',
+  // Statistics and token permissions (issue 12)
+  'error.code.stats_bad_query': 'The statistics query is not valid.',
+  'error.code.stats_too_many_points': 'That asks for too many points: choose a shorter span or a longer step.',
+  'error.code.stats_unavailable': 'Statistics are not available on this server.',
+  'error.code.token_bad_permission': 'A token can only be limited to permissions the portal knows.',
 };

@@ -16,6 +16,7 @@ import help from './en.help.js';
 import vmsettings from './en.vmsettings.js';
 import vmnics from './en.vmnics.js';
 import vmdisks from './en.vmdisks.js';
+import stats from './en.stats.js';
 
 export default {
   // Shared
@@ -579,4 +580,6 @@ export default {
   ...vmnics,
   // The Disks tab of the guest page: en.vmdisks.js
   ...vmdisks,
+  // Host facts and statistics (issue 12): en.stats.js
+  ...stats,
 };

@@ -151,4 +151,9 @@ export default {
   'error.code.invalid_disk_target': 'O nome de destino não combina com o barramento.',
   'error.code.vmdisks_wrong_host': 'Isto pertence a um host que este servidor não gerencia.',
   'error.code.volume_delete_forbidden': 'Você não pode excluir volumes deste pool: desconecte sem excluir.',
+  // Statistics and token permissions (issue 12)
+  'error.code.stats_bad_query': 'A consulta de estatísticas não é válida.',
+  'error.code.stats_too_many_points': 'Isso pede pontos demais: escolha um período mais curto ou um passo maior.',
+  'error.code.stats_unavailable': 'Estatísticas não estão disponíveis neste servidor.',
+  'error.code.token_bad_permission': 'Um token só pode ser limitado a permissões que o portal conhece.',
 };

@@ -16,6 +16,7 @@ import help from './pt-BR.help.js';
 import vmsettings from './pt-BR.vmsettings.js';
 import vmnics from './pt-BR.vmnics.js';
 import vmdisks from './pt-BR.vmdisks.js';
+import stats from './pt-BR.stats.js';
 
 export default {
   // Shared
@@ -578,4 +579,6 @@ export default {
   ...vmnics,
   // The Disks tab of the guest page: pt-BR.vmdisks.js
   ...vmdisks,
+  // Host facts and statistics (issue 12): pt-BR.stats.js
+  ...stats,
 };

@@ -150,4 +150,9 @@ export default {
   'error.code.invalid_disk_target': '目标名称与总线不匹配。',
   'error.code.vmdisks_wrong_host': '此对象属于本服务器不管理的主机。',
   'error.code.volume_delete_forbidden': '您不能删除此存储池中的卷：请只分离而不删除。',
+  // Statistics and token permissions (issue 12)
+  'error.code.stats_bad_query': '统计查询无效。',
+  'error.code.stats_too_many_points': '请求的数据点过多：请选择更短的时间范围或更大的步长。',
+  'error.code.stats_unavailable': '此服务器不提供统计数据。',
+  'error.code.token_bad_permission': '令牌只能限定为门户已知的权限。',
 };

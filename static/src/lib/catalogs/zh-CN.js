@@ -15,6 +15,7 @@ import help from './zh-CN.help.js';
 import vmsettings from './zh-CN.vmsettings.js';
 import vmnics from './zh-CN.vmnics.js';
 import vmdisks from './zh-CN.vmdisks.js';
+import stats from './zh-CN.stats.js';
 
 export default {
   // Shared
@@ -575,4 +576,6 @@ export default {
   ...vmnics,
   // The Disks tab of the guest page: zh-CN.vmdisks.js
   ...vmdisks,
+  // Host facts and statistics (issue 12): zh-CN.stats.js
+  ...stats,
 };

@@ -184,26 +184,7 @@ func TestDebianPackage(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(helperUnit.runtimeDir) })
 	helper := exec.Command(helperUnit.execStart[0], helperUnit.execStart[1:]...)
 	helper.Env = env
-	helperLog := &pamLog{}
-	helper.Stderr = helperLog
-	if err := helper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	helperDone := make(chan error, 1)
-	go func() { helperDone <- helper.Wait() }()
-	t.Cleanup(func() {
-		_ = helper.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-helperDone:
-			if err != nil {
-				t.Errorf("helper exited with %v after SIGTERM:\n%s", err, helperLog)
-			}
-		case <-time.After(15 * time.Second):
-			_ = helper.Process.Kill()
-			t.Errorf("helper ignored SIGTERM")
-		}
-	})
-	helperLog.wait(t, helperDone, "helper listening")
+	helperLog, _ := runHelper(t, helper, "/run/virtportal/helper.sock")
 
 	server := exec.Command(serverUnit.execStart[0], serverUnit.execStart[1:]...)
 	server.Env = env

@@ -62,30 +62,7 @@ func TestPAMLogin(t *testing.T) {
 	}
 
 	socket := filepath.Join(base, "run", "helper.sock")
-	helper := exec.Command(helperBin, "--socket", socket, "--server-user", srvUser.Username, "--pam-dir", pamDir)
-	helperLog := &pamLog{}
-	helper.Stderr = helperLog
-	if err := helper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	helperDone := make(chan error, 1)
-	go func() { helperDone <- helper.Wait() }()
-	t.Cleanup(func() {
-		_ = helper.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-helperDone:
-			if err != nil {
-				t.Errorf("helper exited with %v after SIGTERM:\n%s", err, helperLog)
-			}
-		case <-time.After(15 * time.Second):
-			_ = helper.Process.Kill()
-			t.Errorf("helper ignored SIGTERM")
-		}
-		if _, err := os.Lstat(socket); !os.IsNotExist(err) {
-			t.Errorf("helper left its socket: %v", err)
-		}
-	})
-	helperLog.wait(t, helperDone, "helper listening")
+	helperLog, helperDone := runHelper(t, exec.Command(helperBin, "--socket", socket, "--server-user", srvUser.Username, "--pam-dir", pamDir), socket)
 	fi, err := os.Stat(socket)
 	if err != nil {
 		t.Fatal(err)
@@ -313,4 +290,35 @@ func startPAMServer(t *testing.T, serverBin, base string, srvUser *user.User, so
 func pamClient(t *testing.T, s *pamServer) *session {
 	jar, _ := cookiejar.New(nil)
 	return &session{t: t, base: s.url, hc: &http.Client{Jar: jar, Timeout: 60 * time.Second}}
+}
+
+// runHelper starts virtportal-helper as cmd says, waits until it listens,
+// and stops it in t.Cleanup: it must exit cleanly on SIGTERM and take its
+// socket away. It returns the helper's log and what its exit sends.
+func runHelper(t *testing.T, cmd *exec.Cmd, socket string) (*pamLog, <-chan error) {
+	t.Helper()
+	log := &pamLog{}
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("helper exited with %v after SIGTERM:\n%s", err, log)
+			}
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("helper ignored SIGTERM")
+		}
+		if _, err := os.Lstat(socket); !os.IsNotExist(err) {
+			t.Errorf("helper left its socket: %v", err)
+		}
+	})
+	log.wait(t, done, "helper listening")
+	return log, done
 }

@@ -220,3 +220,21 @@ func getMetadata(dom *libvirt.Domain, ns string, flags libvirt.DomainModificatio
 	}
 	return doc, nil
 }
+
+// readDomain reads a guest's definition (flags: live, INACTIVE for the
+// saved one, SECURE to keep passwords in a document written back), with
+// a device list to edit even when the guest has none.
+func (m *Manager) readDomain(dom *libvirt.Domain, name string, flags libvirt.DomainXMLFlags) (*libvirtxml.Domain, error) {
+	doc, err := dom.GetXMLDesc(flags)
+	if err != nil {
+		return nil, m.fail("read guest", name, err)
+	}
+	var d libvirtxml.Domain
+	if err := d.Unmarshal(doc); err != nil {
+		return nil, m.fail("read guest", name, err)
+	}
+	if d.Devices == nil {
+		d.Devices = &libvirtxml.DomainDeviceList{}
+	}
+	return &d, nil
+}

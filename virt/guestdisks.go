@@ -84,20 +84,7 @@ func (m *Manager) readGuestXML(dom *libvirt.Domain, name string) (*guestXML, err
 		return nil, m.fail("read guest", name, err)
 	}
 	g := &guestXML{active: active, persistent: persistent}
-	read := func(flags libvirt.DomainXMLFlags) (*libvirtxml.Domain, error) {
-		doc, err := dom.GetXMLDesc(flags)
-		if err != nil {
-			return nil, m.fail("read guest", name, err)
-		}
-		var d libvirtxml.Domain
-		if err := d.Unmarshal(doc); err != nil {
-			return nil, m.fail("read guest", name, err)
-		}
-		if d.Devices == nil {
-			d.Devices = &libvirtxml.DomainDeviceList{}
-		}
-		return &d, nil
-	}
+	read := func(flags libvirt.DomainXMLFlags) (*libvirtxml.Domain, error) { return m.readDomain(dom, name, flags) }
 	if g.live, err = read(0); err != nil {
 		return nil, err
 	}

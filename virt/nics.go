@@ -113,20 +113,7 @@ func (m *Manager) openGuest(ctx context.Context, name string) (*guestDoc, error)
 		g.close()
 		return nil, m.fail("read guest", name, err)
 	}
-	read := func(flags libvirt.DomainXMLFlags) (*libvirtxml.Domain, error) {
-		doc, err := dom.GetXMLDesc(flags)
-		if err != nil {
-			return nil, m.fail("read guest", name, err)
-		}
-		var d libvirtxml.Domain
-		if err := d.Unmarshal(doc); err != nil {
-			return nil, m.fail("read guest", name, err)
-		}
-		if d.Devices == nil {
-			d.Devices = &libvirtxml.DomainDeviceList{}
-		}
-		return &d, nil
-	}
+	read := func(flags libvirt.DomainXMLFlags) (*libvirtxml.Domain, error) { return m.readDomain(dom, name, flags) }
 	// SECURE keeps passwords in a definition that may be written back.
 	if !g.active {
 		g.live, err = read(libvirt.DOMAIN_XML_INACTIVE | libvirt.DOMAIN_XML_SECURE)

@@ -138,17 +138,7 @@ func (m *Manager) readGuest(dom *libvirt.Domain, name string) (*guestDocs, error
 		return nil, m.fail("get state", name, err)
 	}
 	g := &guestDocs{state: stateName(st), active: active, persistent: persistent}
-	parse := func(flags libvirt.DomainXMLFlags) (*libvirtxml.Domain, error) {
-		doc, err := dom.GetXMLDesc(flags)
-		if err != nil {
-			return nil, m.fail("read guest", name, err)
-		}
-		var d libvirtxml.Domain
-		if err := d.Unmarshal(doc); err != nil {
-			return nil, m.fail("read guest", name, err)
-		}
-		return &d, nil
-	}
+	parse := func(flags libvirt.DomainXMLFlags) (*libvirtxml.Domain, error) { return m.readDomain(dom, name, flags) }
 	if active {
 		if g.live, err = parse(libvirt.DOMAIN_XML_SECURE); err != nil {
 			return nil, err

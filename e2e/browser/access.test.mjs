@@ -184,7 +184,8 @@ describe('access tab', () => {
     await c.goto(`${server.url}/guests/${encodeURIComponent(guest)}`);
     await c.getByTestId('fact-uuid').waitFor();
     assert.equal(await c.getByTestId('my-role').textContent(), 'Your role: Viewer');
-    assert.equal(await c.getByTestId('guest-tabs').isVisible(), false, 'a viewer has no Console tab');
+    assert.equal(await c.getByTestId('tab-console').isVisible(), false, 'a viewer has no Console tab');
+    assert.equal(await c.getByTestId('tab-access').isVisible(), false, 'nor an Access tab');
     assert.equal(await c.getByTestId('vm-primary-action').isVisible(), false);
     assert.equal(await c.getByTestId('vm-menu-button').isVisible(), false);
     await screenshot(c, 'carol-viewer-detail');

@@ -169,7 +169,7 @@ describe('the Console button', () => {
       await waitFor(vic.page, () => new URL(location.href).search === '');
       assert.equal(await vic.page.getByTestId('tab-console').isVisible(), false);
       assert.equal(await vic.page.getByTestId('vm-console-button').isVisible(), false);
-      assert.equal(await vic.page.getByTestId('guest-tabs').isVisible(), false, 'one tab: no tab list');
+      assert.equal(await vic.page.getByTestId('tab-access').isVisible(), false, 'nor an Access tab');
       assert.deepEqual(vic.problems, []);
     } finally {
       await olga.context.close();

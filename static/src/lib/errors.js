@@ -28,6 +28,8 @@ export const DETAIL_CODES = new Set([
   'invalid_disk_bus', 'invalid_disk_target', 'host_path_image_references', 'cdrom_tray_locked', 'host_path_invalid',
   // statistics and tokens: the message names the field or the permission
   'stats_bad_query', 'token_bad_permission',
+  // consoles: the message says where the console is open, or which limit
+  'console_busy', 'console_limit',
 ]);
 
 /**

@@ -214,7 +214,20 @@ export function mountGuest(main, ctx) {
   const chartSlot = h('div', { class: 'cards guest-charts' });
   panels.get('overview').append(chartSlot);
   let charts = null;
-  import('./guestcharts.js').then((m) => { if (!torn) charts = m.mountGuestCharts(chartSlot, name); });
+  let chartsWanted = false;
+  /** The charts poll while the Overview shows, not behind another tab. */
+  function showCharts(on) {
+    chartsWanted = on;
+    if (on && !charts) {
+      import('./guestcharts.js').then((m) => {
+        if (!torn && chartsWanted && !charts) charts = m.mountGuestCharts(chartSlot, name);
+      });
+    } else if (!on && charts) {
+      charts.unmount();
+      charts = null;
+      chartSlot.replaceChildren();
+    }
+  }
 
   const page = h('section', { class: 'page page-guest', 'aria-labelledby': 'guest-title' },
     h('nav', { class: 'crumbs', 'aria-label': t('nav.breadcrumb') },
@@ -467,6 +480,7 @@ export function mountGuest(main, ctx) {
   /** Mount the selected tab's view, unmount the others'. */
   function showTab(id) {
     tab = id;
+    showCharts(id === 'overview');
     if (id === 'console' && !consoleView) {
       consoleView = mountConsole(panels.get('console'), { name, focus: consoleFocus });
       consoleFocus = false;

@@ -83,6 +83,8 @@ e2e: deb ## end to end: KVM on qemu:///system, PAM with the server unprivileged,
 	trap '[ $$own = 0 ] || scripts/libvirtd.sh stop' EXIT; \
 	export VIRTPORTAL_E2E_URI=qemu:///system $(TEST_ENV); \
 	go test -tags e2e -count=1 -v ./e2e/ && npm run --silent test:browser
+	@# The browser suite runs two files at a time: each starts its own server
+	@# and Chromium, and much of a file's time is waiting (5.7 min against 7.5).
 
 bench: build ## benchmarks, each against a baseline measured in the same run (starts libvirtd as e2e does)
 	@scripts/deps.sh ldap websockify libvirt

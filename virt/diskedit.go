@@ -97,16 +97,11 @@ func (m *Manager) applyDevice(c *libvirt.Connect, dom *libvirt.Domain, name stri
 // AttachDisk attaches a disk or CD-ROM drive: live and in the saved
 // configuration on a running guest (buses that take hot-plug only).
 func (m *Manager) AttachDisk(ctx context.Context, name string, spec DiskSpec) (api.DiskChange, error) {
-	c, dom, err := m.lookup(ctx, name)
+	c, dom, g, done, err := m.openGuestXML(ctx, name)
 	if err != nil {
 		return api.DiskChange{}, err
 	}
-	defer release(c)
-	defer dom.Free()
-	g, err := m.readGuestXML(dom, name)
-	if err != nil {
-		return api.DiskChange{}, err
-	}
+	defer done()
 	diskBus, cdromBus := m.busDefaults(dom, g)
 	if err := checkDiskSpec(&spec, g, diskBus, cdromBus); err != nil {
 		return api.DiskChange{}, err
@@ -146,16 +141,11 @@ func (m *Manager) AttachDisk(ctx context.Context, name string, spec DiskSpec) (a
 // CheckDisk answers whether the guest would take a disk of spec (its
 // bus, target and the guest's state), without attaching anything.
 func (m *Manager) CheckDisk(ctx context.Context, name string, spec DiskSpec) error {
-	c, dom, err := m.lookup(ctx, name)
+	_, dom, g, done, err := m.openGuestXML(ctx, name)
 	if err != nil {
 		return err
 	}
-	defer release(c)
-	defer dom.Free()
-	g, err := m.readGuestXML(dom, name)
-	if err != nil {
-		return err
-	}
+	defer done()
 	diskBus, cdromBus := m.busDefaults(dom, g)
 	return checkDiskSpec(&spec, g, diskBus, cdromBus)
 }
@@ -328,16 +318,11 @@ func (m *Manager) writers(v api.Volume, self string) string {
 // configuration; with deleteVolume, then deletes the volume behind it
 // (refused while another guest uses it).
 func (m *Manager) DetachDisk(ctx context.Context, name, target string, deleteVolume bool) (api.DiskChange, error) {
-	c, dom, err := m.lookup(ctx, name)
+	c, dom, g, done, err := m.openGuestXML(ctx, name)
 	if err != nil {
 		return api.DiskChange{}, err
 	}
-	defer release(c)
-	defer dom.Free()
-	g, err := m.readGuestXML(dom, name)
-	if err != nil {
-		return api.DiskChange{}, err
-	}
+	defer done()
 	disk := findDisk(g.current(), target)
 	if disk == nil && g.config != nil {
 		disk = findDisk(g.config, target)
@@ -405,16 +390,11 @@ func (m *Manager) DetachDisk(ctx context.Context, name, target string, deleteVol
 // ChangeMedia inserts the ISO volume pool/volume into a CD-ROM drive, or
 // ejects it when pool is "", live and in the saved configuration.
 func (m *Manager) ChangeMedia(ctx context.Context, name, target, pool, volume string) (api.DiskChange, error) {
-	c, dom, err := m.lookup(ctx, name)
+	c, dom, g, done, err := m.openGuestXML(ctx, name)
 	if err != nil {
 		return api.DiskChange{}, err
 	}
-	defer release(c)
-	defer dom.Free()
-	g, err := m.readGuestXML(dom, name)
-	if err != nil {
-		return api.DiskChange{}, err
-	}
+	defer done()
 	cur := findDisk(g.current(), target)
 	if cur == nil {
 		return api.DiskChange{}, CodeDiskNotFound.New("guest %q has no CD-ROM drive %q", name, target)

@@ -78,6 +78,25 @@ func (g *guestXML) current() *libvirtxml.Domain {
 	return g.config
 }
 
+// openGuestXML finds the named guest and reads both its definitions;
+// done releases what it holds.
+func (m *Manager) openGuestXML(ctx context.Context, name string) (*libvirt.Connect, *libvirt.Domain, *guestXML, func(), error) {
+	c, dom, err := m.lookup(ctx, name)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	done := func() {
+		_ = dom.Free()
+		release(c)
+	}
+	g, err := m.readGuestXML(dom, name)
+	if err != nil {
+		done()
+		return nil, nil, nil, nil, err
+	}
+	return c, dom, g, done, nil
+}
+
 func (m *Manager) readGuestXML(dom *libvirt.Domain, name string) (*guestXML, error) {
 	active, persistent, err := activity(dom)
 	if err != nil {
@@ -116,16 +135,11 @@ func findDisk(d *libvirtxml.Domain, target string) *libvirtxml.DomainDisk {
 // and those waiting in the saved configuration, with the pool volume
 // behind each resolved. Paths are included; callers hide them.
 func (m *Manager) GuestDisks(ctx context.Context, name string) (api.GuestDiskList, error) {
-	c, dom, err := m.lookup(ctx, name)
+	c, dom, g, done, err := m.openGuestXML(ctx, name)
 	if err != nil {
 		return api.GuestDiskList{}, err
 	}
-	defer release(c)
-	defer dom.Free()
-	g, err := m.readGuestXML(dom, name)
-	if err != nil {
-		return api.GuestDiskList{}, err
-	}
+	defer done()
 	out := api.GuestDiskList{Items: []api.GuestDisk{}, Running: g.active, LiveChanges: !m.isTestDriver()}
 	out.DiskBus, out.CDROMBus = m.busDefaults(dom, g)
 	cur := g.current()
